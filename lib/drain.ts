@@ -1,0 +1,399 @@
+/**
+ * drain(): the time-boxed worker loop that every host runs (the Edge Function, the Vercel Cron
+ * route, `npm run worker`, the dev runner) with its own deadline. It owns timing, concurrency and
+ * bookkeeping only; every database call goes through the injected WorkerStore.
+ *
+ *   reap expired leases → claim a batch (SKIP LOCKED) → run handlers, `concurrency` at a time →
+ *   complete / fail in natural batches → claim again … until the queue is empty or the time left
+ *   cannot fit another job. At `deadline - handBackMarginMs` running handlers are aborted, get
+ *   `abortGraceMs` to stop, and whatever is unfinished is handed back with its checkpoint (the
+ *   attempt is not counted). Leases are renewed every `heartbeatMs` while jobs run.
+ */
+import { EdgeJobsError, coerceError, serializeError, type ErrorJson } from './errors.ts';
+import type { AnyJobDefinition, JobContext, JobRegistry } from './job.ts';
+import { createConsoleLogger, type Logger } from './logger.ts';
+import { createBatcher } from './batcher.ts';
+import { abortReason, runJob, type RunOutcome } from './run-job.ts';
+import type { ClaimedJob, WorkerStore } from './store.ts';
+
+export interface DrainOptions {
+  store: WorkerStore;
+  registry: JobRegistry<AnyJobDefinition>;
+  /** When the drain must be completely done (epoch ms or Date), hand-backs included. */
+  deadline: number | Date;
+  /** Unique id of this drain, recorded as the lease holder. Default `drain-<uuid>`. */
+  workerId?: string;
+  /** What started the drain, recorded in worker_runs (cron, kick, worker, ...). Default 'manual'. */
+  trigger?: string;
+  /** Handlers running at once. Default 10. */
+  concurrency?: number;
+  /** Most jobs claimed in one round trip (1-1000). Default 100. Fast jobs are prefetched up to this. */
+  batchSize?: number;
+  /** Lease length; a job whose worker stops renewing is back in the queue this long after. Default 30,000. */
+  leaseMs?: number;
+  /** How often leases are renewed (and expired leases reaped). Default leaseMs / 3. */
+  heartbeatMs?: number;
+  /** Time kept before the deadline to abort handlers and hand jobs back. Default 2,000. */
+  handBackMarginMs?: number;
+  /** How long an aborted handler may take to settle. Default 1,000 (at most half the margin). */
+  abortGraceMs?: number;
+  /** While jobs run and the queue looked empty, look for new jobs this often. Default 1,000. */
+  idlePollMs?: number;
+  /** How often buffered progress is written. Default 250. */
+  progressFlushMs?: number;
+  /** Only claim from these queues. Default: all. */
+  queues?: string[];
+  /** Stops the drain early (e.g. SIGTERM, beforeunload): running jobs are handed back. */
+  signal?: AbortSignal;
+  logger?: Logger;
+}
+
+/** Why a drain returned. */
+export type StopReason = 'empty' | 'deadline' | 'aborted' | 'error';
+
+/** What a drain did. Counts are of jobs. */
+export interface DrainSummary {
+  runId: string | null;
+  workerId: string;
+  claimed: number;
+  completed: number;
+  /** Failed for good (dead letter). */
+  failed: number;
+  /** Failed and scheduled for another attempt. */
+  retried: number;
+  cancelled: number;
+  handedBack: number;
+  /** Jobs whose lease this worker lost; their results were not written. */
+  leaseLost: number;
+  /** Outcomes that could not be written (database down); those jobs rerun after their lease. */
+  unrecorded: number;
+  stopReason: StopReason;
+  /** False only when the last claim showed the queue empty; true means there may be more to do. */
+  moreWork: boolean;
+  durationMs: number;
+  error: ErrorJson | null;
+}
+
+interface Entry {
+  job: ClaimedJob;
+  controller: AbortController;
+  progress: unknown;
+  progressDirty: boolean;
+  done: Promise<void>;
+}
+
+const FAST_JOB_MS = 50;
+const MIN_CLAIM_MS = 10;
+
+/**
+ * Runs jobs until the queue is empty or the deadline comes, and returns what it did. Never
+ * throws for database or handler errors (they are in the summary); throws `configuration` for bad
+ * options.
+ * @example
+ * const summary = await drain({ store, registry, deadline: Date.now() + 60_000, trigger: 'cron' })
+ */
+export async function drain(options: DrainOptions): Promise<DrainSummary> {
+  const o = resolveOptions(options);
+  const { store, registry, logger: log } = o;
+  const startedAt = Date.now();
+  const stopAt = o.deadline - o.handBackMarginMs;
+  const summary: DrainSummary = {
+    runId: null, workerId: o.workerId, claimed: 0, completed: 0, failed: 0, retried: 0, cancelled: 0,
+    handedBack: 0, leaseLost: 0, unrecorded: 0, stopReason: 'empty', moreWork: false, durationMs: 0, error: null,
+  };
+
+  /** Repeats a call on transient database errors (backoff 50 ms doubling), never past the deadline. */
+  async function withRetry<T>(fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (error) {
+        const delay = Math.min(2_000, 50 * 2 ** attempt);
+        const retryable = error instanceof EdgeJobsError && error.retryable;
+        if (!retryable || attempt >= 6 || Date.now() + delay > o.deadline) throw error;
+        log.warn('database call failed, retrying', { error: coerceError(error).message, attempt });
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
+
+  try {
+    summary.runId = await withRetry(() => store.startWorkerRun({ workerId: o.workerId, trigger: o.trigger, deadline: new Date(o.deadline) }));
+  } catch (error) {
+    log.error('could not start the worker run; nothing was claimed', { error: coerceError(error).message });
+    return { ...summary, stopReason: 'error', moreWork: true, durationMs: Date.now() - startedAt, error: serializeError(error, { stack: false }) };
+  }
+
+  const stop = new AbortController();
+  const stopTimer = setTimeout(() => stop.abort(abortReason('deadline', 'the drain reached its deadline')), Math.max(0, stopAt - Date.now()));
+  const onExternalAbort = () => stop.abort(abortReason('aborted', 'the drain was stopped'));
+  if (o.signal?.aborted) onExternalAbort();
+  else o.signal?.addEventListener('abort', onExternalAbort, { once: true });
+
+  const running = new Map<string, Entry>();
+  let backlog: ClaimedJob[] = [];
+  const reports = new Set<Promise<void>>();
+  let notify: (() => void) | null = null;
+  const wake = () => {
+    const n = notify;
+    notify = null;
+    n?.();
+  };
+  stop.signal.addEventListener('abort', wake);
+
+  const completes = createBatcher((items: Parameters<WorkerStore['completeJobs']>[0]) => withRetry(() => store.completeJobs(items)));
+  const fails = createBatcher((items: Parameters<WorkerStore['failJobs']>[0]) => withRetry(() => store.failJobs(items)));
+  const handBacks = createBatcher((items: Parameters<WorkerStore['handBackJobs']>[0]) => withRetry(() => store.handBackJobs(items)));
+  const saves = createBatcher((items: Parameters<WorkerStore['saveJobProgress']>[0]) => withRetry(() => store.saveJobProgress(items)));
+
+  const track = (p: Promise<void>) => {
+    const tracked = p.catch((error) => {
+      summary.unrecorded++;
+      log.error('could not record a job outcome; the job will run again after its lease expires', { error: coerceError(error).message });
+    }).finally(() => reports.delete(tracked));
+    reports.add(tracked);
+  };
+
+  const fail = (job: ClaimedJob, error: ErrorJson, permanent: boolean, retryAt?: Date) =>
+    track(fails.add({ id: job.id, leaseToken: job.leaseToken, error, permanent, retryAt }).then((r) => {
+      if (r.outcome === 'retrying') summary.retried++;
+      else if (r.outcome === 'failed') summary.failed++;
+      else if (r.outcome === 'cancelled') summary.cancelled++;
+      else summary.leaseLost++;
+    }));
+
+  const report = (entry: Entry, outcome: RunOutcome) => {
+    const { job } = entry;
+    const progress = entry.progressDirty ? { progress: entry.progress } : {};
+    switch (outcome.kind) {
+      case 'completed':
+        return track(completes.add({ id: job.id, leaseToken: job.leaseToken, result: outcome.result, ...progress }).then((r) => {
+          if (r.outcome === 'completed') summary.completed++;
+          else {
+            summary.leaseLost++;
+            log.warn('lease lost: result not written (another worker owns the job now)', { jobId: job.id, type: job.type });
+          }
+        }));
+      case 'failed':
+        if (!outcome.permanent || outcome.error.code !== 'cancelled') log.info('job attempt failed', { jobId: job.id, type: job.type, attempt: job.attempt, error: outcome.error.message });
+        return fail(job, outcome.error, outcome.permanent, outcome.retryAt);
+      case 'handed_back':
+        return track(handBacks.add({ id: job.id, leaseToken: job.leaseToken, ...progress }).then((r) => {
+          if (r.outcome === 'queued') summary.handedBack++;
+          else if (r.outcome === 'cancelled') summary.cancelled++;
+          else summary.leaseLost++;
+        }));
+      case 'abandoned':
+        summary.leaseLost++;
+        log.warn('lease lost while running: the job was abandoned', { jobId: job.id, type: job.type });
+    }
+  };
+
+  /** Acts on what the database says about held jobs: lost leases and cancel requests. */
+  const applyLeaseNews = (id: string, leaseLost: boolean, cancelRequested: boolean) => {
+    const entry = running.get(id);
+    if (entry) {
+      if (leaseLost) entry.controller.abort(abortReason('lease_lost', 'the lease on this job was lost'));
+      else if (cancelRequested) entry.controller.abort(abortReason('cancelled', 'the job was cancelled'));
+      return;
+    }
+    const queued = backlog.find((j) => j.id === id);
+    if (!queued) return;
+    backlog = backlog.filter((j) => j.id !== id);
+    if (leaseLost) summary.leaseLost++;
+    else if (cancelRequested) fail(queued, new EdgeJobsError('cancelled', 'the job was cancelled').toJSON(), true);
+  };
+
+  const saveProgress = async (entry: Entry, checkpoint?: { value: unknown }) => {
+    const item = {
+      id: entry.job.id, leaseToken: entry.job.leaseToken,
+      ...(entry.progressDirty ? { progress: entry.progress } : {}),
+      ...(checkpoint ? { checkpoint: checkpoint.value } : {}),
+    };
+    entry.progressDirty = false;
+    const r = await saves.add(item);
+    applyLeaseNews(r.id, r.outcome === 'lease_lost', r.cancelRequested);
+    return r;
+  };
+
+  const start = (job: ClaimedJob) => {
+    const definition = registry.get(job.type) as AnyJobDefinition;
+    const controller = new AbortController();
+    const entry: Entry = { job, controller, progress: undefined, progressDirty: false, done: Promise.resolve() };
+    running.set(job.id, entry);
+    const context: Omit<JobContext, 'signal'> = {
+      job: {
+        id: job.id, type: job.type, queue: job.queue, priority: job.priority, attempt: job.attempt,
+        maxAttempts: job.maxAttempts, createdAt: job.createdAt, runAt: job.runAt,
+        idempotencyKey: job.idempotencyKey, ownerId: job.ownerId,
+      },
+      deadline: definition.timeoutMs === undefined ? stopAt : Math.min(stopAt, Date.now() + definition.timeoutMs),
+      lastCheckpoint: job.checkpoint ?? undefined,
+      idempotencyKey: job.idempotencyKey ?? job.id,
+      progress(value) {
+        entry.progress = value;
+        entry.progressDirty = true;
+      },
+      async checkpoint(value) {
+        const r = await saveProgress(entry, { value });
+        if (r.outcome === 'lease_lost') throw new EdgeJobsError('lease_lost', `job ${job.id}: the lease was lost; the checkpoint was not saved`);
+      },
+      log: {
+        debug: (m, f) => log.debug(m, { jobId: job.id, ...f }),
+        info: (m, f) => log.info(m, { jobId: job.id, ...f }),
+        warn: (m, f) => log.warn(m, { jobId: job.id, ...f }),
+        error: (m, f) => log.error(m, { jobId: job.id, ...f }),
+      },
+    };
+    entry.done = runJob({ job, definition, controller, context, graceMs: o.abortGraceMs }).then((outcome) => {
+      running.delete(job.id);
+      ewma = ewma === null ? outcome.durationMs : ewma * 0.8 + outcome.durationMs * 0.2;
+      report(entry, outcome);
+      wake();
+    });
+  };
+
+  let ewma: number | null = null;
+  let heartbeatBusy = false;
+  let lastReap = 0;
+  const reap = async () => {
+    lastReap = Date.now();
+    try {
+      const reaped = await store.reapExpiredLeases();
+      if (reaped.length > 0) log.info('reaped jobs whose worker was lost', { count: reaped.length });
+    } catch (error) {
+      log.warn('reaping expired leases failed', { error: coerceError(error).message });
+    }
+  };
+  const heartbeatTimer = setInterval(async () => {
+    if (heartbeatBusy) return;
+    heartbeatBusy = true;
+    try {
+      const held = [...[...running.values()].map((e) => e.job), ...backlog];
+      if (held.length > 0) {
+        const outcomes = await store.heartbeatJobs(held.map((j) => ({ id: j.id, leaseToken: j.leaseToken })), o.leaseMs);
+        for (const r of outcomes) applyLeaseNews(r.id, r.outcome === 'lease_lost', r.cancelRequested);
+      }
+      if (Date.now() - lastReap >= o.leaseMs) await reap();
+    } catch (error) {
+      log.warn('heartbeat failed; leases may expire', { error: coerceError(error).message });
+    } finally {
+      heartbeatBusy = false;
+    }
+  }, o.heartbeatMs);
+  const progressTimer = setInterval(() => {
+    for (const entry of running.values()) {
+      if (entry.progressDirty) saveProgress(entry).catch((error) => log.warn('saving progress failed', { jobId: entry.job.id, error: coerceError(error).message }));
+    }
+  }, o.progressFlushMs);
+
+  let fatal: unknown = null;
+  let lastClaimShort = false;
+  let lastClaimAt = 0;
+  const types = registry.types();
+  try {
+    await reap();
+    while (!stop.signal.aborted) {
+      while (running.size < o.concurrency && backlog.length > 0) start(backlog.shift() as ClaimedJob);
+      const idle = running.size === 0 && backlog.length === 0;
+      const now = Date.now();
+      const fits = stopAt - now > (ewma ?? 0) + MIN_CLAIM_MS;
+      // Fast jobs: claim a whole batch ahead (fewer round trips). Slow ones: only free slots, so
+      // other workers can take the rest.
+      const prefetch = ewma !== null && ewma < FAST_JOB_MS ? o.batchSize : 0;
+      const want = Math.min(o.batchSize, o.concurrency + prefetch - running.size - backlog.length);
+      const mayClaim = fits && want > 0 && (prefetch === 0 || backlog.length < o.concurrency)
+        && (!lastClaimShort || idle || now - lastClaimAt >= o.idlePollMs);
+      if (mayClaim) {
+        lastClaimAt = now;
+        const jobs = await withRetry(() => store.claimJobs({ workerId: o.workerId, types, limit: want, leaseMs: o.leaseMs, queues: o.queues }));
+        summary.claimed += jobs.length;
+        lastClaimShort = jobs.length < want;
+        for (const job of jobs) {
+          if (job.cancelRequested) fail(job, new EdgeJobsError('cancelled', 'the job was cancelled').toJSON(), true);
+          else backlog.push(job);
+        }
+        if (jobs.length === 0 && idle) break;
+        continue;
+      }
+      if (idle) {
+        summary.stopReason = fits ? 'empty' : 'deadline';
+        break;
+      }
+      await new Promise<void>((resolve) => {
+        notify = resolve;
+        if (lastClaimShort) setTimeout(wake, Math.max(0, o.idlePollMs - (Date.now() - lastClaimAt)));
+      });
+    }
+  } catch (error) {
+    fatal = error;
+    summary.stopReason = 'error';
+    summary.error = serializeError(error, { stack: false });
+    log.error('the drain failed; handing back its jobs', { error: coerceError(error).message });
+  }
+  if (!fatal && stop.signal.aborted) {
+    summary.stopReason = (stop.signal.reason as EdgeJobsError).code === 'aborted' ? 'aborted' : 'deadline';
+  }
+  summary.moreWork = summary.stopReason !== 'empty' && !(lastClaimShort && running.size === 0 && backlog.length === 0);
+
+  // Wind down: abort what runs, hand back what never started, wait for every write.
+  clearTimeout(stopTimer);
+  const endReason = stop.signal.aborted ? stop.signal.reason : abortReason('aborted', 'the drain is stopping');
+  for (const entry of running.values()) entry.controller.abort(endReason);
+  for (const job of backlog) {
+    track(handBacks.add({ id: job.id, leaseToken: job.leaseToken }).then((r) => {
+      if (r.outcome === 'queued') summary.handedBack++;
+      else if (r.outcome === 'cancelled') summary.cancelled++;
+      else summary.leaseLost++;
+    }));
+  }
+  backlog = [];
+  await Promise.all([...running.values()].map((e) => e.done));
+  clearInterval(progressTimer);
+  while (reports.size > 0) await Promise.all([...reports]);
+  await Promise.all([completes.flush(), fails.flush(), handBacks.flush(), saves.flush()]);
+  clearInterval(heartbeatTimer);
+  o.signal?.removeEventListener('abort', onExternalAbort);
+
+  summary.durationMs = Date.now() - startedAt;
+  try {
+    if (summary.runId) await withRetry(() => store.finishWorkerRun(summary.runId as string, summary, summary.error));
+  } catch (error) {
+    log.error('could not record the end of the worker run', { error: coerceError(error).message });
+  }
+  log.info('drain finished', { ...summary, error: undefined });
+  return summary;
+}
+
+function resolveOptions(options: DrainOptions) {
+  const bad = (name: string, rule: string): never => {
+    throw new EdgeJobsError('configuration', `drain: ${name} ${rule}`);
+  };
+  if (!options.store) bad('store', 'is required');
+  if (!options.registry) bad('registry', 'is required');
+  const deadline = options.deadline instanceof Date ? options.deadline.getTime() : options.deadline;
+  if (!Number.isFinite(deadline)) bad('deadline', 'must be a Date or epoch milliseconds');
+  const concurrency = options.concurrency ?? 10;
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000) bad('concurrency', 'must be an integer from 1 to 1000');
+  const batchSize = options.batchSize ?? 100;
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 1000) bad('batchSize', 'must be an integer from 1 to 1000');
+  const leaseMs = options.leaseMs ?? 30_000;
+  if (!(leaseMs >= 1_000 && leaseMs <= 600_000)) bad('leaseMs', 'must be from 1,000 to 600,000');
+  const heartbeatMs = options.heartbeatMs ?? Math.floor(leaseMs / 3);
+  if (!(heartbeatMs >= 10 && heartbeatMs < leaseMs)) bad('heartbeatMs', 'must be at least 10 and below leaseMs');
+  const handBackMarginMs = options.handBackMarginMs ?? 2_000;
+  if (!(handBackMarginMs >= 0)) bad('handBackMarginMs', 'must not be negative');
+  const abortGraceMs = Math.min(options.abortGraceMs ?? 1_000, handBackMarginMs / 2);
+  const idlePollMs = options.idlePollMs ?? 1_000;
+  const progressFlushMs = options.progressFlushMs ?? 250;
+  if (!(idlePollMs >= 10)) bad('idlePollMs', 'must be at least 10');
+  if (!(progressFlushMs >= 10)) bad('progressFlushMs', 'must be at least 10');
+  if (options.registry.types().length === 0) bad('registry', 'has no job types');
+  return {
+    ...options, deadline, concurrency, batchSize, leaseMs, heartbeatMs, handBackMarginMs, abortGraceMs,
+    idlePollMs, progressFlushMs,
+    workerId: options.workerId ?? `drain-${crypto.randomUUID()}`,
+    trigger: options.trigger ?? 'manual',
+    logger: options.logger ?? createConsoleLogger('warn'),
+  };
+}

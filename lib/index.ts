@@ -1,0 +1,21 @@
+/**
+ * edgejobs: background jobs for Vercel and Supabase apps. Postgres is the queue.
+ * Runtime-neutral entry (web APIs only): job definitions, the enqueue API, the drain engine,
+ * errors and types. The direct Postgres store is in `./postgres-store.ts`.
+ */
+export { defineJob, createRegistry, parseWith } from './job.ts';
+export type { AnyJobDefinition, JobContext, JobDefinition, JobDefinitionInput, JobInfo, JobRegistry, RetryPolicy } from './job.ts';
+export { createQueue } from './queue.ts';
+export type { EnqueueOptions, Queue } from './queue.ts';
+export { drain } from './drain.ts';
+export type { DrainOptions, DrainSummary, StopReason } from './drain.ts';
+export { JOB_STATUS, TERMINAL_STATUSES, isTerminal } from './states.ts';
+export type { JobStatus } from './states.ts';
+export {
+  EdgeJobsError, ValidationError, PermanentError, RetryLaterError, ERROR_CODES, coerceError, serializeError,
+} from './errors.ts';
+export type { ErrorCode, ErrorJson, ValidationIssue } from './errors.ts';
+export { createConsoleLogger, silentLogger } from './logger.ts';
+export type { Logger, LogLevel } from './logger.ts';
+export { fromDatabaseError } from './sql-errors.ts';
+export type * from './store.ts';

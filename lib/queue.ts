@@ -1,0 +1,68 @@
+/**
+ * The typed enqueue API: validates input against the job type's schema before anything is
+ * stored, applies the type's defaults (queue, priority, retry policy), and calls the store once.
+ */
+import type { z } from 'zod';
+import { EdgeJobsError } from './errors.ts';
+import { parseWith, type AnyJobDefinition, type JobRegistry } from './job.ts';
+import type { ClientStore, EnqueueSpec, EnqueuedJob } from './store.ts';
+
+/** Per-call options; each overrides the job type's default. */
+export type EnqueueOptions = Omit<EnqueueSpec, 'type' | 'input'>;
+
+type InputOf<D extends AnyJobDefinition, T extends string> = z.input<Extract<D, { type: T }>['input']>;
+
+export interface Queue<D extends AnyJobDefinition> {
+  /**
+   * Validates and enqueues one job. Throws `unknown_job_type`, `validation_failed` (with every
+   * issue), `invalid_argument`, `input_too_large` or `idempotency_conflict`; nothing is stored then.
+   */
+  enqueue<T extends D['type']>(type: T, input: InputOf<D, T>, options?: EnqueueOptions): Promise<EnqueuedJob>;
+  /** Many jobs in one round trip; all or nothing. */
+  enqueueMany(jobs: Array<{ [T in D['type']]: { type: T; input: InputOf<D, T>; options?: EnqueueOptions } }[D['type']]>): Promise<EnqueuedJob[]>;
+}
+
+/**
+ * Creates the enqueue API for a registry.
+ * @example
+ * const queue = createQueue({ store, registry })
+ * const job = await queue.enqueue('report.generate', { rows: [1, 2, 3] }, { idempotencyKey: 'r-42' })
+ */
+export function createQueue<D extends AnyJobDefinition>(options: { store: ClientStore; registry: JobRegistry<D> }): Queue<D> {
+  const { store, registry } = options;
+  if (!store || !registry) throw new EdgeJobsError('configuration', 'createQueue: give both `store` and `registry`');
+  const toSpec = (type: string, input: unknown, opts: EnqueueOptions = {}): EnqueueSpec => {
+    const definition = registry.require(type);
+    parseWith(definition.input, input, `input of "${type}"`);
+    if (opts.runAt !== undefined && opts.delayMs !== undefined) {
+      throw new EdgeJobsError('invalid_argument', 'give runAt or delayMs, not both');
+    }
+    return {
+      type,
+      // The input is stored as given (after validation) and parsed again by the worker, so
+      // schema defaults and transforms apply at run time, once.
+      input,
+      queue: definition.queue,
+      priority: definition.priority,
+      maxAttempts: definition.retry?.maxAttempts,
+      backoffBaseMs: definition.retry?.baseDelayMs,
+      backoffMaxMs: definition.retry?.maxDelayMs,
+      keepForMs: definition.keepForMs,
+      ...withoutUndefined(opts),
+    };
+  };
+  return {
+    async enqueue(type, input, opts) {
+      const [job] = await store.enqueueJobs([toSpec(type, input, opts)]);
+      return job as EnqueuedJob;
+    },
+    async enqueueMany(jobs) {
+      if (jobs.length === 0) return [];
+      return store.enqueueJobs(jobs.map((j) => toSpec(j.type, j.input, j.options)));
+    },
+  };
+}
+
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

