@@ -1,0 +1,134 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createTestDb, type TestDb } from '../support/db.ts';
+
+let db: TestDb;
+beforeAll(async () => {
+  db = await createTestDb();
+});
+afterAll(async () => {
+  await db?.drop();
+});
+beforeEach(async () => {
+  await db.sql`delete from edgejobs.jobs`;
+  await db.sql`delete from edgejobs.queues`;
+});
+
+const claim = (types: string[], limit = 10, extra: { queues?: string[]; workerId?: string } = {}) =>
+  db.store.claimJobs({ workerId: extra.workerId ?? 'w1', types, limit, leaseMs: 30_000, queues: extra.queues });
+
+describe('claim_jobs', () => {
+  it('claims highest priority first, then earliest run_at, and leaves the rest queued', async () => {
+    const past = (s: number) => new Date(Date.now() - s * 1000);
+    const jobs = await db.store.enqueueJobs([
+      { type: 't', input: { n: 'low-old' }, priority: 0, runAt: past(30) },
+      { type: 't', input: { n: 'high-new' }, priority: 5, runAt: past(1) },
+      { type: 't', input: { n: 'high-old' }, priority: 5, runAt: past(20) },
+      { type: 't', input: { n: 'low-new' }, priority: 0, runAt: past(2) },
+    ]);
+    const claimed = await claim(['t'], 3);
+    expect(claimed.map((j) => (j.input as { n: string }).n)).toEqual(['high-old', 'high-new', 'low-old']);
+    const [left] = await db.sql`select status, input from edgejobs.jobs where id = ${jobs[3]!.id}`;
+    expect(left).toMatchObject({ status: 'queued', input: { n: 'low-new' } });
+  });
+
+  it('does not claim jobs whose run_at is in the future', async () => {
+    await db.store.enqueueJobs([{ type: 't', delayMs: 60_000 }, { type: 't', runAt: new Date(Date.now() + 3_600_000) }]);
+    expect(await claim(['t'])).toEqual([]);
+  });
+
+  it('claims only the types the worker knows, and only the queues it asks for', async () => {
+    await db.store.enqueueJobs([{ type: 'known', queue: 'a' }, { type: 'unknown' }, { type: 'known', queue: 'b' }]);
+    const claimed = await claim(['known'], 10, { queues: ['b'] });
+    expect(claimed.map((j) => j.queue)).toEqual(['b']);
+    const [left] = await db.sql`select count(*)::int as n from edgejobs.jobs where status = 'queued'`;
+    expect(left!.n).toBe(2);
+  });
+
+  it('gives each claim a fresh lease token, a short lease, and counts the attempt', async () => {
+    await db.store.enqueueJobs([{ type: 't' }, { type: 't' }]);
+    const claimed = await db.store.claimJobs({ workerId: 'w-lease', types: ['t'], limit: 10, leaseMs: 5_000 });
+    expect(new Set(claimed.map((j) => j.leaseToken)).size).toBe(2);
+    for (const job of claimed) {
+      expect(job.attempt).toBe(1);
+      expect(job.lockedUntil.getTime() - Date.now()).toBeLessThanOrEqual(5_000 + 1_000);
+      expect(job.lockedUntil.getTime() - Date.now()).toBeGreaterThan(3_000);
+    }
+    const rows = await db.sql`select status, locked_by from edgejobs.jobs`;
+    expect(rows.every((r) => r.status === 'processing' && r.locked_by === 'w-lease')).toBe(true);
+  });
+
+  it('skips paused queues and picks them up again after resume', async () => {
+    await db.store.enqueueJobs([{ type: 't', queue: 'paused' }, { type: 't', queue: 'open' }]);
+    await db.store.pauseQueue('paused');
+    expect((await claim(['t'])).map((j) => j.queue)).toEqual(['open']);
+    expect(await claim(['t'])).toEqual([]);
+    await db.store.resumeQueue('paused');
+    expect((await claim(['t'])).map((j) => j.queue)).toEqual(['paused']);
+  });
+
+  it('hands disjoint batches to concurrent claimers (SKIP LOCKED), each job exactly once', async () => {
+    await db.store.enqueueJobs(Array.from({ length: 400 }, (_, i) => ({ type: 't', input: { i } })));
+    const pools = Array.from({ length: 6 }, () => db.connect(1));
+    const seen: string[] = [];
+    await Promise.all(pools.map(async (sql, w) => {
+      for (;;) {
+        const rows = await sql`select id from public.claim_jobs(${`w${w}`}, array['t'], 17, 30)`;
+        if (rows.length === 0) return;
+        seen.push(...rows.map((r) => r.id as string));
+      }
+    }));
+    expect(seen).toHaveLength(400);
+    expect(new Set(seen).size).toBe(400);
+  });
+
+  it('keeps a queue concurrency limit under concurrent claimers', async () => {
+    await db.store.setQueueConcurrency('limited', 3);
+    await db.store.enqueueJobs([
+      ...Array.from({ length: 50 }, () => ({ type: 't', queue: 'limited', priority: 10 })),
+      ...Array.from({ length: 20 }, () => ({ type: 't', queue: 'free' })),
+    ]);
+    const pools = Array.from({ length: 8 }, () => db.connect(1));
+    const results = await Promise.all(pools.map((sql, w) => sql`select queue from public.claim_jobs(${`w${w}`}, array['t'], 10, 30)`));
+    const limited = results.flat().filter((r) => r.queue === 'limited').length;
+    expect(limited).toBe(3);
+    const [running] = await db.sql`select count(*)::int as n from edgejobs.jobs where queue = 'limited' and status = 'processing'`;
+    expect(running!.n).toBe(3);
+    // The other queue still flows while the limited one is full.
+    expect(results.flat().filter((r) => r.queue === 'free').length).toBeGreaterThan(0);
+  });
+
+  it('frees a concurrency slot when a job of the limited queue completes', async () => {
+    await db.store.setQueueConcurrency('one', 1);
+    await db.store.enqueueJobs([{ type: 't', queue: 'one' }, { type: 't', queue: 'one' }]);
+    const [first] = await claim(['t']);
+    expect(await claim(['t'])).toEqual([]);
+    await db.store.completeJobs([{ id: first!.id, leaseToken: first!.leaseToken, result: 1 }]);
+    expect(await claim(['t'])).toHaveLength(1);
+  });
+
+  it('refuses bad arguments with EJ001 and claims nothing', async () => {
+    await db.store.enqueueJobs([{ type: 't' }]);
+    for (const call of [
+      db.sql`select * from public.claim_jobs('', array['t'], 10, 30)`,
+      db.sql`select * from public.claim_jobs('w', null, 10, 30)`,
+      db.sql`select * from public.claim_jobs('w', array['t'], 0, 30)`,
+      db.sql`select * from public.claim_jobs('w', array['t'], 1001, 30)`,
+      db.sql`select * from public.claim_jobs('w', array['t'], 10, 0)`,
+      db.sql`select * from public.claim_jobs('w', array['t'], 10, 3600)`,
+    ]) {
+      await expect(call).rejects.toMatchObject({ code: 'EJ001' });
+    }
+    const [n] = await db.sql`select count(*)::int as n from edgejobs.jobs where status = 'queued'`;
+    expect(n!.n).toBe(1);
+  });
+
+  it('uses the partial claim index: the plan is an index scan, not a sort of the whole table', async () => {
+    await db.store.enqueueJobs(Array.from({ length: 2000 }, () => ({ type: 't' })));
+    await db.sql`analyze edgejobs.jobs`;
+    const plan = await db.sql`explain select j.id from edgejobs.jobs j where j.status = 'queued' and j.run_at <= now() and j.type = any(array['t'])
+      order by j.priority desc, j.run_at, j.id limit 50 for update skip locked`;
+    const text = plan.map((r) => r['QUERY PLAN']).join('\n');
+    expect(text).toContain('jobs_claim_idx');
+    expect(text).not.toMatch(/Sort/);
+  });
+});

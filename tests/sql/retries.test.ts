@@ -1,0 +1,75 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createTestDb, type TestDb } from '../support/db.ts';
+
+let db: TestDb;
+beforeAll(async () => {
+  db = await createTestDb();
+});
+afterAll(async () => {
+  await db?.drop();
+});
+beforeEach(async () => {
+  await db.sql`delete from edgejobs.jobs`;
+});
+
+const err = (message: string) => ({ name: 'Error', code: 'handler_error', message });
+const makeReady = (id: string) => db.sql`update edgejobs.jobs set run_at = now() where id = ${id}`;
+
+describe('fail_jobs', () => {
+  it('retries with exponential backoff and jitter, then dead-letters with every error kept', async () => {
+    const [job] = await db.store.enqueueJobs([{ type: 't', maxAttempts: 4, backoffBaseMs: 10_000, backoffMaxMs: 25_000 }]);
+    const delays: number[] = [];
+    for (let attempt = 1; attempt <= 4; attempt++) {
+      const [claimed] = await db.store.claimJobs({ workerId: 'w', types: ['t'], limit: 1, leaseMs: 30_000 });
+      expect(claimed!.attempt).toBe(attempt);
+      const before = Date.now();
+      const [out] = await db.store.failJobs([{ id: job!.id, leaseToken: claimed!.leaseToken, error: err(`boom ${attempt}`) }]);
+      if (attempt < 4) {
+        expect(out!.outcome).toBe('retrying');
+        delays.push((out!.runAt!.getTime() - before) / 1000);
+        await makeReady(job!.id);
+      } else {
+        expect(out!.outcome).toBe('failed');
+      }
+    }
+    // base 10 s doubling, capped at 25 s, each +-25%: ~10, ~20, 25 (cap) +-25%.
+    expect(delays[0]).toBeGreaterThanOrEqual(7.4);
+    expect(delays[0]).toBeLessThanOrEqual(12.6);
+    expect(delays[1]).toBeGreaterThanOrEqual(14.9);
+    expect(delays[1]).toBeLessThanOrEqual(25.1);
+    expect(delays[2]).toBeGreaterThanOrEqual(18.7);
+    expect(delays[2]).toBeLessThanOrEqual(31.3);
+    const [row] = await db.sql`select * from edgejobs.jobs where id = ${job!.id}`;
+    expect(row).toMatchObject({ status: 'failed', attempts: 4, error: { message: 'boom 4', attempt: 4 } });
+    expect(row!.errors.map((e: { message: string; attempt: number }) => [e.message, e.attempt])).toEqual([
+      ['boom 1', 1], ['boom 2', 2], ['boom 3', 3], ['boom 4', 4],
+    ]);
+    expect(row!.finished_at).toBeInstanceOf(Date);
+  });
+
+  it('does not retry a permanent failure', async () => {
+    const [job] = await db.store.enqueueJobs([{ type: 't', maxAttempts: 5 }]);
+    const [c] = await db.store.claimJobs({ workerId: 'w', types: ['t'], limit: 1, leaseMs: 30_000 });
+    const [out] = await db.store.failJobs([{ id: job!.id, leaseToken: c!.leaseToken, error: err('bad data'), permanent: true }]);
+    expect(out!.outcome).toBe('failed');
+    const [row] = await db.sql`select status, attempts from edgejobs.jobs where id = ${job!.id}`;
+    expect(row).toMatchObject({ status: 'failed', attempts: 1 });
+  });
+
+  it('retries at the handler-given time instead of the backoff', async () => {
+    const [job] = await db.store.enqueueJobs([{ type: 't' }]);
+    const [c] = await db.store.claimJobs({ workerId: 'w', types: ['t'], limit: 1, leaseMs: 30_000 });
+    const retryAt = new Date(Date.now() + 123_000);
+    const [out] = await db.store.failJobs([{ id: job!.id, leaseToken: c!.leaseToken, error: err('rate limited'), retryAt }]);
+    expect(out).toMatchObject({ outcome: 'retrying' });
+    expect(out!.runAt!.getTime()).toBe(retryAt.getTime());
+  });
+
+  it('ends a failed attempt of a cancel-requested job as cancelled, not retried', async () => {
+    const [job] = await db.store.enqueueJobs([{ type: 't' }]);
+    const [c] = await db.store.claimJobs({ workerId: 'w', types: ['t'], limit: 1, leaseMs: 30_000 });
+    await db.store.cancelJob(job!.id);
+    const [out] = await db.store.failJobs([{ id: job!.id, leaseToken: c!.leaseToken, error: err('aborted') }]);
+    expect(out!.outcome).toBe('cancelled');
+  });
+});

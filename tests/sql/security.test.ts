@@ -1,0 +1,132 @@
+/**
+ * RLS, grants and definer hygiene, checked the way PostgREST calls us: a transaction with
+ * set_config('role', ...) and request.jwt.claims.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDb, userClaims, type TestDb } from '../support/db.ts';
+
+let db: TestDb;
+const alice = crypto.randomUUID();
+const bob = crypto.randomUUID();
+beforeAll(async () => {
+  db = await createTestDb();
+});
+afterAll(async () => {
+  await db?.drop();
+});
+
+const CLIENT_FUNCTIONS = ['enqueue_jobs', 'enqueue_job', 'get_job', 'list_jobs', 'cancel_job'];
+const WORKER_FUNCTIONS = ['claim_jobs', 'heartbeat_jobs', 'save_job_progress', 'complete_jobs', 'fail_jobs', 'hand_back_jobs', 'reap_expired_leases', 'start_worker_run', 'finish_worker_run'];
+const OPERATOR_FUNCTIONS = ['get_queue_stats', 'get_queue_health', 'retry_failed_jobs', 'purge_jobs', 'purge_worker_runs', 'pause_queue', 'resume_queue', 'set_queue_concurrency'];
+const ALL = [...CLIENT_FUNCTIONS, ...WORKER_FUNCTIONS, ...OPERATOR_FUNCTIONS];
+
+const enqueueAs = (user: string, input: unknown) =>
+  db.as('authenticated', userClaims(user), (tx) => tx`select * from public.enqueue_job('owned', ${tx.json(input as never)}::jsonb)`);
+
+describe('ownership from auth.uid()', () => {
+  it('records the signed-in user as owner; the service role enqueues ownerless jobs', async () => {
+    const [mine] = await enqueueAs(alice, { a: 1 });
+    const [server] = await db.as('service_role', { role: 'service_role' }, (tx) => tx`select * from public.enqueue_job('owned')`);
+    const rows = await db.sql`select id, owner_id from edgejobs.jobs where id in (${mine!.id}, ${server!.id})`;
+    expect(Object.fromEntries(rows.map((r) => [r.id, r.owner_id]))).toEqual({ [mine!.id]: alice, [server!.id]: null });
+  });
+
+  it('lets a user see, list and cancel only their own jobs; others look like they do not exist', async () => {
+    const [a] = await enqueueAs(alice, { who: 'alice' });
+    const [b] = await enqueueAs(bob, { who: 'bob' });
+    const asAlice = <T>(fn: (tx: TestDb['sql']) => Promise<T>) => db.as('authenticated', userClaims(alice), fn);
+    expect(await asAlice((tx) => tx`select id from public.get_job(${a!.id})`)).toHaveLength(1);
+    expect(await asAlice((tx) => tx`select id from public.get_job(${b!.id})`)).toHaveLength(0);
+    const listed = await asAlice((tx) => tx`select id, input from public.list_jobs()`);
+    expect(listed.every((r) => (r.input as { who?: string }).who !== 'bob')).toBe(true);
+    expect(listed.map((r) => r.id)).toContain(a!.id);
+    await expect(asAlice((tx) => tx`select * from public.cancel_job(${b!.id})`)).rejects.toMatchObject({ code: 'EJ004' });
+    const [bobs] = await db.sql`select status from edgejobs.jobs where id = ${b!.id}`;
+    expect(bobs!.status).toBe('queued');
+    await expect(asAlice((tx) => tx`select status from public.cancel_job(${a!.id})`)).resolves.toEqual([{ status: 'cancelled' }]);
+  });
+
+  it('pages through a user\'s jobs with the (created_at, id) cursor', async () => {
+    const user = crypto.randomUUID();
+    for (let i = 0; i < 5; i++) await enqueueAs(user, { i });
+    const as = <T>(fn: (tx: TestDb['sql']) => Promise<T>) => db.as('authenticated', userClaims(user), fn);
+    const page1 = await as((tx) => tx`select id, created_at from public.list_jobs(max_rows => 3)`);
+    const last = page1[2]!;
+    const page2 = await as((tx) => tx`select id from public.list_jobs(before_created_at => ${last.created_at}, before_id => ${last.id}, max_rows => 3)`);
+    expect(page1).toHaveLength(3);
+    expect(page2).toHaveLength(2);
+    expect(new Set([...page1, ...page2].map((r) => r.id)).size).toBe(5);
+    await expect(as((tx) => tx`select * from public.list_jobs(status => 'done')`)).rejects.toMatchObject({ code: 'EJ001' });
+  });
+
+  it('refuses an authenticated call without a user id (42501)', async () => {
+    await expect(db.as('authenticated', { role: 'authenticated' }, (tx) => tx`select * from public.enqueue_job('x')`)).rejects.toMatchObject({ code: '42501' });
+  });
+});
+
+describe('grants', () => {
+  it('anon can execute no edgejobs function and reads no job table', async () => {
+    for (const fn of ALL) {
+      const [row] = await db.sql`select has_function_privilege('anon', p.oid, 'execute') as ok from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname = 'public' and p.proname = ${fn}`;
+      expect(row?.ok, fn).toBe(false);
+    }
+    await expect(db.as('anon', { role: 'anon' }, (tx) => tx`select * from public.get_job(${crypto.randomUUID()})`)).rejects.toMatchObject({ code: '42501' });
+    await expect(db.as('anon', { role: 'anon' }, (tx) => tx`select * from edgejobs.jobs`)).rejects.toMatchObject({ code: '42501' });
+  });
+
+  it('authenticated can execute exactly the client functions; worker and operator ones are service_role only', async () => {
+    const rows = await db.sql`select p.proname, has_function_privilege('authenticated', p.oid, 'execute') as authn,
+        has_function_privilege('service_role', p.oid, 'execute') as service
+      from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname = 'public' and p.proname = any(${db.sql.array(ALL)}::text[])`;
+    expect(rows).toHaveLength(ALL.length);
+    for (const r of rows) {
+      expect(r.service, r.proname).toBe(true);
+      expect(r.authn, r.proname).toBe(CLIENT_FUNCTIONS.includes(r.proname));
+    }
+    await expect(db.as('authenticated', userClaims(alice), (tx) => tx`select * from public.claim_jobs('w', array['owned'], 10, 30)`)).rejects.toMatchObject({ code: '42501' });
+    await expect(db.as('authenticated', userClaims(alice), (tx) => tx`select * from public.retry_failed_jobs()`)).rejects.toMatchObject({ code: '42501' });
+  });
+
+  it('gives the API roles no privilege on any edgejobs table or view, and RLS is on every table', async () => {
+    const privileges = await db.sql`select c.relname, r.rolname from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      cross join (values ('anon'), ('authenticated'), ('service_role')) r(rolname)
+      where n.nspname = 'edgejobs' and c.relkind in ('r', 'v')
+        and (has_table_privilege(r.rolname, c.oid, 'select') or has_table_privilege(r.rolname, c.oid, 'insert')
+          or has_table_privilege(r.rolname, c.oid, 'update') or has_table_privilege(r.rolname, c.oid, 'delete'))`;
+    expect(privileges).toEqual([]);
+    const noRls = await db.sql`select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      where n.nspname = 'edgejobs' and c.relkind = 'r' and not c.relrowsecurity`;
+    expect(noRls).toEqual([]);
+    const [schema] = await db.sql`select has_schema_privilege('authenticated', 'edgejobs', 'usage') as a, has_schema_privilege('anon', 'edgejobs', 'usage') as b`;
+    expect(schema).toEqual({ a: false, b: false });
+  });
+});
+
+describe('definer hygiene and documentation', () => {
+  it('every edgejobs function pins search_path to empty; definer functions are the public API only', async () => {
+    const fns = await db.sql`select n.nspname, p.proname, p.prosecdef, p.proconfig from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+      where (n.nspname = 'edgejobs') or (n.nspname = 'public' and p.proname = any(${db.sql.array(ALL)}::text[]))`;
+    expect(fns.length).toBeGreaterThan(ALL.length);
+    for (const f of fns) {
+      expect(f.proconfig, `${f.nspname}.${f.proname}`).toContain('search_path=""');
+      if (f.nspname === 'public') expect(f.prosecdef, f.proname).toBe(true);
+    }
+  });
+
+  it('has no overloaded functions (PostgREST cannot choose between them)', async () => {
+    const overloads = await db.sql`select p.proname, count(*) from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+      where n.nspname in ('public', 'edgejobs') group by 1 having count(*) > 1`;
+    expect(overloads).toEqual([]);
+  });
+
+  it('comments every table, column, view and function so the dashboard explains the queue', async () => {
+    const missingRel = await db.sql`select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      where n.nspname = 'edgejobs' and c.relkind in ('r', 'v') and obj_description(c.oid, 'pg_class') is null`;
+    const missingCol = await db.sql`select c.relname || '.' || a.attname as col from pg_attribute a join pg_class c on c.oid = a.attrelid
+      join pg_namespace n on n.oid = c.relnamespace
+      where n.nspname = 'edgejobs' and c.relkind in ('r', 'v') and a.attnum > 0 and not a.attisdropped and col_description(c.oid, a.attnum) is null`;
+    const missingFn = await db.sql`select p.proname from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+      where (n.nspname = 'edgejobs' or (n.nspname = 'public' and p.proname = any(${db.sql.array(ALL)}::text[]))) and obj_description(p.oid, 'pg_proc') is null`;
+    expect({ missingRel, missingCol, missingFn }).toEqual({ missingRel: [], missingCol: [], missingFn: [] });
+  });
+});
