@@ -1,0 +1,174 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { drain, type DrainOptions } from '../../lib/drain.ts';
+import { createQueue } from '../../lib/queue.ts';
+import { silentLogger } from '../../lib/logger.ts';
+import { createPostgresStore } from '../../lib/postgres-store.ts';
+import { createTestDb, type TestDb } from '../support/db.ts';
+import { gates, registry, runs } from '../support/jobs.ts';
+
+let db: TestDb;
+beforeAll(async () => {
+  db = await createTestDb();
+});
+afterAll(async () => {
+  await db?.drop();
+});
+beforeEach(async () => {
+  await db.sql`delete from edgejobs.jobs`;
+  runs.clear();
+});
+
+const run = (options: Partial<DrainOptions> = {}) =>
+  drain({ store: db.store, registry, deadline: Date.now() + 20_000, logger: silentLogger, leaseMs: 5_000, ...options });
+const job = async (id: string) => (await db.sql`select * from edgejobs.jobs where id = ${id}`)[0]!;
+const until = async (check: () => Promise<boolean>, timeoutMs = 10_000) => {
+  const end = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+};
+
+describe('drain on real Postgres', () => {
+  it('runs every job exactly once across 4 concurrent drains on separate connections, keeping every result', async () => {
+    const queue = createQueue({ store: db.store, registry });
+    const total = 3000;
+    await queue.enqueueMany(Array.from({ length: total }, (_, n) => ({ type: 'test.echo' as const, input: { n } })));
+    const stores = Array.from({ length: 4 }, () => createPostgresStore({ sql: db.connect(3) }));
+    const summaries = await Promise.all(stores.map((store, i) => run({ store, workerId: `w${i}`, batchSize: 50, concurrency: 10 })));
+    expect(summaries.reduce((a, s) => a + s.completed, 0)).toBe(total);
+    expect(summaries.reduce((a, s) => a + s.claimed, 0)).toBe(total);
+    expect(summaries.every((s) => s.stopReason === 'empty' && s.leaseLost === 0 && !s.moreWork)).toBe(true);
+    expect(runs.size).toBe(total);
+    expect([...runs.values()].every((n) => n === 1)).toBe(true);
+    const [bad] = await db.sql`select count(*)::int as n from edgejobs.jobs where status <> 'completed' or result->>'doubled' <> ((input->>'n')::int * 2)::text`;
+    expect(bad!.n).toBe(0);
+    const recorded = await db.sql`select status, completed, stop_reason from edgejobs.worker_runs where worker_id like 'w_'`;
+    expect(recorded.reduce((a, r) => a + r.completed, 0)).toBe(total);
+    expect(recorded.every((r) => r.status === 'succeeded' && r.stop_reason === 'empty')).toBe(true);
+  });
+
+  it('retries a failing handler and completes it; exhausted attempts end failed with every error', async () => {
+    const queue = createQueue({ store: db.store, registry });
+    const recovers = await queue.enqueue('test.flaky', { failTimes: 2 });
+    const dies = await queue.enqueue('test.flaky', { failTimes: 9 });
+    for (let i = 0; i < 5; i++) {
+      await run();
+      await db.sql`update edgejobs.jobs set run_at = now() where status = 'queued'`; // skip the (1 ms) backoff wait
+    }
+    expect(await job(recovers.id)).toMatchObject({ status: 'completed', attempts: 3, result: { attempt: 3 } });
+    const dead = await job(dies.id);
+    expect(dead).toMatchObject({ status: 'failed', attempts: 3 });
+    expect(dead.errors.map((e: { message: string }) => e.message)).toEqual(['flaky failure 1', 'flaky failure 2', 'flaky failure 3']);
+    expect(dead.errors[0].stack).toContain('flaky failure 1');
+  });
+
+  it('does not retry a PermanentError, nor input that fails its schema at run time', async () => {
+    const queue = createQueue({ store: db.store, registry });
+    const perm = await queue.enqueue('test.permanent', {});
+    const [bad] = await db.store.enqueueJobs([{ type: 'test.echo', input: { n: 'not a number' } }]);
+    const summary = await run();
+    expect(summary.failed).toBe(2);
+    expect(await job(perm.id)).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'permanent', reason: 'bad_file' } });
+    expect(await job(bad!.id)).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'validation_failed' } });
+    expect(runs.get(bad!.id)).toBeUndefined();
+  });
+
+  it('shows progress while a job runs', async () => {
+    const queue = createQueue({ store: db.store, registry });
+    const { id } = await queue.enqueue('test.stepper', { steps: 6, stepMs: 150 });
+    const draining = run({ progressFlushMs: 20 });
+    await until(async () => ((await db.store.getJob(id))?.progress as { done?: number } | null)?.done !== undefined);
+    const mid = await db.store.getJob(id);
+    expect(mid!.status).toBe('processing');
+    await draining;
+    expect(await db.store.getJob(id)).toMatchObject({ status: 'completed', progress: { done: 6, steps: 6 }, result: { resumedFrom: 0, steps: 6 } });
+  });
+
+  it('hands a job back at the deadline with its checkpoint, without using an attempt, and the next drain resumes it', async () => {
+    const queue = createQueue({ store: db.store, registry });
+    const { id } = await queue.enqueue('test.stepper', { steps: 10, stepMs: 200 }, { maxAttempts: 1 });
+    const first = await run({ deadline: Date.now() + 1_500, handBackMarginMs: 400 });
+    expect(first).toMatchObject({ stopReason: 'deadline', handedBack: 1, completed: 0, moreWork: true });
+    const after = await job(id);
+    expect(after).toMatchObject({ status: 'queued', attempts: 0 });
+    const done = (after.checkpoint as { done: number }).done;
+    expect(done).toBeGreaterThan(0);
+    expect(done).toBeLessThan(10);
+    const second = await run();
+    expect(second.completed).toBe(1);
+    expect(await job(id)).toMatchObject({ status: 'completed', attempts: 1, result: { resumedFrom: done, steps: 10 } });
+  });
+
+  it('hands back claimed-but-unstarted jobs when stopped from outside (SIGTERM)', async () => {
+    const queue = createQueue({ store: db.store, registry });
+    const jobs = await queue.enqueueMany(Array.from({ length: 4 }, () => ({ type: 'test.hang' as const, input: {} })));
+    const controller = new AbortController();
+    const draining = run({ concurrency: 2, signal: controller.signal });
+    await until(async () => runs.size === 2);
+    controller.abort();
+    const summary = await draining;
+    expect(summary.stopReason).toBe('aborted');
+    const rows = await db.sql`select status, attempts from edgejobs.jobs where id = any(${db.sql.array(jobs.map((j) => j.id))}::uuid[])`;
+    expect(rows.every((r) => r.status === 'queued' && r.attempts === 0)).toBe(true);
+    expect(summary.handedBack).toBe(summary.claimed);
+  });
+
+  it('cancels a running job: the handler is aborted and the job ends cancelled', async () => {
+    const queue = createQueue({ store: db.store, registry });
+    const { id } = await queue.enqueue('test.hang', {});
+    const draining = run({ leaseMs: 1_500, heartbeatMs: 100 });
+    await until(async () => (await job(id)).status === 'processing');
+    await db.store.cancelJob(id);
+    const summary = await draining;
+    expect(summary.cancelled).toBe(1);
+    expect(await job(id)).toMatchObject({ status: 'cancelled', error: { code: 'cancelled' } });
+  });
+
+  it('fails a run that passes its timeoutMs even if the handler ignores its signal, and retries it', async () => {
+    const queue = createQueue({ store: db.store, registry });
+    const { id } = await queue.enqueue('test.timeout', {});
+    const started = Date.now();
+    const summary = await run({ abortGraceMs: 50 });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(summary).toMatchObject({ retried: 1 });
+    expect(await job(id)).toMatchObject({ status: 'queued', attempts: 1, error: { code: 'timeout' } });
+  });
+
+  it('refuses a late finisher through the fence: the job lost its lease and another drain finished it', async () => {
+    const queue = createQueue({ store: db.store, registry });
+    const { id } = await queue.enqueue('test.gated', {});
+    const storeA = createPostgresStore({ sql: db.connect(2) });
+    // Drain A claims and then stalls (as in a long GC pause or a frozen instance): no heartbeats.
+    const drainA = run({ store: storeA, workerId: 'stalled', leaseMs: 60_000, heartbeatMs: 50_000 });
+    await until(async () => gates.has(id));
+    const releaseA = gates.get(id)!;
+    gates.delete(id);
+    await db.sql`update edgejobs.jobs set locked_until = now() - interval '1 second' where id = ${id}`;
+    // Drain B reaps the expired lease, claims the job and finishes it.
+    const drainB = run({ workerId: 'rescuer' });
+    await until(async () => gates.has(id));
+    gates.get(id)!();
+    const summaryB = await drainB;
+    expect(summaryB.completed).toBe(1);
+    releaseA();
+    const summaryA = await drainA;
+    expect(summaryA).toMatchObject({ completed: 0, leaseLost: 1 });
+    expect(await job(id)).toMatchObject({ status: 'completed', locked_by: null, result: { finishedBy: 2 } });
+  });
+
+  it('returns at once with stopReason empty when there is nothing to do, and records the run', async () => {
+    const summary = await run({ trigger: 'cron' });
+    expect(summary).toMatchObject({ claimed: 0, stopReason: 'empty', moreWork: false, error: null });
+    const [row] = await db.sql`select trigger, status from edgejobs.worker_runs where id = ${summary.runId}`;
+    expect(row).toEqual({ trigger: 'cron', status: 'succeeded' });
+  });
+
+  it('reports a database outage in the summary instead of throwing', async () => {
+    const broken = createPostgresStore({ url: db.url.replace(/:\d+\//, ':1/'), max: 1 });
+    const summary = await run({ store: broken, deadline: Date.now() + 3_000 });
+    expect(summary.stopReason).toBe('error');
+    expect(summary.error?.code).toBe('database_unavailable');
+    await broken.stop();
+  });
+});
