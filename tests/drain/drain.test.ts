@@ -157,6 +157,24 @@ describe('drain on real Postgres', () => {
     expect(await job(id)).toMatchObject({ status: 'completed', locked_by: null, result: { finishedBy: 2 } });
   });
 
+  it('survives its database connections being killed mid-job: the job completes once', async () => {
+    const queue = createQueue({ store: db.store, registry });
+    const { id } = await queue.enqueue('test.gated', {});
+    const appName = `victim-${crypto.randomUUID().slice(0, 8)}`;
+    const postgres = (await import('postgres')).default;
+    const victimSql = postgres(db.url, { max: 2, onnotice: () => {}, connection: { application_name: appName } });
+    const draining = run({ store: createPostgresStore({ sql: victimSql as never }), leaseMs: 3_000 });
+    await until(async () => gates.has(id));
+    const killed = await db.sql`select pg_terminate_backend(pid) as ok from pg_stat_activity where application_name = ${appName}`;
+    expect(killed.length).toBeGreaterThan(0);
+    gates.get(id)!();
+    const summary = await draining;
+    await victimSql.end();
+    expect(summary.completed).toBe(1);
+    expect(runs.get(id)).toBe(1);
+    expect(await job(id)).toMatchObject({ status: 'completed', attempts: 1 });
+  });
+
   it('returns at once with stopReason empty when there is nothing to do, and records the run', async () => {
     const summary = await run({ trigger: 'cron' });
     expect(summary).toMatchObject({ claimed: 0, stopReason: 'empty', moreWork: false, error: null });
