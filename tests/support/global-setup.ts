@@ -20,6 +20,18 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject) {
+  try {
+    return await start(project);
+  } catch (error) {
+    // Vitest 4 reports a failing global setup but still exits 0, which would make a broken test
+    // bed look green: fail the run ourselves.
+    console.error('[global-setup] the test database could not be prepared:', error);
+    process.exit(1);
+  }
+}
+
+async function start(project: TestProject) {
+  if (process.env.EDGEJOBS_TEST_BREAK_SETUP) throw new Error('EDGEJOBS_TEST_BREAK_SETUP is set');
   const dataDir = await mkdtemp(join(tmpdir(), 'edgejobs-test-pg-'));
   const db = await startEmbeddedPostgres({
     dataDir,
