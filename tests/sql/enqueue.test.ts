@@ -1,14 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EdgeJobsError } from '../../lib/errors.ts';
-import { createTestDb, type TestDb } from '../support/db.ts';
+import { useTestDb } from '../support/db.ts';
 
-let db: TestDb;
-beforeAll(async () => {
-  db = await createTestDb();
-});
-afterAll(async () => {
-  await db?.drop();
-});
+const db = useTestDb();
 
 const count = async () => Number((await db.sql`select count(*)::int as n from edgejobs.jobs`)[0]?.n);
 

@@ -1,17 +1,8 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestDb, type TestDb } from '../support/db.ts';
+import { describe, expect, it } from 'vitest';
+import { useTestDb } from '../support/db.ts';
 import type { ClaimedJob } from '../../lib/store.ts';
 
-let db: TestDb;
-beforeAll(async () => {
-  db = await createTestDb();
-});
-afterAll(async () => {
-  await db?.drop();
-});
-beforeEach(async () => {
-  await db.sql`delete from edgejobs.jobs`;
-});
+const db = useTestDb({ truncate: ['edgejobs.jobs'] });
 
 async function claimOne(workerId = 'w1', leaseMs = 30_000): Promise<ClaimedJob> {
   const [job] = await db.store.claimJobs({ workerId, types: ['t'], limit: 1, leaseMs });

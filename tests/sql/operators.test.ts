@@ -1,18 +1,8 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EdgeJobsError } from '../../lib/errors.ts';
-import { createTestDb, type TestDb } from '../support/db.ts';
+import { useTestDb } from '../support/db.ts';
 
-let db: TestDb;
-beforeAll(async () => {
-  db = await createTestDb();
-});
-afterAll(async () => {
-  await db?.drop();
-});
-beforeEach(async () => {
-  await db.sql`delete from edgejobs.jobs`;
-  await db.sql`delete from edgejobs.worker_runs`;
-});
+const db = useTestDb({ truncate: ['edgejobs.jobs', 'edgejobs.worker_runs'] });
 
 const codeOf = (p: Promise<unknown>) => p.then(() => null, (e: EdgeJobsError) => e.code);
 

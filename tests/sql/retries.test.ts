@@ -1,16 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestDb, type TestDb } from '../support/db.ts';
+import { describe, expect, it } from 'vitest';
+import { useTestDb } from '../support/db.ts';
 
-let db: TestDb;
-beforeAll(async () => {
-  db = await createTestDb();
-});
-afterAll(async () => {
-  await db?.drop();
-});
-beforeEach(async () => {
-  await db.sql`delete from edgejobs.jobs`;
-});
+const db = useTestDb({ truncate: ['edgejobs.jobs'] });
 
 const err = (message: string) => ({ name: 'Error', code: 'handler_error', message });
 const makeReady = (id: string) => db.sql`update edgejobs.jobs set run_at = now() where id = ${id}`;

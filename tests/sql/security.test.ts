@@ -2,18 +2,12 @@
  * RLS, grants and definer hygiene, checked the way PostgREST calls us: a transaction with
  * set_config('role', ...) and request.jwt.claims.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDb, userClaims, type TestDb } from '../support/db.ts';
+import { describe, expect, it } from 'vitest';
+import { useTestDb, userClaims, type TestDb } from '../support/db.ts';
 
-let db: TestDb;
 const alice = crypto.randomUUID();
 const bob = crypto.randomUUID();
-beforeAll(async () => {
-  db = await createTestDb();
-});
-afterAll(async () => {
-  await db?.drop();
-});
+const db = useTestDb();
 
 const CLIENT_FUNCTIONS = ['enqueue_jobs', 'enqueue_job', 'get_job', 'list_jobs', 'cancel_job'];
 const WORKER_FUNCTIONS = ['claim_jobs', 'heartbeat_jobs', 'save_job_progress', 'complete_jobs', 'fail_jobs', 'hand_back_jobs', 'reap_expired_leases', 'start_worker_run', 'finish_worker_run'];

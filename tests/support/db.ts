@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, beforeEach, inject } from 'vitest';
 import { createDatabase } from '../../scripts/embedded-db.ts';
 import { createPostgresStore, type PostgresStore } from '../../lib/postgres-store.ts';
 
@@ -58,4 +58,30 @@ export async function createTestDb(): Promise<TestDb> {
 /** Claims for a signed-in user, as Supabase Auth puts them in the JWT. */
 export function userClaims(sub: string): Record<string, unknown> {
   return { sub, role: 'authenticated', aud: 'authenticated' };
+}
+
+/**
+ * Gives a test file its own database for its lifetime (beforeAll/afterAll), optionally emptying
+ * the given tables before each test. The returned object forwards to the live TestDb.
+ * @example const db = useTestDb({ truncate: ['edgejobs.jobs'] })
+ */
+export function useTestDb(options: { truncate?: string[] } = {}): TestDb {
+  let current: TestDb | undefined;
+  beforeAll(async () => {
+    current = await createTestDb();
+  });
+  afterAll(async () => {
+    await current?.drop();
+  });
+  if (options.truncate?.length) {
+    beforeEach(async () => {
+      await current!.sql.unsafe(options.truncate!.map((t) => `delete from ${t};`).join(' '));
+    });
+  }
+  return new Proxy({} as TestDb, {
+    get: (_target, key) => {
+      if (!current) throw new Error('useTestDb: the database is not ready yet (use it inside tests and hooks)');
+      return current[key as keyof TestDb];
+    },
+  });
 }
