@@ -14,7 +14,7 @@ import type { AnyJobDefinition, JobContext, JobRegistry } from './job.ts';
 import { createConsoleLogger, type Logger } from './logger.ts';
 import { createBatcher } from './batcher.ts';
 import { abortReason, runJob, type RunOutcome } from './run-job.ts';
-import type { ClaimedJob, WorkerStore } from './store.ts';
+import type { ClaimedJob, HandBackItem, WorkerRunSummary, WorkerStore } from './store.ts';
 
 export interface DrainOptions {
   store: WorkerStore;
@@ -51,20 +51,13 @@ export interface DrainOptions {
 /** Why a drain returned. */
 export type StopReason = 'empty' | 'deadline' | 'aborted' | 'error';
 
-/** What a drain did. Counts are of jobs. */
-export interface DrainSummary {
+/**
+ * What a drain did: the counts recorded in worker_runs (see {@link WorkerRunSummary}: failed =
+ * for good, retried = scheduled for another attempt, leaseLost = results not written) and more.
+ */
+export interface DrainSummary extends WorkerRunSummary {
   runId: string | null;
   workerId: string;
-  claimed: number;
-  completed: number;
-  /** Failed for good (dead letter). */
-  failed: number;
-  /** Failed and scheduled for another attempt. */
-  retried: number;
-  cancelled: number;
-  handedBack: number;
-  /** Jobs whose lease this worker lost; their results were not written. */
-  leaseLost: number;
   /** Outcomes that could not be written (database down); those jobs rerun after their lease. */
   unrecorded: number;
   stopReason: StopReason;
@@ -132,6 +125,8 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
 
   const running = new Map<string, Entry>();
   let backlog: ClaimedJob[] = [];
+  /** Moving average of handler durations: decides prefetching and whether another job fits. */
+  let ewma: number | null = null;
   const reports = new Set<Promise<void>>();
   let notify: (() => void) | null = null;
   const wake = () => {
@@ -162,6 +157,13 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
       else summary.leaseLost++;
     }));
 
+  const handBack = (item: HandBackItem) =>
+    track(handBacks.add(item).then((r) => {
+      if (r.outcome === 'queued') summary.handedBack++;
+      else if (r.outcome === 'cancelled') summary.cancelled++;
+      else summary.leaseLost++;
+    }));
+
   const report = (entry: Entry, outcome: RunOutcome) => {
     const { job } = entry;
     const progress = entry.progressDirty ? { progress: entry.progress } : {};
@@ -175,14 +177,10 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
           }
         }));
       case 'failed':
-        if (!outcome.permanent || outcome.error.code !== 'cancelled') log.info('job attempt failed', { jobId: job.id, type: job.type, attempt: job.attempt, error: outcome.error.message });
+        if (outcome.error.code !== 'cancelled') log.info('job attempt failed', { jobId: job.id, type: job.type, attempt: job.attempt, error: outcome.error.message });
         return fail(job, outcome.error, outcome.permanent, outcome.retryAt);
       case 'handed_back':
-        return track(handBacks.add({ id: job.id, leaseToken: job.leaseToken, ...progress }).then((r) => {
-          if (r.outcome === 'queued') summary.handedBack++;
-          else if (r.outcome === 'cancelled') summary.cancelled++;
-          else summary.leaseLost++;
-        }));
+        return handBack({ id: job.id, leaseToken: job.leaseToken, ...progress });
       case 'abandoned':
         summary.leaseLost++;
         log.warn('lease lost while running: the job was abandoned', { jobId: job.id, type: job.type });
@@ -253,7 +251,6 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
     });
   };
 
-  let ewma: number | null = null;
   let heartbeatBusy = false;
   let lastReap = 0;
   const reap = async () => {
@@ -340,13 +337,7 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
   clearTimeout(stopTimer);
   const endReason = stop.signal.aborted ? stop.signal.reason : abortReason('aborted', 'the drain is stopping');
   for (const entry of running.values()) entry.controller.abort(endReason);
-  for (const job of backlog) {
-    track(handBacks.add({ id: job.id, leaseToken: job.leaseToken }).then((r) => {
-      if (r.outcome === 'queued') summary.handedBack++;
-      else if (r.outcome === 'cancelled') summary.cancelled++;
-      else summary.leaseLost++;
-    }));
-  }
+  for (const job of backlog) handBack({ id: job.id, leaseToken: job.leaseToken });
   backlog = [];
   await Promise.all([...running.values()].map((e) => e.done));
   clearInterval(progressTimer);

@@ -7,12 +7,11 @@ import postgres from 'postgres';
 import { EdgeJobsError } from './errors.ts';
 import { fromDatabaseError } from './sql-errors.ts';
 import {
-  fromClaimedRow, fromEnqueuedRow, fromHealthRow, fromJobRow, fromQueueRow, fromQueueStatsRow,
+  fromClaimedRow, fromEnqueuedRow, fromFailRow, fromHealthRow, fromHeartbeatRow, fromJobRow, fromOutcomeRow,
+  fromProgressRow, fromQueueRow, fromQueueStatsRow,
   intervalFromMs, leaseSeconds, toSqlComplete, toSqlFail, toSqlJobSpec, toSqlLease, toSqlProgress,
 } from './rows.ts';
-import type {
-  CompleteOutcome, FailOutcome, HandBackOutcome, HeartbeatOutcome, ProgressOutcome, ReapOutcome, Store,
-} from './store.ts';
+import type { CompleteOutcome, HandBackOutcome, Store } from './store.ts';
 
 type Sql = postgres.Sql<Record<string, never>>;
 type Row = Record<string, unknown>;
@@ -126,27 +125,27 @@ function makeStore(sql: Sql, owned: boolean, auth: StoreAuth | undefined): Postg
     },
     async heartbeatJobs(leases, leaseMs) {
       const rows = await call('heartbeat_jobs', (q) => q`select * from public.heartbeat_jobs(jobs => ${json(leases.map(toSqlLease))}::jsonb, lease_seconds => ${leaseSeconds(leaseMs)}::integer)`);
-      return rows.map((r): HeartbeatOutcome => ({ id: String(r.id), outcome: r.outcome as HeartbeatOutcome['outcome'], lockedUntil: r.locked_until ? new Date(r.locked_until as Date) : null, cancelRequested: Boolean(r.cancel_requested) }));
+      return rows.map(fromHeartbeatRow);
     },
     async saveJobProgress(items) {
       const rows = await call('save_job_progress', (q) => q`select * from public.save_job_progress(jobs => ${json(items.map(toSqlProgress))}::jsonb)`);
-      return rows.map((r): ProgressOutcome => ({ id: String(r.id), outcome: r.outcome as ProgressOutcome['outcome'], cancelRequested: Boolean(r.cancel_requested) }));
+      return rows.map(fromProgressRow);
     },
     async completeJobs(items) {
       const rows = await call('complete_jobs', (q) => q`select * from public.complete_jobs(jobs => ${json(items.map(toSqlComplete))}::jsonb)`);
-      return rows.map((r): CompleteOutcome => ({ id: String(r.id), outcome: r.outcome as CompleteOutcome['outcome'] }));
+      return rows.map((r) => fromOutcomeRow<CompleteOutcome>(r));
     },
     async failJobs(items) {
       const rows = await call('fail_jobs', (q) => q`select * from public.fail_jobs(jobs => ${json(items.map(toSqlFail))}::jsonb)`);
-      return rows.map((r): FailOutcome => ({ id: String(r.id), outcome: r.outcome as FailOutcome['outcome'], runAt: r.run_at ? new Date(r.run_at as Date) : null }));
+      return rows.map(fromFailRow);
     },
     async handBackJobs(items) {
       const rows = await call('hand_back_jobs', (q) => q`select * from public.hand_back_jobs(jobs => ${json(items.map(toSqlProgress))}::jsonb)`);
-      return rows.map((r): HandBackOutcome => ({ id: String(r.id), outcome: r.outcome as HandBackOutcome['outcome'] }));
+      return rows.map((r) => fromOutcomeRow<HandBackOutcome>(r));
     },
     async reapExpiredLeases(limit = 1000) {
       const rows = await call('reap_expired_leases', (q) => q`select * from public.reap_expired_leases(max_jobs => ${limit}::integer)`);
-      return rows.map((r): ReapOutcome => ({ id: String(r.id), outcome: r.outcome as ReapOutcome['outcome'], runAt: r.run_at ? new Date(r.run_at as Date) : null }));
+      return rows.map(fromFailRow);
     },
     async startWorkerRun(run) {
       const rows = await call('start_worker_run', (q) => q`select public.start_worker_run(worker_id => ${run.workerId}::text, trigger => ${run.trigger}::text, deadline_at => ${run.deadline}::timestamptz) as id`);

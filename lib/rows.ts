@@ -6,8 +6,9 @@
 import type { ErrorJson } from './errors.ts';
 import type { JobStatus } from './states.ts';
 import type {
-  ClaimedJob, CompleteItem, EnqueueSpec, EnqueuedJob, FailItem, HandBackItem, JobDetails, Lease,
-  ProgressItem, QueueHealth, QueueSettings, QueueStats,
+  ClaimedJob, CompleteItem, CompleteOutcome, EnqueueSpec, EnqueuedJob, FailItem, FailOutcome, HandBackItem,
+  HandBackOutcome, HeartbeatOutcome, JobDetails, Lease, ProgressItem, ProgressOutcome, QueueHealth, QueueSettings,
+  QueueStats, ReapOutcome,
 } from './store.ts';
 
 type Row = Record<string, unknown>;
@@ -33,9 +34,11 @@ export function toSqlJobSpec(spec: EnqueueSpec): Record<string, unknown> {
   return out;
 }
 
-const lease = (item: Lease) => ({ id: item.id, lease_token: item.leaseToken });
-
-export const toSqlLease = lease;
+/** A {@link Lease} as the worker functions take it. */
+export function toSqlLease(item: Lease): { id: string; lease_token: string } {
+  return { id: item.id, lease_token: item.leaseToken };
+}
+const lease = toSqlLease;
 
 export function toSqlComplete(item: CompleteItem): Record<string, unknown> {
   const out: Record<string, unknown> = { ...lease(item), result: item.result === undefined ? null : item.result };
@@ -85,6 +88,24 @@ export function fromClaimedRow(r: Row): ClaimedJob {
     runAt: date(r.run_at), createdAt: date(r.created_at), idempotencyKey: strOrNull(r.idempotency_key),
     ownerId: strOrNull(r.owner_id), cancelRequested: Boolean(r.cancel_requested),
   };
+}
+
+/** Rows of complete_jobs and hand_back_jobs: `{id, outcome}`. */
+export function fromOutcomeRow<T extends CompleteOutcome | HandBackOutcome>(r: Row): T {
+  return { id: str(r.id), outcome: r.outcome } as T;
+}
+
+/** Rows of fail_jobs and reap_expired_leases: `{id, outcome, run_at}`. */
+export function fromFailRow(r: Row): FailOutcome & ReapOutcome {
+  return { id: str(r.id), outcome: r.outcome as FailOutcome['outcome'], runAt: dateOrNull(r.run_at) };
+}
+
+export function fromHeartbeatRow(r: Row): HeartbeatOutcome {
+  return { id: str(r.id), outcome: r.outcome as HeartbeatOutcome['outcome'], lockedUntil: dateOrNull(r.locked_until), cancelRequested: Boolean(r.cancel_requested) };
+}
+
+export function fromProgressRow(r: Row): ProgressOutcome {
+  return { id: str(r.id), outcome: r.outcome as ProgressOutcome['outcome'], cancelRequested: Boolean(r.cancel_requested) };
 }
 
 export function fromQueueStatsRow(r: Row): QueueStats {

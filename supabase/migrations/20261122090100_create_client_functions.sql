@@ -134,8 +134,8 @@ begin
   from (
     select t.ord - 1 as idx, t.ord, case
       when jsonb_typeof(t.e) <> 'object' then 'must be an object'
-      when exists (select 1 from jsonb_object_keys(t.e) k where k <> all (v_allowed)) then
-        'has unknown field ' || (select string_agg(quote_ident(k), ', ') from jsonb_object_keys(t.e) k where k <> all (v_allowed))
+      when (t.e - v_allowed) <> '{}'::jsonb then
+        'has unknown field ' || (select string_agg(quote_ident(k), ', ') from jsonb_object_keys(t.e - v_allowed) k)
         || ' (allowed: ' || array_to_string(v_allowed, ', ') || ')'
       when jsonb_typeof(t.e -> 'type') is distinct from 'string' then 'type is required and must be a string'
       when not (t.e ->> 'type' ~ '^[A-Za-z0-9_.:/-]{1,128}$') then 'type must be 1-128 characters: letters, digits, _ . : / -'

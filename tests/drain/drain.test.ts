@@ -119,10 +119,9 @@ describe('drain on real Postgres', () => {
   it('fails a run that passes its timeoutMs even if the handler ignores its signal, and retries it', async () => {
     const queue = createQueue({ store: db.store, registry });
     const { id } = await queue.enqueue('test.timeout', {});
-    const started = Date.now();
+    // Had the drain waited for the handler, it would have run into its 20 s deadline instead.
     const summary = await run({ abortGraceMs: 50 });
-    expect(Date.now() - started).toBeLessThan(5_000);
-    expect(summary).toMatchObject({ retried: 1 });
+    expect(summary).toMatchObject({ retried: 1, stopReason: 'empty' });
     expect(await job(id)).toMatchObject({ status: 'queued', attempts: 1, error: { code: 'timeout' } });
   });
 

@@ -13,23 +13,24 @@ describe('fail_jobs', () => {
     for (let attempt = 1; attempt <= 4; attempt++) {
       const [claimed] = await db.store.claimJobs({ workerId: 'w', types: ['t'], limit: 1, leaseMs: 30_000 });
       expect(claimed!.attempt).toBe(attempt);
-      const before = Date.now();
       const [out] = await db.store.failJobs([{ id: job!.id, leaseToken: claimed!.leaseToken, error: err(`boom ${attempt}`) }]);
       if (attempt < 4) {
         expect(out!.outcome).toBe('retrying');
-        delays.push((out!.runAt!.getTime() - before) / 1000);
+        // run_at and updated_at are both now() of the failing transaction: the delay itself.
+        const [row] = await db.sql`select extract(epoch from run_at - updated_at)::float8 as delay from edgejobs.jobs where id = ${job!.id}`;
+        delays.push(row!.delay as number);
         await makeReady(job!.id);
       } else {
         expect(out!.outcome).toBe('failed');
       }
     }
     // base 10 s doubling, capped at 25 s, each +-25%: ~10, ~20, 25 (cap) +-25%.
-    expect(delays[0]).toBeGreaterThanOrEqual(7.4);
-    expect(delays[0]).toBeLessThanOrEqual(12.6);
-    expect(delays[1]).toBeGreaterThanOrEqual(14.9);
-    expect(delays[1]).toBeLessThanOrEqual(25.1);
-    expect(delays[2]).toBeGreaterThanOrEqual(18.7);
-    expect(delays[2]).toBeLessThanOrEqual(31.3);
+    expect(delays[0]).toBeGreaterThanOrEqual(7.5);
+    expect(delays[0]).toBeLessThanOrEqual(12.5);
+    expect(delays[1]).toBeGreaterThanOrEqual(15);
+    expect(delays[1]).toBeLessThanOrEqual(25);
+    expect(delays[2]).toBeGreaterThanOrEqual(18.75);
+    expect(delays[2]).toBeLessThanOrEqual(31.25);
     const [row] = await db.sql`select * from edgejobs.jobs where id = ${job!.id}`;
     expect(row).toMatchObject({ status: 'failed', attempts: 4, error: { message: 'boom 4', attempt: 4 } });
     expect(row!.errors.map((e: { message: string; attempt: number }) => [e.message, e.attempt])).toEqual([

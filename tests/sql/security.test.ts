@@ -97,13 +97,13 @@ describe('grants', () => {
 });
 
 describe('definer hygiene and documentation', () => {
-  it('every edgejobs function pins search_path to empty; definer functions are the public API only', async () => {
+  it('every edgejobs function pins search_path to empty; only the public API runs as definer', async () => {
     const fns = await db.sql`select n.nspname, p.proname, p.prosecdef, p.proconfig from pg_proc p join pg_namespace n on n.oid = p.pronamespace
       where (n.nspname = 'edgejobs') or (n.nspname = 'public' and p.proname = any(${db.sql.array(ALL)}::text[]))`;
     expect(fns.length).toBeGreaterThan(ALL.length);
     for (const f of fns) {
       expect(f.proconfig, `${f.nspname}.${f.proname}`).toContain('search_path=""');
-      if (f.nspname === 'public') expect(f.prosecdef, f.proname).toBe(true);
+      expect(f.prosecdef, `${f.nspname}.${f.proname}`).toBe(f.nspname === 'public');
     }
   });
 
