@@ -76,3 +76,40 @@ begin
   end if;
 end
 $$;
+
+-- STAND-IN for the database side of Supabase Realtime (Broadcast from the database). On
+-- Supabase these belong to the Realtime service; here they keep the same SQL signatures so our
+-- trigger and RLS policy can be applied and tested: realtime.messages (the table Realtime reads
+-- broadcasts from and checks channel joins against with RLS), realtime.send() (inserts one
+-- broadcast), realtime.topic() (the topic of the channel being authorised, which Realtime puts
+-- in the `realtime.topic` setting before it runs the RLS check as the joining user).
+create schema if not exists realtime;
+grant usage on schema realtime to anon, authenticated, service_role;
+create table if not exists realtime.messages (
+  id uuid not null default gen_random_uuid(),
+  topic text not null,
+  extension text not null,
+  payload jsonb,
+  event text,
+  private boolean default false,
+  updated_at timestamp without time zone not null default now(),
+  inserted_at timestamp without time zone not null default now(),
+  primary key (id, inserted_at)
+);
+alter table realtime.messages enable row level security;
+grant select, insert on realtime.messages to anon, authenticated;
+grant all on realtime.messages to service_role;
+
+create or replace function realtime.topic() returns text
+language sql stable
+as $$ select nullif(current_setting('realtime.topic', true), '')::text $$;
+
+create or replace function realtime.send(payload jsonb, event text, topic text, private boolean default true) returns void
+language plpgsql security definer set search_path = ''
+as $$
+begin
+  insert into realtime.messages (payload, event, topic, private, extension)
+  values (send.payload, send.event, send.topic, send.private, 'broadcast');
+end
+$$;
+grant execute on function realtime.topic() to anon, authenticated, service_role;
