@@ -1,0 +1,190 @@
+import { randomUUID } from 'node:crypto';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTestDb } from '../support/db.ts';
+import { SERVICE_KEY, bearer, makeRoutes, params, request, userToken } from '../support/http.ts';
+import type { JobRoutes } from '../../lib/http/routes.ts';
+
+const db = useTestDb({ truncate: ['edgejobs.jobs', 'edgejobs.worker_runs'] });
+let routes: JobRoutes;
+beforeAll(() => {
+  routes = makeRoutes(db.store);
+});
+
+async function enqueueAs(token: string, input: unknown = { account: 'a' }, options?: Record<string, unknown>) {
+  const response = await routes.enqueue(request('POST', '/api/jobs', { json: { type: 'billing.sync', input, options }, headers: bearer(token) }));
+  expect(response.status).toBe(202);
+  return (await response.json()) as { id: string; statusUrl: string };
+}
+const get = (id: string, headers: Record<string, string> = {}) => routes.status(request('GET', `/api/jobs/${id}`, { headers }), params(id));
+const del = (id: string, headers: Record<string, string> = {}) => routes.cancel(request('DELETE', `/api/jobs/${id}`, { headers }), params(id));
+
+async function claim() {
+  const [job] = await db.store.claimJobs({ workerId: 'w', types: ['billing.sync'], limit: 1, leaseMs: 30_000 });
+  return job!;
+}
+
+describe('GET /api/jobs/:id', () => {
+  it('answers the status with a strong ETag and Retry-After while not finished; If-None-Match gets 304', async () => {
+    const token = await userToken(randomUUID());
+    const { id } = await enqueueAs(token);
+    const response = await get(id, bearer(token));
+    expect(response.status).toBe(200);
+    const body = await response.json();
+    expect(body).toMatchObject({ id, type: 'billing.sync', status: 'queued', progress: null, result: null, error: null, attempts: 0, maxAttempts: 3, cancelRequested: false, startedAt: null, finishedAt: null });
+    expect(body.realtimeTopic).toMatch(new RegExp(`^edgejobs:[0-9a-f-]{36}:job:${id}$`));
+    expect(body).not.toHaveProperty('input');
+    const etag = response.headers.get('etag')!;
+    expect(etag).toMatch(/^"[\w-]+"$/);
+    expect(response.headers.get('retry-after')).toBe('1');
+    const cached = await get(id, { ...bearer(token), 'if-none-match': etag });
+    expect(cached.status).toBe(304);
+    expect(cached.headers.get('etag')).toBe(etag);
+    expect(await cached.text()).toBe('');
+    const job = await claim();
+    await db.store.saveJobProgress([{ id, leaseToken: job.leaseToken, progress: { pct: 30 } }]);
+    const changed = await get(id, { ...bearer(token), 'if-none-match': etag });
+    expect(changed.status).toBe(200);
+    expect(changed.headers.get('etag')).not.toBe(etag);
+    expect(await changed.json()).toMatchObject({ status: 'processing', progress: { pct: 30 }, attempts: 1 });
+  });
+
+  it('shows the result of a finished job with no Retry-After, and the error code and message of a failed one (no stack)', async () => {
+    const token = await userToken(randomUUID());
+    const a = await enqueueAs(token, { account: 'a' });
+    let job = await claim();
+    await db.store.completeJobs([{ id: a.id, leaseToken: job.leaseToken, result: { synced: 12 } }]);
+    const done = await get(a.id, bearer(token));
+    expect(await done.json()).toMatchObject({ status: 'completed', result: { synced: 12 }, finishedAt: expect.any(String) });
+    expect(done.headers.get('retry-after')).toBeNull();
+    const b = await enqueueAs(token, { account: 'b' });
+    job = await claim();
+    await db.store.failJobs([{ id: b.id, leaseToken: job.leaseToken, permanent: true, error: { name: 'Error', code: 'bad_account', message: 'no such account', stack: 'at secret.ts:1' } }]);
+    const failed = await (await get(b.id, bearer(token))).json();
+    expect(failed).toMatchObject({ status: 'failed', error: { code: 'bad_account', message: 'no such account' } });
+    expect(failed.error).not.toHaveProperty('stack');
+  });
+
+  it('waits longer (Retry-After up to 60 s) for a job scheduled in the future', async () => {
+    const token = await userToken(randomUUID());
+    const { id } = await enqueueAs(token, { account: 'a' }, { delayMs: 30_000 });
+    const response = await get(id, bearer(token));
+    expect(Number(response.headers.get('retry-after'))).toBeGreaterThanOrEqual(29);
+    expect(Number(response.headers.get('retry-after'))).toBeLessThanOrEqual(30);
+  });
+
+  it('answers 404 for an unknown id, a malformed id, another user\'s job and no credentials alike', async () => {
+    const token = await userToken(randomUUID());
+    const { id } = await enqueueAs(token);
+    const answers = await Promise.all([
+      get(randomUUID(), bearer(token)),
+      get('not-a-uuid', bearer(token)),
+      get("1' or '1'='1", bearer(token)),
+      get(id, bearer(await userToken(randomUUID()))),
+      get(id),
+    ]);
+    for (const response of answers) {
+      expect(response.status).toBe(404);
+      expect((await response.json()).error.code).toBe('job_not_found');
+    }
+  });
+
+  it('lets the service key read any job', async () => {
+    const { id } = await enqueueAs(await userToken(randomUUID()));
+    const response = await get(id, bearer(SERVICE_KEY));
+    expect(response.status).toBe(200);
+    expect((await response.json()).realtimeTopic).toBeNull();
+  });
+});
+
+describe('DELETE /api/jobs/:id', () => {
+  it('cancels a queued job at once (200), asks a running one to stop (202), and answers 409 once finished', async () => {
+    const token = await userToken(randomUUID());
+    const queued = await enqueueAs(token, { account: 'q' });
+    const cancelled = await del(queued.id, bearer(token));
+    expect(cancelled.status).toBe(200);
+    expect(await cancelled.json()).toMatchObject({ id: queued.id, status: 'cancelled' });
+    expect((await del(queued.id, bearer(token))).status).toBe(409);
+
+    const running = await enqueueAs(token, { account: 'r' });
+    await claim();
+    const requested = await del(running.id, bearer(token));
+    expect(requested.status).toBe(202);
+    expect(await requested.json()).toMatchObject({ status: 'processing', cancelRequested: true });
+    const [row] = await db.sql`select status, cancel_requested_at from edgejobs.jobs where id = ${running.id}`;
+    expect(row!.status).toBe('processing');
+    expect(row!.cancel_requested_at).toBeInstanceOf(Date);
+  });
+
+  it('answers 404 for another user\'s job and leaves it alone', async () => {
+    const { id } = await enqueueAs(await userToken(randomUUID()));
+    const response = await del(id, bearer(await userToken(randomUUID())));
+    expect(response.status).toBe(404);
+    expect((await db.sql`select status from edgejobs.jobs where id = ${id}`)[0]!.status).toBe('queued');
+    expect((await del('nope', bearer(SERVICE_KEY))).status).toBe(404);
+  });
+});
+
+describe('GET /api/jobs', () => {
+  it('lists only the caller\'s jobs, newest first, filtered by status and type, with a cursor', async () => {
+    const token = await userToken(randomUUID());
+    const mine = [];
+    for (let i = 0; i < 5; i++) mine.push((await enqueueAs(token, { account: `m${i}` })).id);
+    await enqueueAs(await userToken(randomUUID()));
+    await del(mine[0]!, bearer(token));
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const query: string = `?limit=2${cursor ? `&cursor=${cursor}` : ''}`;
+      const response = await routes.list(request('GET', `/api/jobs${query}`, { headers: bearer(token) }));
+      expect(response.status).toBe(200);
+      const body = await response.json();
+      expect(body.jobs.length).toBeLessThanOrEqual(2);
+      seen.push(...body.jobs.map((j: { id: string }) => j.id));
+      cursor = body.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual([...mine].reverse());
+    const cancelledOnly = await (await routes.list(request('GET', '/api/jobs?status=cancelled&type=billing.sync', { headers: bearer(token) }))).json();
+    expect(cancelledOnly.jobs.map((j: { id: string }) => j.id)).toEqual([mine[0]]);
+  });
+
+  it('refuses bad parameters (400/422) and callers with no identity (401)', async () => {
+    const token = await userToken(randomUUID());
+    expect((await routes.list(request('GET', '/api/jobs?status=done', { headers: bearer(token) }))).status).toBe(422);
+    expect((await routes.list(request('GET', '/api/jobs?limit=0', { headers: bearer(token) }))).status).toBe(422);
+    const badCursor = await routes.list(request('GET', '/api/jobs?cursor=zzz', { headers: bearer(token) }));
+    expect(badCursor.status).toBe(400);
+    expect((await badCursor.json()).error.code).toBe('invalid_argument');
+    expect((await routes.list(request('GET', '/api/jobs'))).status).toBe(401);
+  });
+});
+
+describe('GET /api/jobs/health', () => {
+  it('is 200 when idle and 503 when a ready job waits too long or worker runs keep failing', async () => {
+    const ok = await routes.health(request('GET', '/api/jobs/health'));
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toMatchObject({ healthy: true, problems: [], ready: 0, consecutiveFailedRuns: 0 });
+
+    await enqueueAs(await userToken(randomUUID()));
+    const strict = makeRoutes(db.store, { health: { maxOldestReadyAgeMs: 0 } });
+    await new Promise((r) => setTimeout(r, 5));
+    const waiting = await strict.health(request('GET', '/api/jobs/health'));
+    expect(waiting.status).toBe(503);
+    const body = await waiting.json();
+    expect(body).toMatchObject({ healthy: false, ready: 1 });
+    expect(body.problems.join()).toMatch(/oldest ready job has waited/);
+    expect(body.problems.join()).toMatch(/no worker has ever run/);
+
+    for (let i = 0; i < 3; i++) {
+      const run = await db.store.startWorkerRun({ workerId: 'w', trigger: 'test', deadline: null });
+      await db.store.finishWorkerRun(run, { claimed: 0, completed: 0, failed: 0, retried: 0, cancelled: 0, handedBack: 0, leaseLost: 0, stopReason: 'error' }, { name: 'Error', code: 'database_error', message: 'x' });
+    }
+    const failing = await (await routes.health(request('GET', '/api/jobs/health'))).json();
+    expect(failing.problems.join()).toMatch(/3 worker runs failed in a row/);
+  });
+
+  it('can be limited to the service key', async () => {
+    const closed = makeRoutes(db.store, { health: { access: 'service' } });
+    expect((await closed.health(request('GET', '/api/jobs/health'))).status).toBe(401);
+    expect((await closed.health(request('GET', '/api/jobs/health', { headers: bearer(SERVICE_KEY) }))).status).toBe(200);
+  });
+});
