@@ -16,6 +16,7 @@ import { createQueue, type EnqueueOptions } from '../queue.ts';
 import { parseWith, type AnyJobDefinition, type JobRegistry } from '../job.ts';
 import { JOB_STATUS, isTerminal } from '../states.ts';
 import type { ClientStore, EnqueuedJob, JobDetails } from '../store.ts';
+import type { JobView } from '../client/types.ts';
 import type { Authenticator, Caller } from './auth.ts';
 import { readJsonBody } from './body.ts';
 import { jsonResponse, toErrorResponse } from './errors.ts';
@@ -176,7 +177,7 @@ export function createJobRoutes<D extends AnyJobDefinition>(options: JobRoutesOp
     return id.toLowerCase();
   }
 
-  function view(job: JobDetails, caller: Caller) {
+  function view(job: JobDetails, caller: Caller): JobView {
     return {
       id: job.id,
       type: job.type,

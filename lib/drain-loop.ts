@@ -1,0 +1,57 @@
+/**
+ * Drains again and again until stopped: the local dev runner and long-running worker processes.
+ * Each round is one time-boxed `drain()` (so leases, hand-backs and worker-run records behave as
+ * in the Edge Function); between rounds it waits `idleMs` when the queue was empty.
+ */
+import { drain, type DrainOptions, type DrainSummary } from './drain.ts';
+import { silentLogger } from './logger.ts';
+
+export interface DrainLoopOptions extends Omit<DrainOptions, 'deadline' | 'signal'> {
+  /** Length of each drain round. Default 10,000 ms. */
+  roundMs?: number;
+  /** Wait after a round that found nothing to do. Default 250 ms. */
+  idleMs?: number;
+  /** Wait after a round that failed (database down). Default 2,000 ms, doubling to 30 s. */
+  errorMs?: number;
+  /** Stop: the running round hands its jobs back and the loop resolves. */
+  signal: AbortSignal;
+  onRound?: (summary: DrainSummary) => void;
+}
+
+/**
+ * Runs drain rounds until `signal` aborts.
+ * @example
+ * const stop = new AbortController()
+ * process.once('SIGTERM', () => stop.abort())
+ * await runDrainLoop({ store, registry, signal: stop.signal })
+ */
+export async function runDrainLoop(options: DrainLoopOptions): Promise<void> {
+  const { roundMs = 10_000, idleMs = 250, errorMs = 2_000, signal, onRound, ...drainOptions } = options;
+  const log = options.logger ?? silentLogger;
+  let backoff = errorMs;
+  while (!signal.aborted) {
+    const summary = await drain({ ...drainOptions, deadline: Date.now() + roundMs, signal });
+    onRound?.(summary);
+    if (summary.stopReason === 'error') {
+      log.warn('drain round failed; waiting before the next', { waitMs: backoff, error: summary.error });
+      await wait(backoff, signal);
+      backoff = Math.min(30_000, backoff * 2);
+      continue;
+    }
+    backoff = errorMs;
+    if (summary.stopReason === 'empty') await wait(idleMs, signal);
+  }
+}
+
+function wait(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,97 @@
+/**
+ * `npm run dev`: the whole stack on this machine, no Supabase project and no Docker.
+ * 1. embedded PostgreSQL 17 with its data in .data/pg (git-ignored, kept between runs);
+ * 2. the Supabase compatibility bootstrap and `supabase db push` of our migrations;
+ * 3. `next dev` on $PORT (default 3000) with DATABASE_URL pointing at it;
+ * 4. the drain in a local loop (10-second rounds, like short Edge Function invocations).
+ * Ctrl-C stops all of it: the drain hands running jobs back, Next.js exits, Postgres shuts down.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, applySchema, freePort, startEmbeddedPostgres } from './embedded-db.ts';
+import { createPostgresStore } from '../lib/postgres-store.ts';
+import { runDrainLoop } from '../lib/drain-loop.ts';
+import { createConsoleLogger } from '../lib/logger.ts';
+import { demoRegistry } from '../app/_server/demo-jobs.ts';
+
+const DATA = join(ROOT, '.data');
+const PG_DIR = join(DATA, 'pg');
+const STATE = join(DATA, 'dev.json');
+const port = Number(process.env.PORT ?? 3000);
+if (!Number.isInteger(port) || port < 1 || port > 65535) {
+  console.error(`PORT must be a port number, not ${JSON.stringify(process.env.PORT)}`);
+  process.exit(1);
+}
+
+interface DevState { pgPort: number; guestSecret: string }
+
+function loadState(): DevState {
+  mkdirSync(DATA, { recursive: true });
+  if (existsSync(STATE)) return JSON.parse(readFileSync(STATE, 'utf8')) as DevState;
+  return { pgPort: 0, guestSecret: randomBytes(32).toString('base64url') };
+}
+
+async function main() {
+  const state = loadState();
+  state.pgPort ||= await freePort();
+  writeFileSync(STATE, JSON.stringify(state, null, 2));
+  const fresh = !existsSync(join(PG_DIR, 'PG_VERSION'));
+  console.log(`[dev] ${fresh ? 'creating' : 'starting'} embedded PostgreSQL in .data/pg (port ${state.pgPort})`);
+  const db = await startEmbeddedPostgres({ dataDir: PG_DIR, port: state.pgPort, persistent: true, initialise: fresh });
+  let next: ChildProcess | null = null;
+  const stop = new AbortController();
+  let stopping = false;
+
+  const shutdown = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    console.log('\n[dev] stopping: handing back running jobs, closing Next.js and PostgreSQL');
+    stop.abort();
+    if (next && next.exitCode === null) {
+      next.kill('SIGTERM');
+      await new Promise((resolve) => {
+        const force = setTimeout(() => next?.kill('SIGKILL'), 5_000);
+        next!.once('exit', () => resolve(clearTimeout(force)));
+      });
+    }
+    await loop.catch(() => {});
+    await store.stop().catch(() => {});
+    await db.stop().catch(() => {});
+    process.exit(code);
+  };
+  process.once('SIGINT', () => void shutdown(0));
+  process.once('SIGTERM', () => void shutdown(0));
+
+  console.log('[dev] applying the Supabase bootstrap and migrations (supabase db push)');
+  await applySchema(db.url);
+
+  const store = createPostgresStore({ url: db.url, max: 4 });
+  const log = createConsoleLogger('warn');
+  const loop = runDrainLoop({
+    store, registry: demoRegistry, signal: stop.signal, roundMs: 10_000, idleMs: 500, trigger: 'dev', logger: log,
+    onRound: (s) => {
+      if (s.claimed) console.log(`[dev] drain: ${s.completed} completed, ${s.retried} retried, ${s.failed} failed, ${s.cancelled} cancelled, ${s.handedBack} handed back (${s.stopReason})`);
+    },
+  });
+
+  const bin = join(ROOT, 'node_modules', '.bin', 'next');
+  next = spawn(bin, ['dev', '--port', String(port)], {
+    cwd: ROOT,
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, DATABASE_URL: db.url, EDGEJOBS_GUEST_SECRET: state.guestSecret, NEXT_TELEMETRY_DISABLED: '1' },
+  });
+  next.once('exit', (code) => {
+    if (!stopping) {
+      console.error(`[dev] Next.js exited (${code}); stopping`);
+      void shutdown(code ?? 1);
+    }
+  });
+  console.log(`[dev] edgejobs demo: http://localhost:${port}  (Ctrl-C to stop)`);
+}
+
+main().catch((error) => {
+  console.error('[dev] failed to start:', error);
+  process.exit(1);
+});
