@@ -59,11 +59,10 @@ export function createAuthenticator(options: AuthOptions = {}): Authenticator {
     throw new EdgeJobsError('configuration', 'EDGEJOBS_GUEST_SECRET (guestSecret) must be at least 32 characters');
   }
   const cookieName = options.guestCookie ?? 'edgejobs-guest';
-  const secret = options.jwtSecret ? encoder.encode(options.jwtSecret) : null;
+  // A CryptoKey rather than bytes: jose checks `instanceof Uint8Array`, which fails across realms (jsdom, iframes).
+  const secret = options.jwtSecret ? hmacKey(options.jwtSecret, 'verify') : null;
   const jwks = options.jwksUrl ? createRemoteJWKSet(new URL(options.jwksUrl)) : null;
-  const guestKey = options.guestSecret
-    ? crypto.subtle.importKey('raw', encoder.encode(options.guestSecret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify'])
-    : null;
+  const guestKey = options.guestSecret ? hmacKey(options.guestSecret, 'both') : null;
 
   async function verify(token: string): Promise<JWTPayload> {
     let alg: string | undefined;
@@ -72,7 +71,7 @@ export function createAuthenticator(options: AuthOptions = {}): Authenticator {
     } catch {
       throw new EdgeJobsError('unauthorized', 'the access token is not a JWT');
     }
-    const key = alg === 'HS256' ? secret : jwks;
+    const key = alg === 'HS256' ? (secret ? await secret : null) : jwks;
     if (!key) {
       throw new EdgeJobsError('unauthorized', `cannot verify a ${alg} access token: the server has no ${alg === 'HS256' ? 'SUPABASE_JWT_SECRET' : 'JWKS (SUPABASE_URL)'}`);
     }
@@ -135,6 +134,12 @@ export function createAuthenticator(options: AuthOptions = {}): Authenticator {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** An HMAC-SHA-256 CryptoKey for a shared secret (JWT secret, guest cookie secret). */
+export function hmacKey(secret: string, usage: 'sign' | 'verify' | 'both'): Promise<CryptoKey> {
+  const usages: KeyUsage[] = usage === 'both' ? ['sign', 'verify'] : [usage];
+  return crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, usages);
+}
 
 /** Cookie header → map (first value wins). */
 export function parseCookies(header: string | null): Map<string, string> {

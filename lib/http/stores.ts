@@ -7,7 +7,7 @@ import { EdgeJobsError } from '../errors.ts';
 import { createPostgresStore, type PostgresStore } from '../postgres-store.ts';
 import { createSupabaseStore, type SupabaseStore } from '../supabase-store.ts';
 import type { ClientStore, Store } from '../store.ts';
-import type { UserCaller } from './auth.ts';
+import { hmacKey, type UserCaller } from './auth.ts';
 
 export interface StoreProvider {
   /** The store acting as the service role. */
@@ -34,7 +34,7 @@ export function postgresStores(store: PostgresStore): StoreProvider {
  * one-minute token signed with the project's JWT secret, so this needs `jwtSecret` for guests.
  */
 export function supabaseStores(store: SupabaseStore, options: { jwtSecret?: string } = {}): StoreProvider {
-  const secret = options.jwtSecret ? new TextEncoder().encode(options.jwtSecret) : null;
+  const secret = options.jwtSecret ? hmacKey(options.jwtSecret, 'sign') : null;
   return {
     adapter: 'supabase-js',
     service: store,
@@ -44,7 +44,7 @@ export function supabaseStores(store: SupabaseStore, options: { jwtSecret?: stri
         throw new EdgeJobsError('configuration', 'guest callers through the supabase-js store need SUPABASE_JWT_SECRET (or use Supabase anonymous sign-ins)');
       }
       const token = await new SignJWT(user.claims).setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-        .setIssuedAt().setExpirationTime('60s').sign(secret);
+        .setIssuedAt().setExpirationTime('60s').sign(await secret);
       return store.withAccessToken(token);
     },
     stop: () => store.stop(),

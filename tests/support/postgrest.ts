@@ -150,6 +150,6 @@ function quoteIdent(name: string): string {
 
 /** Signs a JWT like Supabase Auth (HS256, the legacy JWT secret), for tests. */
 export async function signJwt(secret: string, claims: Record<string, unknown>, expiresIn: string | number = '1h'): Promise<string> {
-  return new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setIssuedAt().setExpirationTime(expiresIn)
-    .sign(new TextEncoder().encode(secret));
+  const key = await crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+  return new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setIssuedAt().setExpirationTime(expiresIn).sign(key);
 }

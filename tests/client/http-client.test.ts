@@ -1,0 +1,56 @@
+import { randomUUID } from 'node:crypto';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ApiError, cancelJob, fetchJob, submitJob, waitForJob } from '../../lib/client/http-client.ts';
+import { drain } from '../../lib/drain.ts';
+import { useTestDb } from '../support/db.ts';
+import { bearer, makeRoutes, registry, userToken } from '../support/http.ts';
+import { routeFetch } from '../support/route-fetch.ts';
+
+const db = useTestDb({ truncate: ['edgejobs.jobs'] });
+let api: ReturnType<typeof routeFetch>;
+let headers: Record<string, string>;
+beforeAll(async () => {
+  api = routeFetch(makeRoutes(db.store));
+  headers = bearer(await userToken(randomUUID()));
+});
+
+describe('submitJob / fetchJob / waitForJob / cancelJob', () => {
+  it('submits, then waits while a real drain runs the job, and answers the finished job', async () => {
+    const options = { fetch: api.fetch, baseUrl: 'http://localhost/api/jobs', headers };
+    const accepted = await submitJob('report.generate', { title: 'T', rows: [2, 3] }, { ...options, idempotencyKey: 'wait-1' });
+    expect(accepted).toMatchObject({ type: 'report.generate', status: 'queued', replayed: false });
+    const updates: string[] = [];
+    const waiting = waitForJob(accepted.id, { ...options, timeoutMs: 30_000, onUpdate: (j) => updates.push(j.status) });
+    await new Promise((r) => setTimeout(r, 300));
+    await drain({ store: db.store, registry, deadline: Date.now() + 5_000 });
+    const done = await waiting;
+    expect(done).toMatchObject({ id: accepted.id, status: 'completed', result: { total: 5 } });
+    expect(updates[0]).toBe('queued');
+    expect(updates.at(-1)).toBe('completed');
+    const first = await fetchJob(accepted.id, options);
+    const again = await fetchJob(accepted.id, { ...options, etag: first.etag });
+    expect(again).toEqual({ job: null, etag: first.etag, retryAfterMs: null });
+    expect(api.log.at(-1)).toMatchObject({ status: 304, ifNoneMatch: first.etag });
+  });
+
+  it('throws ApiError with status, code and issues for a refused job, and 404 for an unknown one', async () => {
+    const options = { fetch: api.fetch, baseUrl: 'http://localhost/api/jobs', headers };
+    const refused = await submitJob('report.generate', { title: '', rows: 'x' }, options).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ApiError);
+    expect(refused).toMatchObject({ status: 422, code: 'validation_failed' });
+    expect((refused as ApiError).issues?.map((i) => i.path).sort()).toEqual(['input.rows', 'input.title']);
+    const missing = await fetchJob(randomUUID(), options).catch((e: unknown) => e);
+    expect(missing).toMatchObject({ status: 404, code: 'job_not_found' });
+    expect(JSON.parse(JSON.stringify(missing))).toMatchObject({ code: 'job_not_found', status: 404 });
+  });
+
+  it('cancels, and gives up waiting after timeoutMs with a timeout error', async () => {
+    const options = { fetch: api.fetch, baseUrl: 'http://localhost/api/jobs', headers };
+    const a = await submitJob('billing.sync', { account: 'x' }, options);
+    expect((await cancelJob(a.id, options)).status).toBe('cancelled');
+    expect((await waitForJob(a.id, options)).status).toBe('cancelled');
+    const b = await submitJob('billing.sync', { account: 'y' }, options);
+    const error = await waitForJob(b.id, { ...options, timeoutMs: 600 }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'timeout' });
+  });
+});
