@@ -4,6 +4,7 @@
  * in the Edge Function); between rounds it waits `idleMs` when the queue was empty.
  */
 import { drain, type DrainOptions, type DrainSummary } from './drain.ts';
+import { EdgeJobsError } from './errors.ts';
 import { silentLogger } from './logger.ts';
 
 export interface DrainLoopOptions extends Omit<DrainOptions, 'deadline' | 'signal'> {
@@ -28,6 +29,10 @@ export interface DrainLoopOptions extends Omit<DrainOptions, 'deadline' | 'signa
 export async function runDrainLoop(options: DrainLoopOptions): Promise<void> {
   const { roundMs = 10_000, idleMs = 250, errorMs = 2_000, signal, onRound, ...drainOptions } = options;
   const log = options.logger ?? silentLogger;
+  const margin = options.handBackMarginMs ?? 2_000;
+  if (!(roundMs >= margin + 500)) {
+    throw new EdgeJobsError('configuration', `runDrainLoop: roundMs (${roundMs}) must be at least handBackMarginMs (${margin}) + 500, or no job fits in a round`);
+  }
   let backoff = errorMs;
   while (!signal.aborted) {
     const summary = await drain({ ...drainOptions, deadline: Date.now() + roundMs, signal });
@@ -39,7 +44,8 @@ export async function runDrainLoop(options: DrainLoopOptions): Promise<void> {
       continue;
     }
     backoff = errorMs;
-    if (summary.stopReason === 'empty') await wait(idleMs, signal);
+    // An empty queue, or a round that could claim nothing (all queues paused or at their limit).
+    if (summary.stopReason === 'empty' || summary.claimed === 0) await wait(idleMs, signal);
   }
 }
 

@@ -35,17 +35,22 @@ export const generateReport = defineJob({
   async handler({ title, rows, stepMs }, ctx) {
     const steps = 10;
     const size = Math.ceil(rows.length / steps);
-    let sum = 0;
-    let min = Infinity;
-    let max = -Infinity;
-    for (let step = 0; step < steps; step++) {
+    // Resumable: each step's partial sums are a checkpoint, so a run cut off by its deadline
+    // goes on from the last finished step in the next run.
+    const saved = ctx.lastCheckpoint as { step: number; sum: number; min: number | null; max: number | null } | undefined;
+    const first = saved?.step ?? 0;
+    let sum = saved?.sum ?? 0;
+    let min = saved?.min ?? Infinity;
+    let max = saved?.max ?? -Infinity;
+    for (let step = first; step < steps; step++) {
       for (const value of rows.slice(step * size, (step + 1) * size)) {
         sum += value;
         if (value < min) min = value;
         if (value > max) max = value;
       }
-      ctx.progress({ percent: Math.round(((step + 1) / steps) * 100), message: `step ${step + 1} of ${steps}` });
       await pause(stepMs, ctx.signal);
+      await ctx.checkpoint({ step: step + 1, sum, min: Number.isFinite(min) ? min : null, max: Number.isFinite(max) ? max : null });
+      ctx.progress({ percent: Math.round(((step + 1) / steps) * 100), message: `step ${step + 1} of ${steps}` });
     }
     const sorted = [...rows].sort((a, b) => a - b);
     const mid = Math.floor(sorted.length / 2);

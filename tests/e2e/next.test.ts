@@ -1,0 +1,196 @@
+/**
+ * The real thing: `next build && next start` serving the routes over HTTP, the real database, a
+ * drain loop running the demo's jobs, and the demo page in real Chromium (Debian's `chromium`
+ * driven by playwright-core). A screenshot of the finished demo goes to test-results/.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type Browser } from 'playwright-core';
+import { ROOT, freePort } from '../../scripts/embedded-db.ts';
+import { createPostgresStore, type PostgresStore } from '../../lib/postgres-store.ts';
+import { runDrainLoop } from '../../lib/drain-loop.ts';
+import { waitForJob } from '../../lib/client/http-client.ts';
+import { demoRegistry } from '../../app/_server/demo-jobs.ts';
+import { useTestDb } from '../support/db.ts';
+import { GUEST_SECRET, JWT_SECRET, userToken } from '../support/http.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const OUT = join(ROOT, 'test-results');
+if (!existsSync(CHROMIUM)) {
+  const message = `${CHROMIUM} is missing (apt-get install chromium): the demo page cannot be tested in a browser`;
+  if (process.env.CI === 'true') throw new Error(message);
+  console.warn(`\n!!! SKIPPING the browser test: ${message}\n`);
+}
+
+const db = useTestDb();
+let server: ChildProcess | null = null;
+let base = '';
+let store: PostgresStore;
+const stopDrains = new AbortController();
+let drains: Promise<void>;
+const serverLog: string[] = [];
+
+function run(cmd: string, args: string[], env: Record<string, string>): ChildProcess {
+  const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout?.on('data', (d) => serverLog.push(String(d)));
+  child.stderr?.on('data', (d) => serverLog.push(String(d)));
+  return child;
+}
+
+beforeAll(async () => {
+  const next = join(ROOT, 'node_modules', '.bin', 'next');
+  const build = run(next, ['build'], {});
+  const code = await new Promise<number | null>((resolve) => build.once('exit', resolve));
+  if (code !== 0) throw new Error(`next build failed (${code}):\n${serverLog.join('')}`);
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  server = run(next, ['start', '--port', String(port), '--hostname', '127.0.0.1'], {
+    DATABASE_URL: db.url, EDGEJOBS_GUEST_SECRET: GUEST_SECRET, SUPABASE_JWT_SECRET: JWT_SECRET,
+  });
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const up = await fetch(`${base}/api/jobs/health`).then((r) => r.status > 0, () => false);
+    if (up) break;
+    if (Date.now() > deadline || server.exitCode !== null) throw new Error(`next start did not come up:\n${serverLog.join('')}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  store = createPostgresStore({ url: db.url, max: 4 });
+  // Three-second rounds, so a long import visibly spans several worker runs.
+  drains = runDrainLoop({ store, registry: demoRegistry, signal: stopDrains.signal, roundMs: 3_000, handBackMarginMs: 500, idleMs: 50, trigger: 'test' });
+}, 300_000);
+
+afterAll(async () => {
+  stopDrains.abort();
+  await drains?.catch(() => {});
+  await store?.stop();
+  if (server && server.exitCode === null) {
+    server.kill('SIGTERM');
+    await new Promise((r) => server!.once('exit', r));
+  }
+});
+
+const post = (path: string, body: string, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
+  fetch(`${base}${path}`, { method: 'POST', headers, body });
+
+describe('next start: the HTTP API', () => {
+  it('answers 202 with Location and Retry-After, then the status with ETag and 304', async () => {
+    const response = await post('/api/jobs', JSON.stringify({ type: 'report.generate', input: { title: 'HTTP', rows: [4, 5, 6], stepMs: 0 } }));
+    expect(response.status).toBe(202);
+    const accepted = await response.json();
+    expect(response.headers.get('location')).toBe(`/api/jobs/${accepted.id}`);
+    expect(response.headers.get('retry-after')).toBe('1');
+    const cookie = response.headers.get('set-cookie')!.split(';')[0]!;
+    const done = await waitForJob(accepted.id, { baseUrl: `${base}/api/jobs`, headers: { cookie }, timeoutMs: 20_000 });
+    expect(done).toMatchObject({ status: 'completed', result: { sum: 15, median: 5 } });
+    const status = await fetch(`${base}/api/jobs/${accepted.id}`, { headers: { cookie } });
+    expect(status.status).toBe(200);
+    const etag = status.headers.get('etag')!;
+    const again = await fetch(`${base}/api/jobs/${accepted.id}`, { headers: { cookie, 'if-none-match': etag } });
+    expect(again.status).toBe(304);
+    expect((await fetch(`${base}/api/jobs/${accepted.id}`)).status).toBe(404);
+  });
+
+  it('refuses bad requests with their status codes and stores nothing', async () => {
+    const before = (await db.sql`select count(*)::int as n from edgejobs.jobs`)[0]!.n;
+    expect((await post('/api/jobs', 'type=x', { 'content-type': 'text/plain' })).status).toBe(415);
+    expect((await post('/api/jobs', '{"type":')).status).toBe(400);
+    expect((await post('/api/jobs', JSON.stringify({ type: 'report.generate', input: { title: 'x'.repeat(1_200_000), rows: [1] } }))).status).toBe(413);
+    expect((await post('/api/jobs', JSON.stringify({ type: 'nope', input: {} }))).status).toBe(422);
+    const invalid = await post('/api/jobs', JSON.stringify({ type: 'report.generate', input: { title: '', rows: [] } }));
+    expect(invalid.status).toBe(422);
+    expect((await invalid.json()).error.issues.map((i: { path: string }) => i.path).sort()).toEqual(['input.rows', 'input.title']);
+    expect((await post('/api/jobs', JSON.stringify({ type: 'flaky.task', input: { failTimes: 0 } }), { 'content-type': 'application/json', authorization: 'Bearer not.a.jwt' })).status).toBe(401);
+    expect((await fetch(`${base}/api/jobs/not-a-uuid`)).status).toBe(404);
+    expect((await db.sql`select count(*)::int as n from edgejobs.jobs`)[0]!.n).toBe(before);
+  });
+
+  it('serves the typed route, cancel, list and health', async () => {
+    const headers = { authorization: `Bearer ${await userToken(randomUUID())}` };
+    const typed = await post('/api/reports', JSON.stringify({ title: 'Typed', rows: [1], stepMs: 2_000 }), { ...headers, 'content-type': 'application/json' });
+    expect(typed.status).toBe(202);
+    const { id } = await typed.json();
+    await new Promise((r) => setTimeout(r, 300));
+    const cancel = await fetch(`${base}/api/jobs/${id}`, { method: 'DELETE', headers });
+    expect([200, 202, 409]).toContain(cancel.status);
+    const list = await (await fetch(`${base}/api/jobs?type=report.generate`, { headers })).json();
+    expect(list.jobs.map((j: { id: string }) => j.id)).toEqual([id]);
+    const health = await fetch(`${base}/api/jobs/health`);
+    expect(health.status).toBe(200);
+    expect((await health.json()).lastRun).not.toBeNull();
+  });
+
+  it('runs a CSV import over several worker runs through its checkpoints, and retries a flaky job', async () => {
+    const csv = ['sku,qty', ...Array.from({ length: 60 }, (_, i) => `S${i},${i + 1}`)].join('\n');
+    const flaky = await post('/api/jobs', JSON.stringify({ type: 'flaky.task', input: { failTimes: 1 } }));
+    const cookie = flaky.headers.get('set-cookie')!.split(';')[0]!;
+    const flakyJob = await flaky.json();
+    const imp = await (await post('/api/jobs', JSON.stringify({ type: 'csv.import', input: { csv, chunkSize: 6, chunkMs: 300 } }), { 'content-type': 'application/json', cookie })).json();
+    const options = { baseUrl: `${base}/api/jobs`, headers: { cookie }, timeoutMs: 30_000 };
+    const importDone = await waitForJob(imp.id, options);
+    expect(importDone).toMatchObject({ status: 'completed', result: { rows: 60, imported: 60, rejected: 0, totals: { qty: 1830 } } });
+    expect((importDone.result as { workerRuns: number }).workerRuns).toBeGreaterThan(1);
+    const flakyDone = await waitForJob(flakyJob.id, options);
+    expect(flakyDone).toMatchObject({ status: 'completed', attempts: 2, result: { succeededOnAttempt: 2 } });
+  });
+});
+
+describe.runIf(existsSync(CHROMIUM))('the demo page in Chromium', () => {
+  let browser: Browser;
+  beforeAll(async () => {
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('submits a report, shows the progress bar moving and then the result', async () => {
+    const page = await browser.newPage({ viewport: { width: 900, height: 1100 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(base);
+    await page.getByTestId('type-report.generate').click();
+    await page.getByTestId('report-title').fill('Browser report');
+    await page.getByTestId('report-rows').fill('3, 1, 4, 1, 5, 9, 2, 6');
+    await page.getByTestId('submit').click();
+    await page.getByTestId('job').waitFor();
+    // The demo report takes ten 300 ms steps: the bar is seen part-way before the end.
+    await page.waitForFunction(() => {
+      const v = Number(document.querySelector('[data-testid="progress"]')?.getAttribute('aria-valuenow'));
+      return v > 0 && v < 100;
+    }, undefined, { timeout: 20_000 });
+    await page.getByTestId('job-status').and(page.locator('[data-status="completed"]')).waitFor({ timeout: 30_000 });
+    const result = JSON.parse(await page.getByTestId('job-result').innerText());
+    expect(result).toMatchObject({ title: 'Browser report', count: 8, sum: 31, min: 1, max: 9 });
+    mkdirSync(OUT, { recursive: true });
+    await page.screenshot({ path: join(OUT, 'demo-report-completed.png'), fullPage: true });
+    expect(errors).toEqual([]);
+  });
+
+  it('shows every schema issue when the input is invalid, and a failing job\'s error after its retries', async () => {
+    const page = await browser.newPage();
+    await page.goto(base);
+    await page.getByTestId('report-title').fill('');
+    await page.getByTestId('report-rows').fill('');
+    await page.getByTestId('submit').click();
+    const alert = page.getByTestId('submit-error');
+    await alert.waitFor();
+    expect(await alert.innerText()).toMatch(/input\.title[\s\S]*input\.rows|input\.rows[\s\S]*input\.title/);
+    await page.getByTestId('type-flaky.task').click();
+    await page.getByTestId('flaky-fail-times').fill('5');
+    await page.getByTestId('submit').click();
+    await page.getByTestId('job-status').and(page.locator('[data-status="failed"]')).waitFor({ timeout: 30_000 });
+    expect(await page.getByTestId('job-error').innerText()).toMatch(/permanent/);
+  });
+
+  it('cancels a running job', async () => {
+    const page = await browser.newPage();
+    await page.goto(base);
+    await page.getByTestId('type-csv.import').click();
+    await page.getByTestId('submit').click();
+    await page.getByTestId('cancel').click();
+    await page.getByTestId('job-status').and(page.locator('[data-status="cancelled"]')).waitFor({ timeout: 30_000 });
+  });
+});
