@@ -1,25 +1,43 @@
 /**
- * The engine must run unchanged in Deno (the Edge Function): no `node:` imports, and relative
- * imports with explicit `.ts` extensions. Only the Postgres adapter may import the driver.
+ * The library must run unchanged in Deno (the Edge Function), in Next.js and in the browser: no
+ * `node:` imports, relative imports with explicit `.ts` extensions, and each outside package
+ * only where it belongs (the driver in its adapter, React in the hook).
  */
 import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { expect, it } from 'vitest';
 import { ROOT } from '../../scripts/embedded-db.ts';
 
-it('lib/ imports no node: modules and uses .ts extensions on every relative import', async () => {
+/** Which files may import each package (paths relative to lib/; `*` = anywhere). */
+const ALLOWED: Record<string, (file: string) => boolean> = {
+  zod: () => true,
+  postgres: (f) => f === 'postgres-store.ts',
+  '@supabase/supabase-js': (f) => f === 'supabase-store.ts',
+  jose: (f) => f.startsWith('http/'),
+  react: (f) => f === 'client/use-job.ts',
+};
+
+async function tsFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  const nested = await Promise.all(entries.map((e) => (e.isDirectory() ? tsFiles(join(dir, e.name)) : Promise.resolve(e.name.endsWith('.ts') ? [join(dir, e.name)] : []))));
+  return nested.flat();
+}
+
+it('lib/ imports no node: modules, uses .ts extensions, and each package only where it belongs', async () => {
   const dir = join(ROOT, 'lib');
-  const files = (await readdir(dir)).filter((f) => f.endsWith('.ts'));
-  expect(files.length).toBeGreaterThan(5);
+  const files = await tsFiles(dir);
+  expect(files.length).toBeGreaterThan(15);
   const problems: string[] = [];
-  for (const file of files) {
-    const text = await readFile(join(dir, file), 'utf8');
+  for (const path of files) {
+    const file = relative(dir, path);
+    const text = await readFile(path, 'utf8');
     for (const m of text.matchAll(/(?:import|export)[^'"]*from\s+['"]([^'"]+)['"]/g)) {
       const spec = m[1] as string;
       if (spec.startsWith('node:')) problems.push(`${file}: ${spec}`);
-      if (spec.startsWith('.') && !spec.endsWith('.ts')) problems.push(`${file}: ${spec} (add .ts)`);
-      if (!spec.startsWith('.') && !['zod', 'postgres'].includes(spec)) problems.push(`${file}: ${spec} (unexpected package)`);
-      if (spec === 'postgres' && file !== 'postgres-store.ts') problems.push(`${file}: only postgres-store.ts may import the driver`);
+      else if (spec.startsWith('.')) {
+        if (!spec.endsWith('.ts')) problems.push(`${file}: ${spec} (add .ts)`);
+      } else if (!ALLOWED[spec]) problems.push(`${file}: ${spec} (unexpected package)`);
+      else if (!ALLOWED[spec](file)) problems.push(`${file}: ${spec} (not allowed in this file)`);
     }
   }
   expect(problems).toEqual([]);
