@@ -1,22 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ApiError, cancelJob, fetchJob, submitJob, waitForJob } from '../../lib/client/http-client.ts';
 import { drain } from '../../lib/drain.ts';
-import { useTestDb } from '../support/db.ts';
-import { bearer, makeRoutes, registry, userToken } from '../support/http.ts';
-import { routeFetch } from '../support/route-fetch.ts';
+import { registry } from '../support/http.ts';
+import { useRouteApi } from '../support/route-fetch.ts';
 
-const db = useTestDb({ truncate: ['edgejobs.jobs'] });
-let api: ReturnType<typeof routeFetch>;
-let headers: Record<string, string>;
-beforeAll(async () => {
-  api = routeFetch(makeRoutes(db.store));
-  headers = bearer(await userToken(randomUUID()));
-});
+const t = useRouteApi();
+const db = t.db;
 
 describe('submitJob / fetchJob / waitForJob / cancelJob', () => {
   it('submits, then waits while a real drain runs the job, and answers the finished job', async () => {
-    const options = { fetch: api.fetch, baseUrl: 'http://localhost/api/jobs', headers };
+    const options = { fetch: t.api.fetch, baseUrl: 'http://localhost/api/jobs', headers: t.headers };
     const accepted = await submitJob('report.generate', { title: 'T', rows: [2, 3] }, { ...options, idempotencyKey: 'wait-1' });
     expect(accepted).toMatchObject({ type: 'report.generate', status: 'queued', replayed: false });
     const updates: string[] = [];
@@ -30,11 +24,11 @@ describe('submitJob / fetchJob / waitForJob / cancelJob', () => {
     const first = await fetchJob(accepted.id, options);
     const again = await fetchJob(accepted.id, { ...options, etag: first.etag });
     expect(again).toEqual({ job: null, etag: first.etag, retryAfterMs: null });
-    expect(api.log.at(-1)).toMatchObject({ status: 304, ifNoneMatch: first.etag });
+    expect(t.api.log.at(-1)).toMatchObject({ status: 304, ifNoneMatch: first.etag });
   });
 
   it('throws ApiError with status, code and issues for a refused job, and 404 for an unknown one', async () => {
-    const options = { fetch: api.fetch, baseUrl: 'http://localhost/api/jobs', headers };
+    const options = { fetch: t.api.fetch, baseUrl: 'http://localhost/api/jobs', headers: t.headers };
     const refused = await submitJob('report.generate', { title: '', rows: 'x' }, options).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(ApiError);
     expect(refused).toMatchObject({ status: 422, code: 'validation_failed' });
@@ -45,7 +39,7 @@ describe('submitJob / fetchJob / waitForJob / cancelJob', () => {
   });
 
   it('cancels, and gives up waiting after timeoutMs with a timeout error', async () => {
-    const options = { fetch: api.fetch, baseUrl: 'http://localhost/api/jobs', headers };
+    const options = { fetch: t.api.fetch, baseUrl: 'http://localhost/api/jobs', headers: t.headers };
     const a = await submitJob('billing.sync', { account: 'x' }, options);
     expect((await cancelJob(a.id, options)).status).toBe('cancelled');
     expect((await waitForJob(a.id, options)).status).toBe('cancelled');

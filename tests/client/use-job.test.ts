@@ -7,20 +7,13 @@
 import { randomUUID } from 'node:crypto';
 import { createElement } from 'react';
 import { createRoot, type Root } from 'react-dom/client';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { useJob, type UseJobOptions, type UseJobResult } from '../../lib/client/use-job.ts';
 import type { ChannelLike, RealtimeClientLike } from '../../lib/client/watch-job.ts';
-import { useTestDb } from '../support/db.ts';
-import { bearer, makeRoutes, userToken } from '../support/http.ts';
-import { routeFetch } from '../support/route-fetch.ts';
+import { useRouteApi } from '../support/route-fetch.ts';
 
-const db = useTestDb({ truncate: ['edgejobs.jobs'] });
-let api: ReturnType<typeof routeFetch>;
-let headers: Record<string, string>;
-beforeAll(async () => {
-  api = routeFetch(makeRoutes(db.store));
-  headers = bearer(await userToken(randomUUID()));
-});
+const t = useRouteApi();
+const db = t.db;
 
 const mounted: Root[] = [];
 afterEach(() => {
@@ -70,15 +63,15 @@ function setVisibility(state: 'visible' | 'hidden') {
 }
 
 async function enqueue(input: unknown = { account: 'a' }, options?: Record<string, unknown>) {
-  const response = await api.fetch('/api/jobs', { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ type: 'billing.sync', input, options }) });
+  const response = await t.api.fetch('/api/jobs', { method: 'POST', headers: { ...t.headers, 'content-type': 'application/json' }, body: JSON.stringify({ type: 'billing.sync', input, options }) });
   return ((await response.json()) as { id: string }).id;
 }
 async function claim() {
   const [job] = await db.store.claimJobs({ workerId: 'w', types: ['billing.sync'], limit: 1, leaseMs: 30_000 });
   return job!;
 }
-const polls = (id: string) => api.log.filter((e) => e.method === 'GET' && e.path.endsWith(id));
-const fast = () => ({ fetch: api.fetch, headers, minDelayMs: 20, maxDelayMs: 60 });
+const polls = (id: string) => t.api.log.filter((e) => e.method === 'GET' && e.path.endsWith(id));
+const fast = () => ({ fetch: t.api.fetch, headers: t.headers, minDelayMs: 20, maxDelayMs: 60 });
 
 describe('useJob', () => {
   it('follows a job through progress to its result, using ETags, and stops polling at the end', async () => {

@@ -3,7 +3,11 @@
  * behind them), in process, and records every exchange. Lets client code (useJob, waitForJob)
  * run against the real API without a server.
  */
+import { randomUUID } from 'node:crypto';
+import { beforeAll } from 'vitest';
 import type { JobRoutes } from '../../lib/http/routes.ts';
+import { useTestDb } from './db.ts';
+import { bearer, makeRoutes, userToken } from './http.ts';
 
 export interface Exchange { method: string; path: string; status: number; ifNoneMatch: string | null; at: number }
 
@@ -26,4 +30,18 @@ export function routeFetch(routes: JobRoutes, { base = 'http://localhost' } = {}
     return response;
   };
   return { fetch: fetchFn as typeof fetch, log };
+}
+
+/**
+ * A test file's database, the route handlers on it behind `api.fetch`, and a signed-in user's
+ * headers: the setup every client test shares.
+ */
+export function useRouteApi() {
+  const db = useTestDb({ truncate: ['edgejobs.jobs'] });
+  const ctx = { db, api: null as unknown as ReturnType<typeof routeFetch>, headers: {} as Record<string, string> };
+  beforeAll(async () => {
+    ctx.api = routeFetch(makeRoutes(db.store));
+    ctx.headers = bearer(await userToken(randomUUID()));
+  });
+  return ctx;
 }
