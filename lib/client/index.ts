@@ -5,6 +5,7 @@
 export { useJob } from './use-job.ts';
 export type { UseJobOptions, UseJobResult } from './use-job.ts';
 export { watchJob } from './watch-job.ts';
+export { jobQueryOptions } from './query-options.ts';
 export type { ChannelLike, JobWatcher, RealtimeClientLike, WatchOptions, WatchState } from './watch-job.ts';
 export { ApiError, cancelJob, fetchJob, submitJob, waitForJob } from './http-client.ts';
 export type { ClientOptions, FetchedJob } from './http-client.ts';

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ApiError, cancelJob, fetchJob, submitJob, waitForJob } from '../../lib/client/http-client.ts';
+import { jobQueryOptions } from '../../lib/client/query-options.ts';
 import { drain } from '../../lib/drain.ts';
 import { registry } from '../support/http.ts';
 import { useRouteApi } from '../support/route-fetch.ts';
@@ -46,5 +47,17 @@ describe('submitJob / fetchJob / waitForJob / cancelJob', () => {
     const b = await submitJob('billing.sync', { account: 'y' }, options);
     const error = await waitForJob(b.id, { ...options, timeoutMs: 600 }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'timeout' });
+  });
+
+  it('gives TanStack Query options that fetch the job and stop refetching once it ends', async () => {
+    const options = { fetch: t.api.fetch, baseUrl: 'http://localhost/api/jobs', headers: t.headers };
+    const { id } = await submitJob('billing.sync', { account: 'tq' }, options);
+    const q = jobQueryOptions(id, { ...options, intervalMs: 700 });
+    expect(q.queryKey).toEqual(['edgejobs', 'job', id]);
+    const job = await q.queryFn({});
+    expect(job).toMatchObject({ id, status: 'queued' });
+    expect(q.refetchInterval({ state: { data: job } })).toBe(700);
+    await cancelJob(id, options);
+    expect(q.refetchInterval({ state: { data: await q.queryFn({}) } })).toBe(false);
   });
 });
