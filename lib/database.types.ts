@@ -24,6 +24,9 @@ export type Database = {
               "attempts": number,"cancel_requested": boolean,"checkpoint": Json,"created_at": string,"id": string,"idempotency_key": string,"input": Json,"lease_token": string,"locked_until": string,"max_attempts": number,"owner_id": string,"priority": number,"progress": Json,"queue": string,"run_at": string,"type": string
             }[]
                            },
+"claim_worker_kick":
+{ Args: Record<PropertyKey, never>; Returns: boolean
+                           },
 "complete_jobs":
 { Args: { "jobs": Json }; Returns: {
               "id": string,"outcome": string
@@ -112,6 +115,11 @@ export type Database = {
               "cancel_requested": boolean,"id": string,"outcome": string
             }[]
                            },
+"schedule_worker":
+{ Args: { "every_seconds"?: number }; Returns: {
+              "jobname": string,"schedule": string
+            }[]
+                           },
 "set_queue_concurrency":
 { Args: { "concurrency_limit": number,"queue": string }; Returns: {
               "concurrency_limit": number,"name": string,"paused": boolean
@@ -119,6 +127,9 @@ export type Database = {
                            },
 "start_worker_run":
 { Args: { "deadline_at"?: string,"trigger": string,"worker_id": string }; Returns: string
+                           },
+"unschedule_worker":
+{ Args: Record<PropertyKey, never>; Returns: number
                            }
           }
           Enums: {
