@@ -200,6 +200,12 @@ function makeStore(sql: Sql, owned: boolean, auth: StoreAuth | undefined): Postg
     async resumeQueue(queue) {
       return fromQueueRow((await call('resume_queue', (q) => q`select * from public.resume_queue(queue => ${queue}::text)`))[0] as Row);
     },
+    async countRunningWorkers() {
+      return Number((await call('count_running_workers', (q) => q`select public.count_running_workers() as n`))[0]?.n);
+    },
+    async claimWorkerKick() {
+      return (await call('claim_worker_kick', (q) => q`select public.claim_worker_kick() as ok`))[0]?.ok === true;
+    },
     async setQueueConcurrency(queue, limit) {
       return fromQueueRow((await call('set_queue_concurrency', (q) => q`select * from public.set_queue_concurrency(queue => ${queue}::text, concurrency_limit => ${limit}::integer)`))[0] as Row);
     },

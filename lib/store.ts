@@ -227,6 +227,10 @@ export interface OperatorStore {
   pauseQueue(queue: string): Promise<QueueSettings>;
   resumeQueue(queue: string): Promise<QueueSettings>;
   setQueueConcurrency(queue: string, limit: number | null): Promise<QueueSettings>;
+  /** Drains running now (unfinished worker runs before their deadline). */
+  countRunningWorkers(): Promise<number>;
+  /** True for the one caller that may kick a worker now (shared throttle, none while a drain runs). */
+  claimWorkerKick(): Promise<boolean>;
 }
 
 /** The whole SQL API. */

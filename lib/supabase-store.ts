@@ -194,6 +194,12 @@ function makeStore(client: AnyClient, withAccessToken: (token: string) => Supaba
     async resumeQueue(queue) {
       return fromQueueRow((await rpc('resume_queue', { queue }))[0] as Row);
     },
+    async countRunningWorkers() {
+      return Number(await scalar('count_running_workers', {}));
+    },
+    async claimWorkerKick() {
+      return (await scalar('claim_worker_kick', {})) === true;
+    },
     async setQueueConcurrency(queue, limit) {
       return fromQueueRow((await rpc('set_queue_concurrency', { queue, concurrency_limit: limit }))[0] as Row);
     },

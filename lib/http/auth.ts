@@ -8,6 +8,9 @@
  */
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
 import { EdgeJobsError } from '../errors.ts';
+import { constantTimeEqual } from '../secrets.ts';
+
+export { constantTimeEqual };
 
 /** The caller of a route, after authentication. */
 export type Caller =
@@ -186,15 +189,6 @@ export function supabaseSessionToken(cookies: Map<string, string>): string | und
     }
   }
   return undefined;
-}
-
-/** Compares two strings in time that depends only on their lengths. */
-export function constantTimeEqual(a: string, b: string): boolean {
-  const x = encoder.encode(a);
-  const y = encoder.encode(b);
-  let diff = x.length ^ y.length;
-  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
-  return diff === 0;
 }
 
 function base64url(bytes: Uint8Array): string {

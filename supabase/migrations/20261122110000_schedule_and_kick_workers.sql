@@ -143,6 +143,16 @@ as $$ select edgejobs.try_claim_kick() $$;
 comment on function public.claim_worker_kick() is
   'edgejobs: true when the caller should kick a worker now (at most one kick per interval across all callers; none while a drain runs). Used by route handlers that kick through functions.invoke when the database cannot (no pg_net or Vault secrets).';
 
+create function public.count_running_workers() returns integer
+language sql stable security definer
+set search_path = ''
+as $$
+  select count(*)::integer from edgejobs.worker_runs r
+  where r.status = 'running' and (r.deadline_at is null or r.deadline_at > now())
+$$;
+comment on function public.count_running_workers() is
+  'edgejobs worker: how many drains are running now (worker runs not finished and not past their deadline). Bounds fan-out and keeps cron ticks from piling drains up.';
+
 create function public.schedule_worker(every_seconds integer default 5)
 returns table (jobname text, schedule text)
 language plpgsql volatile security definer
@@ -206,5 +216,5 @@ $$;
 comment on function public.unschedule_worker() is
   'edgejobs operator: removes the edgejobs-drain and edgejobs-purge cron jobs. Returns how many it removed.';
 
-revoke execute on function public.claim_worker_kick(), public.schedule_worker(integer), public.unschedule_worker() from public, anon, authenticated;
-grant execute on function public.claim_worker_kick(), public.schedule_worker(integer), public.unschedule_worker() to service_role;
+revoke execute on function public.claim_worker_kick(), public.count_running_workers(), public.schedule_worker(integer), public.unschedule_worker() from public, anon, authenticated;
+grant execute on function public.claim_worker_kick(), public.count_running_workers(), public.schedule_worker(integer), public.unschedule_worker() to service_role;

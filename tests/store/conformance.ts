@@ -114,6 +114,13 @@ export function storeConformance(name: string, setup: () => ConformanceSetup): v
       expect(typeof await store.retryFailedJobs({ type: 'conf.none' })).toBe('number');
       expect(typeof await store.purgeJobs({ olderThanMs: 3_600_000 })).toBe('number');
       expect(typeof await store.purgeWorkerRuns(3_600_000)).toBe('number');
+      const running = await store.startWorkerRun({ workerId: 'w-running', trigger: 'test', deadline: new Date(Date.now() + 60_000) });
+      expect(await store.countRunningWorkers()).toBe(1);
+      expect(await store.claimWorkerKick()).toBe(false); // a drain is running
+      await store.finishWorkerRun(running, { claimed: 0, completed: 0, failed: 0, retried: 0, cancelled: 0, handedBack: 0, leaseLost: 0, stopReason: 'empty' });
+      expect(await store.countRunningWorkers()).toBe(0);
+      const first = await store.claimWorkerKick();
+      expect([first, await store.claimWorkerKick()]).toEqual([first, false]);
     });
   });
 }

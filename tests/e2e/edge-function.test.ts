@@ -1,0 +1,106 @@
+/**
+ * The process-jobs Edge Function in real Deno against the real database: authentication,
+ * health, a drain started by a POST, one started by the kick on enqueue (pg_net and Vault stood
+ * in), a job longer than one invocation finishing over several through self-continuation, and a
+ * function killed mid-drain losing nothing.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT } from '../../scripts/embedded-db.ts';
+import { useTestDb } from '../support/db.ts';
+import { DENO, WORKER_SECRET, startDrain, startEdgeFunction, type RunningFunction } from '../support/edge-function.ts';
+import { startPgNetWorker, type PgNetWorker } from '../support/pg-net.ts';
+
+if (!existsSync(DENO)) throw new Error(`${DENO} is missing: run npm install (the deno npm package)`);
+
+const db = useTestDb();
+let fn: RunningFunction;
+let pgNet: PgNetWorker | null = null;
+// Short invocations (4 s of draining in a 5 s wall clock) so continuation shows in a test.
+const ENV = () => ({ SUPABASE_DB_URL: db.url, EDGEJOBS_WALL_CLOCK_MS: '5000', EDGEJOBS_DEADLINE_MARGIN_MS: '1000', EDGEJOBS_LEASE_MS: '2000' });
+
+beforeAll(async () => {
+  fn = await startEdgeFunction(ENV());
+}, 120_000);
+afterAll(async () => {
+  await pgNet?.stop();
+  await fn?.stop();
+});
+
+async function waitFor<T>(read: () => Promise<T | undefined | null>, what: string, timeoutMs = 30_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (value) return value;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${fn.log.join('').slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+const finished = (id: string) => waitFor(async () => {
+  const [job] = await db.sql`select status, result, attempts from edgejobs.jobs where id = ${id} and status in ('completed', 'failed', 'cancelled')`;
+  return job;
+}, `job ${id} to finish`);
+
+describe('process-jobs in Deno', () => {
+  it('answers health without draining, and refuses a missing or wrong secret with 401, starting nothing', async () => {
+    const health = await fetch(`${fn.url}/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ ok: true, runningDrains: 0 });
+    const none = await fetch(fn.url, { method: 'POST', body: '{}' });
+    expect(none.status).toBe(401);
+    expect((await none.json()).error.code).toBe('unauthorized');
+    expect((await startDrain(fn.url, 'manual', `${WORKER_SECRET}x`)).status).toBe(401);
+    expect((await startDrain(fn.url, 'manual', WORKER_SECRET.slice(0, -1))).status).toBe(401);
+    expect(await db.sql`select 1 from edgejobs.worker_runs`).toHaveLength(0);
+  });
+
+  it('answers 202 at once and drains in the background', async () => {
+    const [job] = await db.store.enqueueJobs([{ type: 'report.generate', input: { title: 'deno', rows: [2, 4], stepMs: 0 } }]);
+    const started = Date.now();
+    const response = await startDrain(fn.url);
+    expect(response.status).toBe(202);
+    expect(await response.json()).toMatchObject({ accepted: true, workerId: expect.stringMatching(/^process-jobs-/), trigger: 'manual' });
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(await finished(job!.id)).toMatchObject({ status: 'completed', result: { sum: 6 } });
+  });
+
+  it('finishes a job longer than one invocation over several, through its checkpoints and self-continuation', async () => {
+    const csv = ['n', ...Array.from({ length: 24 }, (_, i) => String(i + 1))].join('\n');
+    const [job] = await db.store.enqueueJobs([{ type: 'csv.import', input: { csv, chunkSize: 1, chunkMs: 300 } }]);
+    expect((await startDrain(fn.url)).status).toBe(202);
+    const done = await finished(job!.id);
+    expect(done).toMatchObject({ status: 'completed', attempts: 1, result: { imported: 24, totals: { n: 300 } } });
+    expect((done.result as { workerRuns: number }).workerRuns).toBeGreaterThan(1);
+    const runs = await db.sql`select trigger from edgejobs.worker_runs where handed_back > 0 or trigger = 'continue'`;
+    expect(runs.map((r) => r.trigger)).toContain('continue');
+  }, 60_000);
+
+  it('is started by the kick on enqueue (pg_net → the function, secret from Vault)', async () => {
+    await db.sql.unsafe(await readFile(join(ROOT, 'tests/support/supabase-services.sql'), 'utf8'));
+    await db.sql`select vault.create_secret(${fn.url}, 'edgejobs_worker_url'), vault.create_secret(${WORKER_SECRET}, 'edgejobs_worker_secret')`;
+    pgNet = startPgNetWorker(db.url);
+    await waitFor(async () => (await db.store.countRunningWorkers()) === 0 || null, 'no running drain');
+    await db.sql`update edgejobs.kicks set last_kick_at = '-infinity'`;
+    const [job] = await db.store.enqueueJobs([{ type: 'report.generate', input: { title: 'kicked', rows: [1], stepMs: 0 } }]);
+    expect(await finished(job!.id)).toMatchObject({ status: 'completed' });
+    const [run] = await db.sql`select trigger from edgejobs.worker_runs order by started_at desc limit 1`;
+    expect(run!.trigger).toBe('kick');
+    expect(pgNet.sent.at(-1)).toMatchObject({ url: fn.url, status: 202, body: { trigger: 'kick' } });
+  });
+
+  it('loses no job when the function is killed mid-drain: the lease expires and the next drain finishes it', async () => {
+    await db.sql`update edgejobs.kicks set last_kick_at = 'infinity'`; // no kicks: this test starts drains itself
+    const [job] = await db.store.enqueueJobs([{ type: 'report.generate', input: { title: 'killed', rows: [5], stepMs: 400 } }]);
+    expect((await startDrain(fn.url)).status).toBe(202);
+    await waitFor(async () => (await db.sql`select 1 from edgejobs.jobs where id = ${job!.id} and status = 'processing'`)[0], 'the job to start');
+    await fn.stop('SIGKILL');
+    fn = await startEdgeFunction(ENV(), fn.port);
+    await new Promise((r) => setTimeout(r, 2_500)); // the 2 s lease runs out
+    expect((await startDrain(fn.url)).status).toBe(202);
+    const done = await finished(job!.id);
+    expect(done).toMatchObject({ status: 'completed', result: { sum: 5 } });
+    expect(done.attempts).toBe(2);
+  }, 60_000);
+});
