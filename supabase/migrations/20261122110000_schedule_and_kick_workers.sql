@@ -179,7 +179,9 @@ begin
   end if;
   -- pg_cron 1.5+ (Supabase runs 1.6) takes 'N seconds'; older versions only cron syntax, whose
   -- finest step is a minute.
-  select string_to_array(e.extversion, '.')::int[] into v_version from pg_catalog.pg_extension e where e.extname = 'pg_cron';
+  -- extversion looks like '1.6.4' or, on Debian, '1.4-1': keep the leading numbers.
+  select string_to_array(substring(e.extversion from '^[0-9]+(?:\.[0-9]+)*'), '.')::int[] into v_version
+  from pg_catalog.pg_extension e where e.extname = 'pg_cron';
   v_schedule := case when v_version >= array[1, 5] then schedule_worker.every_seconds || ' seconds' else '* * * * *' end;
   -- cron.schedule() with an existing name replaces that job: calling this again is safe.
   perform cron.schedule('edgejobs-drain', v_schedule, $cmd$select edgejobs.post_to_worker('cron')$cmd$);
