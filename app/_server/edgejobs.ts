@@ -2,13 +2,19 @@
  * The app's edgejobs wiring, made once per server process: the registry, the store the
  * environment points at, the authenticator and the route handlers.
  */
+import { after } from 'next/server';
 import { createAuthenticator } from '../../lib/http/auth.ts';
+import { createKicker } from '../../lib/http/kick.ts';
 import { createJobRoutes, type JobRoutes } from '../../lib/http/routes.ts';
 import { storesFromEnv } from '../../lib/http/stores.ts';
 import { createConsoleLogger } from '../../lib/logger.ts';
+import type { Store } from '../../lib/store.ts';
 import { demoRegistry } from './demo-jobs.ts';
 
-const cache = globalThis as typeof globalThis & { __edgejobsRoutes?: JobRoutes };
+const cache = globalThis as typeof globalThis & {
+  __edgejobsRoutes?: JobRoutes;
+  __edgejobsDrain?: { store: Store; registry: typeof demoRegistry };
+};
 
 function jwksUrl(): string | undefined {
   const url = process.env.SUPABASE_URL;
@@ -17,9 +23,24 @@ function jwksUrl(): string | undefined {
 
 /** The route handlers, built on first use (so `next build` needs no database). */
 export function routes(): JobRoutes {
-  cache.__edgejobsRoutes ??= createJobRoutes({
+  cache.__edgejobsRoutes ??= build();
+  return cache.__edgejobsRoutes;
+}
+
+function build(): JobRoutes {
+  const stores = storesFromEnv(process.env);
+  const url = process.env.SUPABASE_URL;
+  const secret = process.env.EDGEJOBS_WORKER_SECRET;
+  // With a Supabase project and the worker secret, an enqueue starts the process-jobs function
+  // at once (unless the database already kicked it, or a drain is running).
+  const kick = url && secret
+    ? createKicker({ store: stores.service, functionsUrl: `${url.replace(/\/$/, '')}/functions/v1`, secret, logger: createConsoleLogger('warn') })
+    : undefined;
+  return createJobRoutes({
     registry: demoRegistry,
-    stores: storesFromEnv(process.env),
+    stores,
+    kick,
+    afterResponse: (task) => after(task),
     auth: createAuthenticator({
       jwtSecret: process.env.SUPABASE_JWT_SECRET || undefined,
       jwksUrl: jwksUrl(),
@@ -28,5 +49,10 @@ export function routes(): JobRoutes {
     }),
     logger: createConsoleLogger('warn'),
   });
-  return cache.__edgejobsRoutes;
+}
+
+/** The store and registry for the Vercel Cron drain route. */
+export function drainDeps() {
+  cache.__edgejobsDrain ??= { store: storesFromEnv(process.env).service, registry: demoRegistry };
+  return cache.__edgejobsDrain;
 }

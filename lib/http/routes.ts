@@ -46,6 +46,13 @@ export interface JobRoutesOptions<D extends AnyJobDefinition> {
     access?: 'public' | 'service';
   };
   logger?: Logger;
+  /**
+   * Starts a worker after an enqueue (see `createKicker`). Runs after the response, through
+   * `afterResponse`; it never delays or fails the enqueue.
+   */
+  kick?: () => Promise<unknown>;
+  /** Runs work after the response is sent: Next.js `after`, or `waitUntil`. Default: fire and forget. */
+  afterResponse?: (task: () => Promise<unknown>) => void;
 }
 
 /** What a Next.js route handler receives as its second argument. */
@@ -158,6 +165,11 @@ export function createJobRoutes<D extends AnyJobDefinition>(options: JobRoutesOp
         throw new ValidationError(error.message, error.issues.map((i) => ({ ...i, path: i.path ? `${inputPath}.${i.path}` : inputPath })));
       }
       throw error;
+    }
+    if (options.kick && !job.replayed) {
+      const kick = options.kick;
+      const later = options.afterResponse ?? ((task: () => Promise<unknown>) => void task().catch(() => {}));
+      later(() => kick().catch(() => false));
     }
     const statusUrl = `${basePath}/${job.id}`;
     const headers: Record<string, string> = { location: statusUrl, 'retry-after': retryAfter };

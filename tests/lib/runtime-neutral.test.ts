@@ -14,6 +14,7 @@ const ALLOWED: Record<string, (file: string) => boolean> = {
   postgres: (f) => f === 'postgres-store.ts',
   '@supabase/supabase-js': (f) => f === 'supabase-store.ts',
   jose: (f) => f.startsWith('http/'),
+  '@supabase/functions-js': (f) => f === 'http/kick.ts',
   react: (f) => f === 'client/use-job.ts',
 };
 

@@ -1,0 +1,45 @@
+/**
+ * The drain as a route, for Vercel Cron (`Authorization: Bearer $CRON_SECRET`): the same
+ * invocation the Edge Function runs, with a deadline below the route's maxDuration. On Vercel
+ * Hobby crons run once a day: a fallback, not the main trigger.
+ */
+import { EdgeJobsError } from '../errors.ts';
+import { runInvocation, type InvocationOptions } from '../invocation.ts';
+import type { AnyJobDefinition, JobRegistry } from '../job.ts';
+import { constantTimeEqual } from '../secrets.ts';
+import type { Store } from '../store.ts';
+import { jsonResponse, toErrorResponse } from './errors.ts';
+
+export interface DrainRouteOptions {
+  store: Store;
+  registry: JobRegistry<AnyJobDefinition>;
+  /** CRON_SECRET. Required: without it the route answers 401 to everyone. */
+  secret: string | undefined;
+  /** How long the drain may run; keep it below the route's maxDuration. */
+  drainMs: number;
+  /** Passed on to runInvocation (concurrency, leaseMs, maxDrains, …). */
+  invocation?: Partial<Omit<InvocationOptions, 'store' | 'registry' | 'trigger' | 'deadline'>>;
+}
+
+/**
+ * @example
+ * export const maxDuration = 300
+ * export const GET = drainRoute({ store, registry, secret: process.env.CRON_SECRET, drainMs: 270_000 })
+ */
+export function drainRoute(options: DrainRouteOptions): (request: Request) => Promise<Response> {
+  return async (request) => {
+    try {
+      const given = /^Bearer\s+(\S+)$/i.exec(request.headers.get('authorization') ?? '')?.[1];
+      if (!options.secret || !given || !constantTimeEqual(given, options.secret)) {
+        throw new EdgeJobsError('unauthorized', 'this route is for Vercel Cron: send Authorization: Bearer $CRON_SECRET');
+      }
+      const result = await runInvocation({
+        ...options.invocation, store: options.store, registry: options.registry, trigger: 'cron',
+        deadline: Date.now() + options.drainMs, signal: request.signal,
+      });
+      return jsonResponse(200, result);
+    } catch (thrown) {
+      return toErrorResponse(thrown);
+    }
+  };
+}

@@ -1,0 +1,101 @@
+/**
+ * The kick from a route (functions-js → the function's URL, decided by the database) and the
+ * Vercel Cron drain route, on the real database.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createKicker } from '../../lib/http/kick.ts';
+import { drainRoute } from '../../lib/http/drain-route.ts';
+import { useTestDb } from '../support/db.ts';
+import { bearer, makeRoutes, registry, request, userToken } from '../support/http.ts';
+
+const db = useTestDb({ truncate: ['edgejobs.jobs', 'edgejobs.worker_runs'] });
+const SECRET = 'worker-secret-0123456789-0123456789';
+const invoked: Array<{ path: string; auth?: string; body: unknown }> = [];
+let server: Server;
+let functionsUrl: string;
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      invoked.push({ path: req.url ?? '', auth: req.headers.authorization, body: JSON.parse(body || 'null') });
+      res.writeHead(202, { 'content-type': 'application/json' }).end('{"accepted":true}');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  functionsUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/functions/v1`;
+});
+afterAll(() => new Promise<void>((r) => server.close(() => r())));
+beforeEach(async () => {
+  invoked.length = 0;
+  await db.sql`update edgejobs.kicks set last_kick_at = '-infinity'`;
+});
+
+function kickingRoutes(url = functionsUrl) {
+  const tasks: Array<Promise<unknown>> = [];
+  const routes = makeRoutes(db.store, {
+    kick: createKicker({ store: db.store, functionsUrl: url, secret: SECRET }),
+    afterResponse: (task) => tasks.push(task()),
+  });
+  return { routes, settle: () => Promise.all(tasks) };
+}
+
+describe('the kick after an enqueue', () => {
+  it('invokes process-jobs once with the worker secret, however many enqueues follow within the interval', async () => {
+    const { routes, settle } = kickingRoutes();
+    const headers = bearer(await userToken(randomUUID()));
+    for (let i = 0; i < 3; i++) {
+      const response = await routes.enqueue(request('POST', '/api/jobs', { json: { type: 'billing.sync', input: { account: `a${i}` } }, headers }));
+      expect(response.status).toBe(202);
+    }
+    await settle();
+    expect(invoked).toEqual([{ path: '/functions/v1/process-jobs', auth: `Bearer ${SECRET}`, body: { trigger: 'kick' } }]);
+  });
+
+  it('does not kick while a drain is running, nor for a replayed idempotency key', async () => {
+    const { routes, settle } = kickingRoutes();
+    const headers = { ...bearer(await userToken(randomUUID())), 'idempotency-key': 'same' };
+    const json = { type: 'billing.sync', input: { account: 'x' } };
+    await routes.enqueue(request('POST', '/api/jobs', { json, headers }));
+    await settle();
+    expect(invoked).toHaveLength(1);
+    await db.sql`update edgejobs.kicks set last_kick_at = '-infinity'`;
+    await routes.enqueue(request('POST', '/api/jobs', { json, headers }));
+    await db.store.startWorkerRun({ workerId: 'busy', trigger: 'test', deadline: new Date(Date.now() + 60_000) });
+    await routes.enqueue(request('POST', '/api/jobs', { json: { ...json, input: { account: 'y' } }, headers: bearer(await userToken(randomUUID())) }));
+    await settle();
+    expect(invoked).toHaveLength(1);
+  });
+
+  it('never fails the enqueue when the function cannot be reached', async () => {
+    const { routes, settle } = kickingRoutes('http://127.0.0.1:1/functions/v1');
+    const response = await routes.enqueue(request('POST', '/api/jobs', { json: { type: 'billing.sync', input: { account: 'z' } }, headers: bearer(await userToken(randomUUID())) }));
+    expect(response.status).toBe(202);
+    expect(await settle()).toEqual([false]);
+  });
+});
+
+describe('the Vercel Cron drain route', () => {
+  const CRON = 'cron-secret-abcdefghijklmnopqrstuvwxyz';
+  const route = (secret: string | undefined = CRON) => drainRoute({ store: db.store, registry, secret, drainMs: 5_000 });
+
+  it('refuses a missing or wrong CRON_SECRET with 401 and drains nothing', async () => {
+    expect((await route()(request('GET', '/api/jobs/drain'))).status).toBe(401);
+    expect((await route()(request('GET', '/api/jobs/drain', { headers: bearer(`${CRON}x`) }))).status).toBe(401);
+    expect((await route(undefined)(request('GET', '/api/jobs/drain', { headers: bearer('') }))).status).toBe(401);
+    expect(await db.sql`select 1 from edgejobs.worker_runs`).toHaveLength(0);
+  });
+
+  it('drains with the secret and answers the summary', async () => {
+    const [job] = await db.store.enqueueJobs([{ type: 'report.generate', input: { title: 'cron', rows: [1, 2] } }]);
+    const response = await route()(request('GET', '/api/jobs/drain', { headers: bearer(CRON) }));
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ drained: true, summary: { completed: 1, stopReason: 'empty' } });
+    expect((await db.sql`select status, result from edgejobs.jobs where id = ${job!.id}`)[0]).toMatchObject({ status: 'completed', result: { total: 3 } });
+    expect((await db.sql`select trigger from edgejobs.worker_runs`)[0]!.trigger).toBe('cron');
+  });
+});
