@@ -17,6 +17,11 @@ export interface DrainLoopOptions extends Omit<DrainOptions, 'deadline' | 'signa
   /** Stop: the running round hands its jobs back and the loop resolves. */
   signal: AbortSignal;
   onRound?: (summary: DrainSummary) => void;
+  /**
+   * How to wait between rounds when there was nothing to do; resolve early to start the next
+   * round at once (e.g. on a LISTEN notification). Default: sleep `ms` (or until stopped).
+   */
+  idleWait?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
 /**
@@ -27,7 +32,7 @@ export interface DrainLoopOptions extends Omit<DrainOptions, 'deadline' | 'signa
  * await runDrainLoop({ store, registry, signal: stop.signal })
  */
 export async function runDrainLoop(options: DrainLoopOptions): Promise<void> {
-  const { roundMs = 10_000, idleMs = 250, errorMs = 2_000, signal, onRound, ...drainOptions } = options;
+  const { roundMs = 10_000, idleMs = 250, errorMs = 2_000, signal, onRound, idleWait = wait, ...drainOptions } = options;
   const log = options.logger ?? silentLogger;
   const margin = options.handBackMarginMs ?? 2_000;
   if (!(roundMs >= margin + 500)) {
@@ -45,7 +50,7 @@ export async function runDrainLoop(options: DrainLoopOptions): Promise<void> {
     }
     backoff = errorMs;
     // An empty queue, or a round that could claim nothing (all queues paused or at their limit).
-    if (summary.stopReason === 'empty' || summary.claimed === 0) await wait(idleMs, signal);
+    if (summary.stopReason === 'empty' || summary.claimed === 0) await idleWait(idleMs, signal);
   }
 }
 

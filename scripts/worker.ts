@@ -1,0 +1,81 @@
+/**
+ * `npm run worker`: a long-running worker for any server (the "separate worker service" setup):
+ * drains continuously in rounds, wakes at once when jobs are inserted (LISTEN edgejobs_jobs, which
+ * needs a direct or session-pooler connection), and on SIGTERM/SIGINT hands running jobs back and
+ * exits 0. Without LISTEN (transaction pooler) it polls every EDGEJOBS_WORKER_POLL_MS instead.
+ *
+ * Env: DATABASE_URL (required), EDGEJOBS_CONCURRENCY (10), EDGEJOBS_WORKER_ROUND_MS (60000),
+ * EDGEJOBS_WORKER_IDLE_MS (30000 with LISTEN), EDGEJOBS_WORKER_POLL_MS (1000 without).
+ * The job types are this app's registry; point the import at yours.
+ */
+import postgres from 'postgres';
+import { createPostgresStore } from '../lib/postgres-store.ts';
+import { runDrainLoop } from '../lib/drain-loop.ts';
+import { createConsoleLogger } from '../lib/logger.ts';
+import { demoRegistry as registry } from '../app/_server/demo-jobs.ts';
+
+const url = process.env.DATABASE_URL;
+if (!url) {
+  console.error('[worker] DATABASE_URL is not set: give it the Postgres connection string (on Supabase, the session pooler or direct URL)');
+  process.exit(1);
+}
+const int = (name: string, fallback: number) => {
+  const value = Number(process.env[name] || fallback);
+  if (!Number.isInteger(value) || value < 1) {
+    console.error(`[worker] ${name} must be a positive integer`);
+    process.exit(1);
+  }
+  return value;
+};
+const concurrency = int('EDGEJOBS_CONCURRENCY', 10);
+const roundMs = int('EDGEJOBS_WORKER_ROUND_MS', 60_000);
+const log = createConsoleLogger('info');
+const pooled = /:6543(\/|$)/.test(url);
+const store = createPostgresStore({ url, max: Math.min(10, concurrency + 2), prepare: !pooled });
+const stop = new AbortController();
+
+// Wake-ups: a NOTIFY from the insert trigger ends the idle wait at once.
+let wake: (() => void) | null = null;
+let listening = false;
+const listener = postgres(url, { max: 1, onnotice: () => {} });
+if (!pooled) {
+  try {
+    await listener.listen('edgejobs_jobs', () => wake?.());
+    listening = true;
+  } catch (error) {
+    log.warn('LISTEN is not available; polling instead', { error: (error as Error).message });
+  }
+}
+const idleMs = listening ? int('EDGEJOBS_WORKER_IDLE_MS', 30_000) : int('EDGEJOBS_WORKER_POLL_MS', 1_000);
+const idleWait = (ms: number, signal: AbortSignal) => new Promise<void>((resolve) => {
+  const done = () => {
+    clearTimeout(timer);
+    wake = null;
+    signal.removeEventListener('abort', done);
+    resolve();
+  };
+  const timer = setTimeout(done, ms);
+  wake = done;
+  signal.addEventListener('abort', done, { once: true });
+});
+
+let stopping = false;
+const shutdown = (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  console.log(`[worker] ${signal}: handing running jobs back, then exiting`);
+  stop.abort();
+};
+for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => shutdown(signal));
+
+console.log(`[worker] draining ${registry.types().join(', ')} with concurrency ${concurrency}; ${listening ? 'woken by LISTEN edgejobs_jobs' : `polling every ${idleMs} ms`}`);
+await runDrainLoop({
+  store, registry, signal: stop.signal, roundMs, idleMs, idleWait, concurrency, trigger: 'worker', logger: log,
+  onRound: (s) => {
+    if (s.claimed) console.log(`[worker] round: ${s.completed} completed, ${s.retried} retried, ${s.failed} failed, ${s.handedBack} handed back (${s.stopReason})`);
+  },
+});
+await listener.end({ timeout: 1 });
+await store.stop();
+console.log('[worker] stopped');
+process.exit(0);
