@@ -3,13 +3,13 @@
  * drain loop running the demo's jobs, and the demo page in real Chromium (Debian's `chromium`
  * driven by playwright-core). A screenshot of the finished demo goes to test-results/.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser } from 'playwright-core';
-import { ROOT, freePort } from '../../scripts/embedded-db.ts';
+import { ROOT } from '../../scripts/embedded-db.ts';
+import { buildAndStartNext, type NextApp } from '../support/next-app.ts';
 import { createPostgresStore, type PostgresStore } from '../../lib/postgres-store.ts';
 import { runDrainLoop } from '../../lib/drain-loop.ts';
 import { waitForJob } from '../../lib/client/http-client.ts';
@@ -26,37 +26,15 @@ if (!existsSync(CHROMIUM)) {
 }
 
 const db = useTestDb();
-let server: ChildProcess | null = null;
+let app: NextApp;
 let base = '';
 let store: PostgresStore;
 const stopDrains = new AbortController();
 let drains: Promise<void>;
-const serverLog: string[] = [];
-
-function run(cmd: string, args: string[], env: Record<string, string>): ChildProcess {
-  const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout?.on('data', (d) => serverLog.push(String(d)));
-  child.stderr?.on('data', (d) => serverLog.push(String(d)));
-  return child;
-}
 
 beforeAll(async () => {
-  const next = join(ROOT, 'node_modules', '.bin', 'next');
-  const build = run(next, ['build'], {});
-  const code = await new Promise<number | null>((resolve) => build.once('exit', resolve));
-  if (code !== 0) throw new Error(`next build failed (${code}):\n${serverLog.join('')}`);
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  server = run(next, ['start', '--port', String(port), '--hostname', '127.0.0.1'], {
-    DATABASE_URL: db.url, EDGEJOBS_GUEST_SECRET: GUEST_SECRET, SUPABASE_JWT_SECRET: JWT_SECRET,
-  });
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const up = await fetch(`${base}/api/jobs/health`).then((r) => r.status > 0, () => false);
-    if (up) break;
-    if (Date.now() > deadline || server.exitCode !== null) throw new Error(`next start did not come up:\n${serverLog.join('')}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  app = await buildAndStartNext({ DATABASE_URL: db.url, EDGEJOBS_GUEST_SECRET: GUEST_SECRET, SUPABASE_JWT_SECRET: JWT_SECRET, CRON_SECRET: 'cron-secret-for-the-e2e-test-0123456789' });
+  base = app.base;
   store = createPostgresStore({ url: db.url, max: 4 });
   // Three-second rounds, so a long import visibly spans several worker runs.
   drains = runDrainLoop({ store, registry: demoRegistry, signal: stopDrains.signal, roundMs: 3_000, handBackMarginMs: 500, idleMs: 50, trigger: 'test' });
@@ -66,10 +44,7 @@ afterAll(async () => {
   stopDrains.abort();
   await drains?.catch(() => {});
   await store?.stop();
-  if (server && server.exitCode === null) {
-    server.kill('SIGTERM');
-    await new Promise((r) => server!.once('exit', r));
-  }
+  await app?.stop();
 });
 
 const post = (path: string, body: string, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
@@ -117,6 +92,7 @@ describe('next start: the HTTP API', () => {
     expect([200, 202, 409]).toContain(cancel.status);
     const list = await (await fetch(`${base}/api/jobs?type=report.generate`, { headers })).json();
     expect(list.jobs.map((j: { id: string }) => j.id)).toEqual([id]);
+    expect((await fetch(`${base}/api/jobs/drain`)).status).toBe(401);
     const health = await fetch(`${base}/api/jobs/health`);
     expect(health.status).toBe(200);
     expect((await health.json()).lastRun).not.toBeNull();

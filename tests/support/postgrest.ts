@@ -31,7 +31,12 @@ interface FunctionInfo {
 
 const API_ROLES = new Set(['anon', 'authenticated', 'service_role']);
 
-export async function startPostgrest(options: { databaseUrl: string; jwtSecret: string }): Promise<PostgrestStandIn> {
+/**
+ * With `functionsUrl`, the server also stands in for the gateway's Edge Functions route:
+ * `/functions/v1/<rest>` is forwarded to `${functionsUrl}/<rest>` (method, headers and body), as
+ * Supabase forwards it to the function. Then one URL serves as SUPABASE_URL for supabase-js.
+ */
+export async function startPostgrest(options: { databaseUrl: string; jwtSecret: string; functionsUrl?: string }): Promise<PostgrestStandIn> {
   const sql = postgres(options.databaseUrl, { max: 4, onnotice: () => {} });
   const secret = new TextEncoder().encode(options.jwtSecret);
   const functions = new Map<string, FunctionInfo | null>();
@@ -63,7 +68,24 @@ export async function startPostgrest(options: { databaseUrl: string; jwtSecret: 
       res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
       res.end(body === undefined ? '' : JSON.stringify(body));
     };
-    const match = /^\/rest\/v1\/rpc\/([A-Za-z0-9_]+)$/.exec(new URL(req.url ?? '/', 'http://x').pathname);
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    if (options.functionsUrl && path.startsWith('/functions/v1/')) {
+      calls.push(`functions:${path.slice('/functions/v1/'.length)}`);
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const headers = Object.fromEntries(Object.entries(req.headers).filter(([k, v]) => typeof v === 'string' && !['host', 'content-length', 'connection'].includes(k))) as Record<string, string>;
+      try {
+        const forwarded = await fetch(`${options.functionsUrl}/${path.slice('/functions/v1/'.length)}`, {
+          method: req.method, headers, body: req.method === 'GET' || req.method === 'HEAD' ? undefined : Buffer.concat(chunks),
+        });
+        res.writeHead(forwarded.status, { 'content-type': forwarded.headers.get('content-type') ?? 'application/json' });
+        res.end(Buffer.from(await forwarded.arrayBuffer()));
+      } catch {
+        res.writeHead(502, { 'content-type': 'application/json' }).end('{"message":"function unreachable"}');
+      }
+      return;
+    }
+    const match = /^\/rest\/v1\/rpc\/([A-Za-z0-9_]+)$/.exec(path);
     if (!match || req.method !== 'POST') return send(404, { code: 'PGRST125', message: 'Invalid path specified in request URL', details: null, hint: null });
     const fn = match[1] as string;
     calls.push(fn);
