@@ -2,36 +2,28 @@
  * The kick from a route (functions-js → the function's URL, decided by the database) and the
  * Vercel Cron drain route, on the real database.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createKicker } from '../../lib/http/kick.ts';
 import { drainRoute } from '../../lib/http/drain-route.ts';
 import { useTestDb } from '../support/db.ts';
+import { startRecorder, type Recorded } from '../support/recorder.ts';
 import { bearer, makeRoutes, registry, request, userToken } from '../support/http.ts';
 
 const db = useTestDb({ truncate: ['edgejobs.jobs', 'edgejobs.worker_runs'] });
 const SECRET = 'worker-secret-0123456789-0123456789';
-const invoked: Array<{ path: string; auth?: string; body: unknown }> = [];
-let server: Server;
+let recorder: Awaited<ReturnType<typeof startRecorder>>;
+let invoked: Recorded[];
 let functionsUrl: string;
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (d) => (body += d));
-    req.on('end', () => {
-      invoked.push({ path: req.url ?? '', auth: req.headers.authorization, body: JSON.parse(body || 'null') });
-      res.writeHead(202, { 'content-type': 'application/json' }).end('{"accepted":true}');
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  functionsUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/functions/v1`;
+  recorder = await startRecorder();
+  invoked = recorder.received;
+  functionsUrl = `${recorder.origin}/functions/v1`;
 });
-afterAll(() => new Promise<void>((r) => server.close(() => r())));
+afterAll(() => recorder.stop());
 beforeEach(async () => {
-  invoked.length = 0;
+  invoked.splice(0);
   await db.sql`update edgejobs.kicks set last_kick_at = '-infinity'`;
 });
 

@@ -4,8 +4,6 @@
  * stood in (tests/support/supabase-services.sql, pg-net.ts) with their SQL signatures; the
  * requests are really sent, to a small HTTP server here.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,28 +11,22 @@ import postgres from 'postgres';
 import { ROOT } from '../../scripts/embedded-db.ts';
 import { useTestDb, userClaims } from '../support/db.ts';
 import { startPgNetWorker, type PgNetWorker } from '../support/pg-net.ts';
+import { startRecorder, type Recorded } from '../support/recorder.ts';
 
 const db = useTestDb({ truncate: ['edgejobs.jobs', 'edgejobs.worker_runs'] });
-const received: Array<{ auth: string | undefined; body: unknown }> = [];
-let server: Server;
+let recorder: Awaited<ReturnType<typeof startRecorder>>;
+let received: Recorded[];
 let url: string;
 let pgNet: PgNetWorker;
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (d) => (body += d));
-    req.on('end', () => {
-      received.push({ auth: req.headers.authorization, body: JSON.parse(body || 'null') });
-      res.writeHead(202).end('{}');
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/functions/v1/process-jobs`;
+  recorder = await startRecorder();
+  received = recorder.received;
+  url = `${recorder.origin}/functions/v1/process-jobs`;
 });
 afterAll(async () => {
   await pgNet?.stop();
-  await new Promise<void>((r) => server.close(() => r()));
+  await recorder.stop();
 });
 
 const resetKick = () => db.sql`update edgejobs.kicks set last_kick_at = '-infinity'`;
@@ -58,7 +50,7 @@ describe('kick on enqueue', () => {
     await db.store.withAuth({ role: 'authenticated', claims: userClaims(crypto.randomUUID()) }).enqueueJobs([{ type: 'k.three' }]);
     for (let i = 0; i < 100 && received.length < 1; i++) await new Promise((r) => setTimeout(r, 20));
     await new Promise((r) => setTimeout(r, 200));
-    expect(received).toEqual([{ auth: 'Bearer s3cret-worker-key', body: { trigger: 'kick' } }]);
+    expect(received).toEqual([{ path: '/functions/v1/process-jobs', auth: 'Bearer s3cret-worker-key', body: { trigger: 'kick' } }]);
   });
 
   it('sends no kick for a rolled-back enqueue, nor while a drain is running', async () => {
