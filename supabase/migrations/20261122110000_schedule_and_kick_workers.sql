@@ -43,21 +43,27 @@ comment on column edgejobs.kicks.min_interval is 'Least time between two kicks (
 
 create index worker_runs_running_idx on edgejobs.worker_runs (deadline_at) where status = 'running';
 
+create function edgejobs.kick_due() returns boolean
+language sql stable
+set search_path = ''
+as $$
+  -- Plain reads: no lock, no write. Most enqueues find a recent kick or a running drain here.
+  select k.last_kick_at <= clock_timestamp() - k.min_interval
+     and not exists (
+       select 1 from edgejobs.worker_runs r
+       where r.status = 'running' and r.deadline_at > clock_timestamp() + interval '2 seconds')  -- a live drain picks new jobs up by itself
+  from edgejobs.kicks k
+$$;
+comment on function edgejobs.kick_due() is
+  'True when a kick would be useful now: none within kicks.min_interval and no drain running. Reads only.';
+
 create function edgejobs.try_claim_kick() returns boolean
 language plpgsql volatile
 set search_path = ''
 as $$
-declare
-  v_last timestamptz;
 begin
-  -- Cheap reads first: most enqueues find a recent kick or a running worker and stop here,
-  -- without taking a lock or writing anything.
-  select k.last_kick_at into v_last from edgejobs.kicks k;
-  if v_last > clock_timestamp() - (select k.min_interval from edgejobs.kicks k) then
+  if not edgejobs.kick_due() then
     return false;
-  end if;
-  if exists (select 1 from edgejobs.worker_runs r where r.status = 'running' and r.deadline_at > clock_timestamp() + interval '2 seconds') then
-    return false;  -- a live drain picks new jobs up by itself
   end if;
   -- Whoever gets the row lock first kicks; everyone else skips instead of waiting.
   perform 1 from edgejobs.kicks k where k.id for update skip locked;
@@ -120,7 +126,9 @@ set search_path = ''
 as $$
 begin
   perform pg_notify('edgejobs_jobs', '');
+  -- Cheapest test first: the Vault read (a decryption) happens only when a kick is due.
   if to_regprocedure('net.http_post(text, jsonb, jsonb, jsonb, integer)') is not null
+     and edgejobs.kick_due()
      and (select e.url is not null and e.secret is not null from edgejobs.worker_endpoint() e)
      and edgejobs.try_claim_kick() then
     perform edgejobs.post_to_worker('kick');
