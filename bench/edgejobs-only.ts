@@ -1,0 +1,130 @@
+/**
+ * Workloads about edgejobs' own design, with no counterpart to compare: claim cost against queue
+ * depth (and with vacuum held back), table size after a purge, and how well a time-boxed drain
+ * uses and keeps its deadline.
+ */
+import postgres from 'postgres';
+import { z } from 'zod';
+import { createPostgresStore, type PostgresStore } from '../lib/postgres-store.ts';
+import { createRegistry, defineJob } from '../lib/job.ts';
+import { drain } from '../lib/drain.ts';
+import { silentLogger } from '../lib/logger.ts';
+
+type Record_ = (workload: string, metric: string, unit: string, better: 'higher' | 'lower', contender: string, ...values: number[]) => void;
+interface Sizes { deep: number; shallow: number; timeBoxMs: number }
+
+async function enqueueNoop(store: PostgresStore, n: number) {
+  for (let i = 0; i < n; i += 20_000) {
+    await store.enqueueJobs(Array.from({ length: Math.min(20_000, n - i) }, () => ({ type: 'noop', input: {} })));
+  }
+}
+
+/** Jobs per second for the first `n` jobs of whatever is queued (stops the drain once n have run). */
+async function throughput(store: PostgresStore, n: number): Promise<number> {
+  let done = 0;
+  const stop = new AbortController();
+  const started = performance.now();
+  let finishedAt = 0;
+  const registry = createRegistry([defineJob({
+    type: 'noop', input: z.unknown(),
+    handler: () => {
+      if (++done === n) {
+        finishedAt = performance.now();
+        stop.abort();
+      }
+      return null;
+    },
+  })]);
+  await drain({ store, registry, deadline: Date.now() + 900_000, concurrency: 10, batchSize: 1_000, signal: stop.signal, logger: silentLogger });
+  return n / (((finishedAt || performance.now()) - started) / 1000);
+}
+
+const mb = async (sql: postgres.Sql) => Number((await sql`select pg_total_relation_size('edgejobs.jobs') as b`)[0]!.b) / 2 ** 20;
+
+export async function scaleWorkload(url: string, sizes: Sizes, record: Record_) {
+  const store = createPostgresStore({ url, max: 10 });
+  const sql = postgres(url, { max: 2, onnotice: () => {} });
+  const fresh = async () => {
+    await sql`truncate edgejobs.jobs, edgejobs.worker_runs`;
+    await sql`vacuum analyze edgejobs.jobs`;
+  };
+  try {
+    const w = '5 scale';
+    const n = sizes.shallow;
+    await fresh();
+    await enqueueNoop(store, n);
+    const shallow = await throughput(store, n);
+    record(w, `claim+complete, ${n.toLocaleString('en-US')} waiting`, 'jobs/s', 'higher', 'edgejobs', shallow);
+
+    await fresh();
+    await enqueueNoop(store, sizes.deep);
+    await sql`analyze edgejobs.jobs`;
+    const deep = await throughput(store, n);
+    record(w, `claim+complete of ${n.toLocaleString('en-US')}, ${sizes.deep.toLocaleString('en-US')} waiting`, 'jobs/s', 'higher', 'edgejobs', deep);
+    record(w, `deep / shallow throughput`, 'ratio', 'higher', 'edgejobs', deep / shallow);
+
+    // Drain the rest, purge everything finished, and see what the table keeps.
+    await throughput(store, sizes.deep - n);
+    const before = await mb(sql);
+    while (Number((await sql`select public.purge_jobs(older_than => interval '0', max_rows => 1000000) as n`)[0]!.n) > 0);
+    await sql`vacuum edgejobs.jobs`;
+    record(w, `jobs table + indexes after ${sizes.deep.toLocaleString('en-US')} jobs: before purge`, 'MiB', 'lower', 'edgejobs', before);
+    record(w, `… after purge + vacuum (space kept for reuse)`, 'MiB', 'lower', 'edgejobs', await mb(sql));
+
+    // A transaction left open (an idle session, a long report) holds vacuum back.
+    await fresh();
+    await enqueueNoop(store, n);
+    const holder = postgres(url, { max: 1, onnotice: () => {} });
+    const held = holder.begin('isolation level repeatable read', async (tx) => {
+      await tx`select count(*) from edgejobs.jobs`;
+      await new Promise<void>((resolve) => (release = resolve));
+    });
+    let release: () => void = () => {};
+    const blocked = await throughput(store, n);
+    release();
+    await held.catch(() => {});
+    await holder.end({ timeout: 1 });
+    record(w, `claim+complete with a long-open transaction`, 'jobs/s', 'higher', 'edgejobs', blocked);
+    record(w, `… relative to without`, 'ratio', 'higher', 'edgejobs', blocked / shallow);
+  } finally {
+    await store.stop();
+    await sql.end({ timeout: 1 });
+  }
+}
+
+export async function timeBoxWorkload(url: string, sizes: Sizes, record: Record_) {
+  const store = createPostgresStore({ url, max: 10 });
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    await sql`truncate edgejobs.jobs, edgejobs.worker_runs`;
+    let busyMs = 0;
+    const registry = createRegistry([defineJob({
+      type: 'work', input: z.object({ ms: z.number() }),
+      handler: async ({ ms }, ctx) => {
+        const started = performance.now();
+        try {
+          await new Promise<void>((resolve, reject) => {
+            const t = setTimeout(resolve, ms);
+            ctx.signal.addEventListener('abort', () => { clearTimeout(t); reject(ctx.signal.reason); }, { once: true });
+          });
+        } finally {
+          busyMs += performance.now() - started;
+        }
+        return null;
+      },
+    })]);
+    const capacity = Math.ceil((sizes.timeBoxMs / 300) * 10);
+    await store.enqueueJobs(Array.from({ length: capacity * 2 }, (_, i) => ({ type: 'work', input: { ms: 100 + ((i * 37) % 401) } })));
+    const deadline = Date.now() + sizes.timeBoxMs;
+    const summary = await drain({ store, registry, deadline, concurrency: 10, logger: silentLogger });
+    const end = Date.now();
+    const w = '6 time box';
+    const label = `${sizes.timeBoxMs / 1000} s deadline, jobs of 100–500 ms, concurrency 10`;
+    record(w, `${label}: share of the budget running handlers`, '%', 'higher', 'edgejobs', (busyMs / (10 * sizes.timeBoxMs)) * 100);
+    record(w, `${label}: last hand-back, relative to the deadline`, 'ms', 'lower', 'edgejobs', end - deadline);
+    record(w, `${label}: jobs handed back`, 'jobs', 'lower', 'edgejobs', summary.handedBack);
+  } finally {
+    await store.stop();
+    await sql.end({ timeout: 1 });
+  }
+}
