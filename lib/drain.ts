@@ -219,12 +219,14 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
     const controller = new AbortController();
     const entry: Entry = { job, controller, progress: undefined, progressDirty: false, done: Promise.resolve() };
     running.set(job.id, entry);
-    const context: Omit<JobContext, 'signal'> = {
+    let jobLog: Logger | undefined;
+    const context: JobContext = {
       job: {
         id: job.id, type: job.type, queue: job.queue, priority: job.priority, attempt: job.attempt,
         maxAttempts: job.maxAttempts, createdAt: job.createdAt, runAt: job.runAt,
         idempotencyKey: job.idempotencyKey, ownerId: job.ownerId,
       },
+      signal: controller.signal,
       deadline: definition.timeoutMs === undefined ? stopAt : Math.min(stopAt, Date.now() + definition.timeoutMs),
       lastCheckpoint: job.checkpoint ?? undefined,
       idempotencyKey: job.idempotencyKey ?? job.id,
@@ -236,11 +238,14 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
         const r = await saveProgress(entry, { value });
         if (r.outcome === 'lease_lost') throw new EdgeJobsError('lease_lost', `job ${job.id}: the lease was lost; the checkpoint was not saved`);
       },
-      log: {
-        debug: (m, f) => log.debug(m, { jobId: job.id, ...f }),
-        info: (m, f) => log.info(m, { jobId: job.id, ...f }),
-        warn: (m, f) => log.warn(m, { jobId: job.id, ...f }),
-        error: (m, f) => log.error(m, { jobId: job.id, ...f }),
+      // Made on first use: most handlers never log.
+      get log() {
+        return (jobLog ??= {
+          debug: (m, f) => log.debug(m, { jobId: job.id, ...f }),
+          info: (m, f) => log.info(m, { jobId: job.id, ...f }),
+          warn: (m, f) => log.warn(m, { jobId: job.id, ...f }),
+          error: (m, f) => log.error(m, { jobId: job.id, ...f }),
+        });
       },
     };
     entry.done = runJob({ job, definition, controller, context, graceMs: o.abortGraceMs }).then((outcome) => {

@@ -25,13 +25,15 @@ export interface RunJobOptions {
   job: ClaimedJob;
   definition: AnyJobDefinition;
   controller: AbortController;
-  /** Builds the handler's context (progress/checkpoint are the drain's). */
-  context: Omit<JobContext, 'signal'>;
+  /** The handler's context (progress/checkpoint are the drain's); its signal is the controller's, or is added. */
+  context: Omit<JobContext, 'signal'> | JobContext;
   /** How long an aborted handler may take to settle before the drain moves on. */
   graceMs: number;
 }
 
-const settle = <T>(p: Promise<T>) => p.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));
+type Settled = { ok: true; value: unknown } | { ok: false; error: unknown };
+const settle = (p: Promise<unknown>): Promise<Settled> => p.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));
+const isThenable = (v: unknown): v is PromiseLike<unknown> => typeof (v as { then?: unknown } | null)?.then === 'function';
 const sleep = (ms: number) => new Promise<null>((resolve) => setTimeout(() => resolve(null), ms));
 
 /** Runs the handler; never throws. */
@@ -52,16 +54,29 @@ export async function runJob({ job, definition, controller, context, graceMs }: 
   if (definition.timeoutMs !== undefined) {
     timer = setTimeout(() => controller.abort(abortReason('timeout', `timed out after ${definition.timeoutMs} ms`)), definition.timeoutMs);
   }
-  const aborted = new Promise<'aborted'>((resolve) => {
-    if (signal.aborted) resolve('aborted');
-    else signal.addEventListener('abort', () => resolve('aborted'), { once: true });
-  });
-
-  const handled = settle(Promise.resolve().then(() => definition.handler(input, { ...context, signal })));
-  let settled = await Promise.race([handled, aborted]);
-  if (settled === 'aborted') {
-    // Give the handler a moment to see the abort, save a checkpoint and return or throw.
-    settled = (await Promise.race([handled, sleep(graceMs)])) ?? 'aborted';
+  const handlerContext = (context as JobContext).signal === signal ? (context as JobContext) : { ...context, signal };
+  let settled: Settled | 'aborted';
+  let returned: unknown;
+  try {
+    returned = definition.handler(input, handlerContext);
+  } catch (error) {
+    returned = Promise.reject(error);
+  }
+  if (!isThenable(returned)) {
+    // A synchronous handler is done already: no race with the abort signal to set up (this is
+    // most of the cost of a fast job on the JavaScript side).
+    settled = { ok: true, value: returned };
+  } else {
+    const handled = settle(Promise.resolve(returned));
+    const aborted = new Promise<'aborted'>((resolve) => {
+      if (signal.aborted) resolve('aborted');
+      else signal.addEventListener('abort', () => resolve('aborted'), { once: true });
+    });
+    settled = await Promise.race([handled, aborted]);
+    if (settled === 'aborted') {
+      // Give the handler a moment to see the abort, save a checkpoint and return or throw.
+      settled = (await Promise.race([handled, sleep(graceMs)])) ?? 'aborted';
+    }
   }
   clearTimeout(timer);
 
