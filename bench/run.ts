@@ -15,11 +15,13 @@ import { pgBossContender } from './contenders/pg-boss.ts';
 import type { Contender } from './contenders/types.ts';
 import { table, type Metric } from './stats.ts';
 import { scaleWorkload, timeBoxWorkload } from './edgejobs-only.ts';
+import { httpWorkload } from './http.ts';
 
 const quick = process.argv.includes('--quick');
 const SIZES = quick
-  ? { rounds: 1, drain: 2_000, seq: 200, bulk: 2_000, pickup: 20, deep: 20_000, shallow: 2_000, timeBoxMs: 3_000 }
-  : { rounds: 3, drain: 20_000, seq: 2_000, bulk: 20_000, pickup: 500, deep: 1_000_000, shallow: 10_000, timeBoxMs: 10_000 };
+  ? { rounds: 1, drain: 2_000, seq: 200, bulk: 2_000, pickup: 20, deep: 20_000, shallow: 2_000, timeBoxMs: 3_000, httpSeconds: 3, httpConnections: 10 }
+  : { rounds: 3, drain: 20_000, seq: 2_000, bulk: 20_000, pickup: 500, deep: 1_000_000, shallow: 10_000, timeBoxMs: 10_000, httpSeconds: 10, httpConnections: 20 };
+const skipHttp = process.argv.includes('--no-http');
 // The same server settings for every contender (recorded with the results).
 const PG_SETTINGS = { shared_buffers: '256MB', max_connections: 300, fsync: 'on', synchronous_commit: 'on', wal_level: 'logical' };
 
@@ -88,7 +90,7 @@ async function main() {
     for (const db of ['ej', 'gw', 'pgb']) await createDatabase(admin, db);
     await applySchema(pg.urlFor('ej'));
     const contenders = [await edgejobsContender(pg.urlFor('ej')), await graphileContender(pg.urlFor('gw')), await pgBossContender(pg.urlFor('pgb'))];
-    const names = contenders.map((c) => c.name);
+    const names = [...contenders.map((c) => c.name), 'floor (no database)'];
     for (let round = 0; round < SIZES.rounds; round++) {
       // Interleaved, and a different contender goes first each round.
       const order = contenders.map((_, i) => contenders[(i + round) % contenders.length]!);
@@ -99,10 +101,15 @@ async function main() {
         }
       }
       log(`round ${round + 1}/${SIZES.rounds}: scale and time box (edgejobs)`);
-      await scaleWorkload(pg.urlFor('ej'), SIZES, record);
+      // A million jobs in, through and purged takes minutes: once per run, not per round.
+      if (round === 0) await scaleWorkload(pg.urlFor('ej'), SIZES, record);
       await timeBoxWorkload(pg.urlFor('ej'), SIZES, record);
     }
     for (const c of contenders) await c.close();
+    if (!skipHttp) {
+      log('enqueue over HTTP (next build && next start, autocannon)');
+      await httpWorkload(pg.urlFor('ej'), SIZES, record);
+    }
 
     const pkg = (name: string) => readFile(join(ROOT, 'node_modules', name, 'package.json'), 'utf8').then((t) => JSON.parse(t).version as string);
     const versions = `edgejobs ${(JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version}, graphile-worker ${await pkg('graphile-worker')}, pg-boss ${await pkg('pg-boss')}, Node ${process.version}`;

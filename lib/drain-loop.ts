@@ -66,3 +66,47 @@ function wait(ms: number, signal: AbortSignal): Promise<void> {
     signal.addEventListener('abort', done, { once: true });
   });
 }
+
+/** A wake-up source for {@link runDrainLoop}'s idle waits (e.g. fed by LISTEN notifications). */
+export interface Wakeup {
+  /** Call when new work may exist; a wait in progress ends at once, otherwise the next one does. */
+  notify(): void;
+  /** Pass as `idleWait`. */
+  idleWait(ms: number, signal: AbortSignal): Promise<void>;
+}
+
+/**
+ * Creates a wake-up that loses no notification: one that arrives while a round is still running
+ * (between its last empty claim and the wait) ends the next wait at once.
+ * @example
+ * const wakeup = createWakeup()
+ * await sql.listen('edgejobs_jobs', () => wakeup.notify())
+ * await runDrainLoop({ store, registry, signal, idleWait: wakeup.idleWait, idleMs: 30_000 })
+ */
+export function createWakeup(): Wakeup {
+  let pending = false;
+  let wake: (() => void) | null = null;
+  return {
+    notify() {
+      if (wake) wake();
+      else pending = true;
+    },
+    idleWait(ms, signal) {
+      if (pending || signal.aborted) {
+        pending = false;
+        return Promise.resolve();
+      }
+      return new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          wake = null;
+          signal.removeEventListener('abort', done);
+          resolve();
+        };
+        const timer = setTimeout(done, ms);
+        wake = done;
+        signal.addEventListener('abort', done, { once: true });
+      });
+    },
+  };
+}

@@ -10,7 +10,7 @@
  */
 import postgres from 'postgres';
 import { createPostgresStore } from '../lib/postgres-store.ts';
-import { runDrainLoop } from '../lib/drain-loop.ts';
+import { createWakeup, runDrainLoop } from '../lib/drain-loop.ts';
 import { createConsoleLogger } from '../lib/logger.ts';
 import { demoRegistry as registry } from '../app/_server/demo-jobs.ts';
 
@@ -34,30 +34,20 @@ const pooled = /:6543(\/|$)/.test(url);
 const store = createPostgresStore({ url, max: Math.min(10, concurrency + 2), prepare: !pooled });
 const stop = new AbortController();
 
-// Wake-ups: a NOTIFY from the insert trigger ends the idle wait at once.
-let wake: (() => void) | null = null;
+// Wake-ups: a NOTIFY from the insert trigger ends the idle wait at once (or the next one, when it
+// arrives while a round is still running).
+const wakeup = createWakeup();
 let listening = false;
 const listener = postgres(url, { max: 1, onnotice: () => {} });
 if (!pooled) {
   try {
-    await listener.listen('edgejobs_jobs', () => wake?.());
+    await listener.listen('edgejobs_jobs', () => wakeup.notify());
     listening = true;
   } catch (error) {
     log.warn('LISTEN is not available; polling instead', { error: (error as Error).message });
   }
 }
 const idleMs = listening ? int('EDGEJOBS_WORKER_IDLE_MS', 30_000) : int('EDGEJOBS_WORKER_POLL_MS', 1_000);
-const idleWait = (ms: number, signal: AbortSignal) => new Promise<void>((resolve) => {
-  const done = () => {
-    clearTimeout(timer);
-    wake = null;
-    signal.removeEventListener('abort', done);
-    resolve();
-  };
-  const timer = setTimeout(done, ms);
-  wake = done;
-  signal.addEventListener('abort', done, { once: true });
-});
 
 let stopping = false;
 const shutdown = (signal: string) => {
@@ -70,7 +60,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => 
 
 console.log(`[worker] draining ${registry.types().join(', ')} with concurrency ${concurrency}; ${listening ? 'woken by LISTEN edgejobs_jobs' : `polling every ${idleMs} ms`}`);
 await runDrainLoop({
-  store, registry, signal: stop.signal, roundMs, idleMs, idleWait, concurrency, trigger: 'worker', logger: log,
+  store, registry, signal: stop.signal, roundMs, idleMs, idleWait: wakeup.idleWait, concurrency, trigger: 'worker', logger: log,
   onRound: (s) => {
     if (s.claimed) console.log(`[worker] round: ${s.completed} completed, ${s.retried} retried, ${s.failed} failed, ${s.handedBack} handed back (${s.stopReason})`);
   },

@@ -56,3 +56,23 @@ export function drainDeps() {
   cache.__edgejobsDrain ??= { store: storesFromEnv(process.env).service, registry: demoRegistry };
   return cache.__edgejobsDrain;
 }
+
+/**
+ * For `npm run bench` only (EDGEJOBS_BENCH_FLOOR=1): the same enqueue route on a store that
+ * answers without the database, the upper bound an enqueue route can reach on this server.
+ */
+export function floorRoutes(): JobRoutes | null {
+  if (process.env.EDGEJOBS_BENCH_FLOOR !== '1') return null;
+  const floor = {
+    async enqueueJobs(specs: Array<{ type: string }>) {
+      const now = new Date();
+      return specs.map((s) => ({ id: crypto.randomUUID(), type: s.type, queue: 'default', status: 'queued' as const, priority: 0, runAt: now, createdAt: now, idempotencyKey: null, replayed: false }));
+    },
+  };
+  const stores = { adapter: 'postgres' as const, service: floor as never, forUser: async () => floor as never, stop: async () => {} };
+  return createJobRoutes({
+    registry: demoRegistry,
+    stores,
+    auth: createAuthenticator({ jwtSecret: process.env.SUPABASE_JWT_SECRET || undefined, guestSecret: process.env.EDGEJOBS_GUEST_SECRET || undefined }),
+  });
+}

@@ -5,7 +5,7 @@ import { createPostgresStore } from '../../lib/postgres-store.ts';
 import { createQueue } from '../../lib/queue.ts';
 import { createRegistry, defineJob } from '../../lib/job.ts';
 import { drain } from '../../lib/drain.ts';
-import { runDrainLoop } from '../../lib/drain-loop.ts';
+import { createWakeup, runDrainLoop } from '../../lib/drain-loop.ts';
 import { silentLogger } from '../../lib/logger.ts';
 import type { Contender } from './types.ts';
 
@@ -58,13 +58,9 @@ export async function edgejobsContender(url: string): Promise<Contender> {
     pickupPaths: {
       'LISTEN/NOTIFY': async (onJob) => {
         const listener = postgres(url, { max: 1, onnotice: () => {} });
-        let wake: (() => void) | null = null;
-        await listener.listen('edgejobs_jobs', () => wake?.());
-        const stopLoop = await loop((ms, signal) => new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, ms);
-          wake = () => { clearTimeout(t); resolve(); };
-          signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
-        }), 30_000)(onJob);
+        const wakeup = createWakeup();
+        await listener.listen('edgejobs_jobs', () => wakeup.notify());
+        const stopLoop = await loop(wakeup.idleWait, 30_000)(onJob);
         return async () => {
           await stopLoop();
           await listener.end({ timeout: 1 });
