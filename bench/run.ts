@@ -14,7 +14,7 @@ import { graphileContender } from './contenders/graphile-worker.ts';
 import { pgBossContender } from './contenders/pg-boss.ts';
 import type { Contender } from './contenders/types.ts';
 import { table, type Metric } from './stats.ts';
-import { scaleWorkload, timeBoxWorkload } from './edgejobs-only.ts';
+import { kickPickupWorkload, scaleWorkload, timeBoxWorkload } from './edgejobs-only.ts';
 import { httpWorkload } from './http.ts';
 
 const quick = process.argv.includes('--quick');
@@ -103,6 +103,7 @@ async function main() {
       log(`round ${round + 1}/${SIZES.rounds}: scale and time box (edgejobs)`);
       // A million jobs in, through and purged takes minutes: once per run, not per round.
       if (round === 0) await scaleWorkload(pg.urlFor('ej'), SIZES, record);
+      if (round === 0) await kickPickupWorkload(pg.urlFor('ej'), SIZES, record);
       await timeBoxWorkload(pg.urlFor('ej'), SIZES, record);
     }
     for (const c of contenders) await c.close();

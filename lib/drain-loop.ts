@@ -18,8 +18,10 @@ export interface DrainLoopOptions extends Omit<DrainOptions, 'deadline' | 'signa
   signal: AbortSignal;
   onRound?: (summary: DrainSummary) => void;
   /**
-   * How to wait between rounds when there was nothing to do; resolve early to start the next
-   * round at once (e.g. on a LISTEN notification). Default: sleep `ms` (or until stopped).
+   * A wake-up (see {@link createWakeup}): each round then waits for work inside the drain (up to
+   * `idlePollMs` at a time, ending early when woken) until the round's end, so a new job costs one
+   * claim and an idle worker records one run per round. Without it, empty rounds end at once and
+   * the loop sleeps `idleMs` between them.
    */
   idleWait?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
@@ -40,7 +42,9 @@ export async function runDrainLoop(options: DrainLoopOptions): Promise<void> {
   }
   let backoff = errorMs;
   while (!signal.aborted) {
-    const summary = await drain({ ...drainOptions, deadline: Date.now() + roundMs, signal });
+    // With a wake-up source the round itself waits for work (a new job costs one claim); without
+    // one, an empty round ends at once and the loop polls between rounds.
+    const summary = await drain({ ...drainOptions, deadline: Date.now() + roundMs, signal, ...(options.idleWait ? { waitForWork: options.idleWait } : {}) });
     onRound?.(summary);
     if (summary.stopReason === 'error') {
       log.warn('drain round failed; waiting before the next', { waitMs: backoff, error: summary.error });
@@ -50,7 +54,7 @@ export async function runDrainLoop(options: DrainLoopOptions): Promise<void> {
     }
     backoff = errorMs;
     // An empty queue, or a round that could claim nothing (all queues paused or at their limit).
-    if (summary.stopReason === 'empty' || summary.claimed === 0) await idleWait(idleMs, signal);
+    if (!options.idleWait && (summary.stopReason === 'empty' || summary.claimed === 0)) await idleWait(idleMs, signal);
   }
 }
 

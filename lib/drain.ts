@@ -45,6 +45,12 @@ export interface DrainOptions {
   queues?: string[];
   /** Stops the drain early (e.g. SIGTERM, beforeunload): running jobs are handed back. */
   signal?: AbortSignal;
+  /**
+   * Long-running hosts: when the queue is empty, wait with this (at most `idlePollMs`, ending early
+   * on a wake-up such as a LISTEN notification) and look again, until the deadline, instead of
+   * returning 'empty'. A new job then costs one claim, not a new drain.
+   */
+  waitForWork?: (ms: number, signal: AbortSignal) => Promise<void>;
   logger?: Logger;
 }
 
@@ -315,7 +321,12 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
           if (job.cancelRequested) fail(job, new EdgeJobsError('cancelled', 'the job was cancelled').toJSON(), true);
           else backlog.push(job);
         }
-        if (jobs.length === 0 && idle) break;
+        if (jobs.length === 0 && idle && !o.waitForWork) break;
+        continue;
+      }
+      if (idle && o.waitForWork && fits) {
+        await o.waitForWork(Math.max(0, Math.min(o.idlePollMs, stopAt - Date.now() - MIN_CLAIM_MS)), stop.signal);
+        lastClaimAt = 0; // look again now
         continue;
       }
       if (idle) {

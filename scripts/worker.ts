@@ -5,7 +5,8 @@
  * exits 0. Without LISTEN (transaction pooler) it polls every EDGEJOBS_WORKER_POLL_MS instead.
  *
  * Env: DATABASE_URL (required), EDGEJOBS_CONCURRENCY (10), EDGEJOBS_WORKER_ROUND_MS (60000),
- * EDGEJOBS_WORKER_IDLE_MS (30000 with LISTEN), EDGEJOBS_WORKER_POLL_MS (1000 without).
+ * EDGEJOBS_WORKER_IDLE_MS (5000: with LISTEN, how often an idle worker still looks, for jobs
+ * whose run_at has come), EDGEJOBS_WORKER_POLL_MS (1000: the poll without LISTEN).
  * The job types are this app's registry; point the import at yours.
  */
 import postgres from 'postgres';
@@ -47,7 +48,9 @@ if (!pooled) {
     log.warn('LISTEN is not available; polling instead', { error: (error as Error).message });
   }
 }
-const idleMs = listening ? int('EDGEJOBS_WORKER_IDLE_MS', 30_000) : int('EDGEJOBS_WORKER_POLL_MS', 1_000);
+// With LISTEN a notification starts new jobs at once; the idle look-again only catches jobs whose
+// run_at has come (no notification marks that moment).
+const idleMs = listening ? int('EDGEJOBS_WORKER_IDLE_MS', 5_000) : int('EDGEJOBS_WORKER_POLL_MS', 1_000);
 
 let stopping = false;
 const shutdown = (signal: string) => {
@@ -60,7 +63,8 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => 
 
 console.log(`[worker] draining ${registry.types().join(', ')} with concurrency ${concurrency}; ${listening ? 'woken by LISTEN edgejobs_jobs' : `polling every ${idleMs} ms`}`);
 await runDrainLoop({
-  store, registry, signal: stop.signal, roundMs, idleMs, idleWait: wakeup.idleWait, concurrency, trigger: 'worker', logger: log,
+  store, registry, signal: stop.signal, roundMs, idleMs, idlePollMs: idleMs, concurrency, trigger: 'worker', logger: log,
+  ...(listening ? { idleWait: wakeup.idleWait } : {}),
   onRound: (s) => {
     if (s.claimed) console.log(`[worker] round: ${s.completed} completed, ${s.retried} retried, ${s.failed} failed, ${s.handedBack} handed back (${s.stopReason})`);
   },

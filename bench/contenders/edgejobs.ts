@@ -19,10 +19,10 @@ export async function edgejobsContender(url: string): Promise<Contender> {
   const queue = createQueue({ store, registry });
 
   /** An idle worker loop, woken by `idleWait`. */
-  const loop = (idleWait?: (ms: number, signal: AbortSignal) => Promise<void>, idleMs = 250) => async (onJob: (p: Record<string, unknown>) => void) => {
+  const loop = (idleWait: ((ms: number, signal: AbortSignal) => Promise<void>) | undefined, pollMs: number) => async (onJob: (p: Record<string, unknown>) => void) => {
     onPicked = onJob;
     const stop = new AbortController();
-    const done = runDrainLoop({ store, registry, signal: stop.signal, roundMs: 60_000, idleMs, idlePollMs: 50, concurrency: 10, logger: silentLogger, ...(idleWait ? { idleWait } : {}) });
+    const done = runDrainLoop({ store, registry, signal: stop.signal, roundMs: 60_000, idleMs: pollMs, idlePollMs: pollMs, concurrency: 10, logger: silentLogger, ...(idleWait ? { idleWait } : {}) });
     return async () => {
       stop.abort();
       await done;
