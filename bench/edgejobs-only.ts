@@ -135,9 +135,8 @@ export async function timeBoxWorkload(url: string, sizes: Sizes, record: Record_
  * The kick interval is set to 100 ms for this run (default 1 s) so jobs can follow each other.
  */
 export async function kickPickupWorkload(url: string, sizes: { pickup: number }, record: Record_) {
-  const { startEdgeFunction } = await import('../tests/support/edge-function.ts');
+  const { startEdgeFunction, WORKER_SECRET } = await import('../tests/support/edge-function.ts');
   const { createKicker } = await import('../lib/http/kick.ts');
-  const { WORKER_SECRET } = await import('../tests/support/edge-function.ts');
   const store = createPostgresStore({ url, max: 4 });
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   const fn = await startEdgeFunction({ SUPABASE_DB_URL: url });

@@ -8,9 +8,9 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import postgres from 'postgres';
-import { SignJWT } from 'jose';
 import { ROOT } from '../scripts/embedded-db.ts';
 import { buildAndStartNext } from '../tests/support/next-app.ts';
+import { signJwt } from '../tests/support/postgrest.ts';
 
 const run = promisify(execFile);
 type Record_ = (workload: string, metric: string, unit: string, better: 'higher' | 'lower', contender: string, ...values: number[]) => void;
@@ -31,8 +31,7 @@ async function cannon(url: string, seconds: number, connections: number, token: 
 export async function httpWorkload(databaseUrl: string, sizes: { httpSeconds: number; httpConnections: number; rounds: number }, record: Record_) {
   const app = await buildAndStartNext({ DATABASE_URL: databaseUrl, SUPABASE_JWT_SECRET: JWT_SECRET, EDGEJOBS_BENCH_FLOOR: '1' }, '.next-bench');
   const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
-  const key = await crypto.subtle.importKey('raw', new TextEncoder().encode(JWT_SECRET), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
-  const token = await new SignJWT({ sub: crypto.randomUUID(), role: 'authenticated', aud: 'authenticated' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('2h').sign(key);
+  const token = await signJwt(JWT_SECRET, { sub: crypto.randomUUID(), role: 'authenticated', aud: 'authenticated' }, '2h');
   await sql`truncate edgejobs.jobs, edgejobs.worker_runs`;
   const w = '3 enqueue over HTTP';
   const label = `POST /api/jobs, ${sizes.httpConnections} connections, ${sizes.httpSeconds} s, signed-in user`;

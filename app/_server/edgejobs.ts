@@ -6,15 +6,22 @@ import { after } from 'next/server';
 import { createAuthenticator } from '../../lib/http/auth.ts';
 import { createKicker } from '../../lib/http/kick.ts';
 import { createJobRoutes, type JobRoutes } from '../../lib/http/routes.ts';
-import { storesFromEnv } from '../../lib/http/stores.ts';
+import { storesFromEnv, type StoreProvider } from '../../lib/http/stores.ts';
+import { drainRoute } from '../../lib/http/drain-route.ts';
 import { createConsoleLogger } from '../../lib/logger.ts';
-import type { Store } from '../../lib/store.ts';
 import { demoRegistry } from './demo-jobs.ts';
 
 const cache = globalThis as typeof globalThis & {
+  __edgejobsStores?: StoreProvider;
   __edgejobsRoutes?: JobRoutes;
-  __edgejobsDrain?: { store: Store; registry: typeof demoRegistry };
+  __edgejobsDrain?: (request: Request) => Promise<Response>;
 };
+
+/** One store provider (one connection pool) per server process, shared by every route. */
+function stores(): StoreProvider {
+  cache.__edgejobsStores ??= storesFromEnv(process.env);
+  return cache.__edgejobsStores;
+}
 
 function jwksUrl(): string | undefined {
   const url = process.env.SUPABASE_URL;
@@ -28,17 +35,17 @@ export function routes(): JobRoutes {
 }
 
 function build(): JobRoutes {
-  const stores = storesFromEnv(process.env);
+  const provider = stores();
   const url = process.env.SUPABASE_URL;
   const secret = process.env.EDGEJOBS_WORKER_SECRET;
   // With a Supabase project and the worker secret, an enqueue starts the process-jobs function
   // at once (unless the database already kicked it, or a drain is running).
   const kick = url && secret
-    ? createKicker({ store: stores.service, functionsUrl: `${url.replace(/\/$/, '')}/functions/v1`, secret, logger: createConsoleLogger('warn') })
+    ? createKicker({ store: provider.service, functionsUrl: `${url.replace(/\/$/, '')}/functions/v1`, secret, logger: createConsoleLogger('warn') })
     : undefined;
   return createJobRoutes({
     registry: demoRegistry,
-    stores,
+    stores: provider,
     kick,
     afterResponse: (task) => after(task),
     auth: createAuthenticator({
@@ -51,9 +58,15 @@ function build(): JobRoutes {
   });
 }
 
-/** The store and registry for the Vercel Cron drain route. */
-export function drainDeps() {
-  cache.__edgejobsDrain ??= { store: storesFromEnv(process.env).service, registry: demoRegistry };
+/** The Vercel Cron drain route's handler, on the same store as the other routes. */
+export function cronDrain(): (request: Request) => Promise<Response> {
+  cache.__edgejobsDrain ??= drainRoute({
+    store: stores().service,
+    registry: demoRegistry,
+    secret: process.env.CRON_SECRET,
+    drainMs: process.env.EDGEJOBS_CRON_DRAIN_MS ? Number(process.env.EDGEJOBS_CRON_DRAIN_MS) : 270_000,
+    logger: createConsoleLogger('warn'),
+  });
   return cache.__edgejobsDrain;
 }
 

@@ -7,6 +7,7 @@ import { EdgeJobsError } from '../errors.ts';
 import { runInvocation, type InvocationOptions } from '../invocation.ts';
 import type { AnyJobDefinition, JobRegistry } from '../job.ts';
 import { constantTimeEqual } from '../secrets.ts';
+import type { Logger } from '../logger.ts';
 import type { Store } from '../store.ts';
 import { jsonResponse, toErrorResponse } from './errors.ts';
 
@@ -17,6 +18,8 @@ export interface DrainRouteOptions {
   secret: string | undefined;
   /** How long the drain may run; keep it below the route's maxDuration. */
   drainMs: number;
+  /** Where failures are logged (a 500 shows the caller nothing). Default: none. */
+  logger?: Logger;
   /** Passed on to runInvocation (concurrency, leaseMs, maxDrains, …). */
   invocation?: Partial<Omit<InvocationOptions, 'store' | 'registry' | 'trigger' | 'deadline'>>;
 }
@@ -27,6 +30,9 @@ export interface DrainRouteOptions {
  * export const GET = drainRoute({ store, registry, secret: process.env.CRON_SECRET, drainMs: 270_000 })
  */
 export function drainRoute(options: DrainRouteOptions): (request: Request) => Promise<Response> {
+  if (!Number.isInteger(options.drainMs) || options.drainMs < 1_000) {
+    throw new EdgeJobsError('configuration', `drainRoute: drainMs (EDGEJOBS_CRON_DRAIN_MS) must be an integer of at least 1000, not ${String(options.drainMs)}`);
+  }
   return async (request) => {
     try {
       const given = /^Bearer\s+(\S+)$/i.exec(request.headers.get('authorization') ?? '')?.[1];
@@ -39,7 +45,7 @@ export function drainRoute(options: DrainRouteOptions): (request: Request) => Pr
       });
       return jsonResponse(200, result);
     } catch (thrown) {
-      return toErrorResponse(thrown);
+      return toErrorResponse(thrown, options.logger);
     }
   };
 }

@@ -89,7 +89,7 @@ describe('next start: the HTTP API', () => {
     const { id } = await typed.json();
     await new Promise((r) => setTimeout(r, 300));
     const cancel = await fetch(`${base}/api/jobs/${id}`, { method: 'DELETE', headers });
-    expect([200, 202, 409]).toContain(cancel.status);
+    expect([200, 202]).toContain(cancel.status); // queued: cancelled now; running: cancel requested
     const list = await (await fetch(`${base}/api/jobs?type=report.generate`, { headers })).json();
     expect(list.jobs.map((j: { id: string }) => j.id)).toEqual([id]);
     expect((await fetch(`${base}/api/jobs/drain`)).status).toBe(401);

@@ -82,6 +82,10 @@ describe('the Vercel Cron drain route', () => {
     expect(await db.sql`select 1 from edgejobs.worker_runs`).toHaveLength(0);
   });
 
+  it('refuses a drain time that is not a number of milliseconds, naming the variable', () => {
+    expect(() => drainRoute({ store: db.store, registry, secret: CRON, drainMs: Number('abc') })).toThrow(/EDGEJOBS_CRON_DRAIN_MS/);
+  });
+
   it('drains with the secret and answers the summary', async () => {
     const [job] = await db.store.enqueueJobs([{ type: 'report.generate', input: { title: 'cron', rows: [1, 2] } }]);
     const response = await route()(request('GET', '/api/jobs/drain', { headers: bearer(CRON) }));

@@ -1,7 +1,6 @@
 // GET /api/jobs/drain: the drain for Vercel Cron (Authorization: Bearer $CRON_SECRET). On Vercel
 // Hobby crons run once a day, so this is a fallback; the Edge Function on pg_cron is the main path.
-import { drainRoute } from '../../../../lib/http/drain-route.ts';
-import { drainDeps } from '../../../_server/edgejobs.ts';
+import { cronDrain } from '../../../_server/edgejobs.ts';
 
 export const runtime = 'nodejs';
 // Vercel's limit with Fluid compute is 300 s on Hobby (800 s on Pro); the drain stops 30 s
@@ -10,7 +9,5 @@ export const maxDuration = 300;
 export const dynamic = 'force-dynamic';
 
 export function GET(request: Request): Promise<Response> {
-  const { store, registry } = drainDeps();
-  const drainMs = Number(process.env.EDGEJOBS_CRON_DRAIN_MS || 270_000);
-  return drainRoute({ store, registry, secret: process.env.CRON_SECRET, drainMs })(request);
+  return cronDrain()(request);
 }
