@@ -6,6 +6,11 @@
 export interface Batcher<I, O> {
   /** Queues an item; resolves with its own result once its batch is written. */
   add(item: I): Promise<O>;
+  /**
+   * Queues an item and calls `done` with its result or the write's error: `add` without a
+   * promise per item, for the drain's hot path.
+   */
+  push(item: I, done: (error: unknown, result?: O) => void): void;
   /** Resolves when everything added so far has been written (or has failed). */
   flush(): Promise<void>;
   /** Items waiting or in flight. */
@@ -20,40 +25,52 @@ export interface Batcher<I, O> {
  * const { outcome } = await completions.add({ id, leaseToken, result })
  */
 export function createBatcher<I, O>(write: (items: I[]) => Promise<O[]>, maxBatch = 500): Batcher<I, O> {
-  let waiting: Array<{ item: I; resolve: (o: O) => void; reject: (e: unknown) => void }> = [];
+  let items: I[] = [];
+  let callbacks: Array<(error: unknown, result?: O) => void> = [];
   let inFlight: Promise<void> | null = null;
   let inFlightCount = 0;
 
   const run = async () => {
     // Let completions of the same tick join this batch.
     await new Promise<void>((resolve) => setTimeout(resolve, 0));
-    while (waiting.length > 0) {
-      const batch = waiting.slice(0, maxBatch);
-      waiting = waiting.slice(batch.length);
+    while (items.length > 0) {
+      const batch = items.length <= maxBatch ? items : items.slice(0, maxBatch);
+      const done = callbacks.length <= maxBatch ? callbacks : callbacks.slice(0, maxBatch);
+      items = batch === items ? [] : items.slice(maxBatch);
+      callbacks = done === callbacks ? [] : callbacks.slice(maxBatch);
       inFlightCount = batch.length;
+      let results: O[] | undefined;
+      let failure: unknown = null;
       try {
-        const results = await write(batch.map((b) => b.item));
-        batch.forEach((b, i) => b.resolve(results[i] as O));
+        results = await write(batch);
       } catch (error) {
-        for (const b of batch) b.reject(error);
+        failure = error ?? new Error('batch write failed');
+      }
+      for (let i = 0; i < done.length; i++) {
+        if (results) done[i]!(null, results[i]);
+        else done[i]!(failure);
       }
       inFlightCount = 0;
     }
     inFlight = null;
   };
 
+  const push = (item: I, done: (error: unknown, result?: O) => void) => {
+    items.push(item);
+    callbacks.push(done);
+    if (!inFlight) inFlight = run();
+  };
+
   return {
+    push,
     add(item) {
-      return new Promise<O>((resolve, reject) => {
-        waiting.push({ item, resolve, reject });
-        if (!inFlight) inFlight = run();
-      });
+      return new Promise<O>((resolve, reject) => push(item, (error, result) => (error ? reject(error) : resolve(result as O))));
     },
     async flush() {
       while (inFlight) await inFlight;
     },
     get pending() {
-      return waiting.length + inFlightCount;
+      return items.length + inFlightCount;
     },
   };
 }

@@ -13,7 +13,7 @@ import { EdgeJobsError, coerceError, serializeError, type ErrorJson } from './er
 import type { AnyJobDefinition, JobContext, JobRegistry } from './job.ts';
 import { createConsoleLogger, type Logger } from './logger.ts';
 import { createBatcher } from './batcher.ts';
-import { abortReason, runJob, type RunOutcome } from './run-job.ts';
+import { LazyAbort, abortReason, runJob, type RunOutcome } from './run-job.ts';
 import type { ClaimedJob, HandBackItem, WorkerRunSummary, WorkerStore } from './store.ts';
 
 export interface DrainOptions {
@@ -75,14 +75,18 @@ export interface DrainSummary extends WorkerRunSummary {
 
 interface Entry {
   job: ClaimedJob;
-  controller: AbortController;
+  abort: LazyAbort;
   progress: unknown;
   progressDirty: boolean;
-  done: Promise<void>;
+  /** Settles when an asynchronous handler's outcome is reported; null for a synchronous one. */
+  done: Promise<void> | null;
 }
 
 const FAST_JOB_MS = 50;
 const MIN_CLAIM_MS = 10;
+/** Synchronous handlers run back to back for at most this long before timers and I/O get a turn. */
+const SLICE_MS = 20;
+const yieldToEventLoop = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 /**
  * Runs jobs until the queue is empty or the deadline comes, and returns what it did. Never
@@ -155,6 +159,11 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
     reports.add(tracked);
   };
 
+  const unrecorded = (error: unknown) => {
+    summary.unrecorded++;
+    log.error('could not record a job outcome; the job will run again after its lease expires', { error: coerceError(error).message });
+  };
+
   const fail = (job: ClaimedJob, error: ErrorJson, permanent: boolean, retryAt?: Date) =>
     track(fails.add({ id: job.id, leaseToken: job.leaseToken, error, permanent, retryAt }).then((r) => {
       if (r.outcome === 'retrying') summary.retried++;
@@ -175,13 +184,15 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
     const progress = entry.progressDirty ? { progress: entry.progress } : {};
     switch (outcome.kind) {
       case 'completed':
-        return track(completes.add({ id: job.id, leaseToken: job.leaseToken, result: outcome.result, ...progress }).then((r) => {
-          if (r.outcome === 'completed') summary.completed++;
+        // The hot path: a callback, not a promise chain per job.
+        return completes.push({ id: job.id, leaseToken: job.leaseToken, result: outcome.result, ...progress }, (error, r) => {
+          if (error) unrecorded(error);
+          else if (r?.outcome === 'completed') summary.completed++;
           else {
             summary.leaseLost++;
             log.warn('lease lost: result not written (another worker owns the job now)', { jobId: job.id, type: job.type });
           }
-        }));
+        });
       case 'failed':
         if (outcome.error.code !== 'cancelled') log.info('job attempt failed', { jobId: job.id, type: job.type, attempt: job.attempt, error: outcome.error.message });
         return fail(job, outcome.error, outcome.permanent, outcome.retryAt);
@@ -197,8 +208,8 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
   const applyLeaseNews = (id: string, leaseLost: boolean, cancelRequested: boolean) => {
     const entry = running.get(id);
     if (entry) {
-      if (leaseLost) entry.controller.abort(abortReason('lease_lost', 'the lease on this job was lost'));
-      else if (cancelRequested) entry.controller.abort(abortReason('cancelled', 'the job was cancelled'));
+      if (leaseLost) entry.abort.abort(abortReason('lease_lost', 'the lease on this job was lost'));
+      else if (cancelRequested) entry.abort.abort(abortReason('cancelled', 'the job was cancelled'));
       return;
     }
     const queued = backlog.find((j) => j.id === id);
@@ -222,8 +233,8 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
 
   const start = (job: ClaimedJob) => {
     const definition = registry.get(job.type) as AnyJobDefinition;
-    const controller = new AbortController();
-    const entry: Entry = { job, controller, progress: undefined, progressDirty: false, done: Promise.resolve() };
+    const abort = new LazyAbort();
+    const entry: Entry = { job, abort, progress: undefined, progressDirty: false, done: null };
     running.set(job.id, entry);
     let jobLog: Logger | undefined;
     const context: JobContext = {
@@ -232,7 +243,10 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
         maxAttempts: job.maxAttempts, createdAt: job.createdAt, runAt: job.runAt,
         idempotencyKey: job.idempotencyKey, ownerId: job.ownerId,
       },
-      signal: controller.signal,
+      // Made on first use, like the log: a synchronous handler rarely needs a signal.
+      get signal() {
+        return abort.signal;
+      },
       deadline: definition.timeoutMs === undefined ? stopAt : Math.min(stopAt, Date.now() + definition.timeoutMs),
       lastCheckpoint: job.checkpoint ?? undefined,
       idempotencyKey: job.idempotencyKey ?? job.id,
@@ -254,12 +268,15 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
         });
       },
     };
-    entry.done = runJob({ job, definition, controller, context, graceMs: o.abortGraceMs }).then((outcome) => {
+    const finished = (outcome: RunOutcome) => {
       running.delete(job.id);
       ewma = ewma === null ? outcome.durationMs : ewma * 0.8 + outcome.durationMs * 0.2;
       report(entry, outcome);
       wake();
-    });
+    };
+    const outcome = runJob({ job, definition, abort, context, graceMs: o.abortGraceMs });
+    if (outcome instanceof Promise) entry.done = outcome.then(finished);
+    else finished(outcome);
   };
 
   let heartbeatBusy = false;
@@ -298,45 +315,89 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
   let fatal: unknown = null;
   let lastClaimShort = false;
   let lastClaimAt = 0;
+  /** The claim in flight: claims overlap with running jobs, so the database and the handlers work at once. */
+  let claiming: Promise<void> | null = null;
+  let claimFailure: { error: unknown } | null = null;
+  /** The last claim found nothing while nothing ran: the queue is empty (for now). */
+  let emptyWhileIdle = false;
   const types = registry.types();
-  try {
-    await reap();
-    while (!stop.signal.aborted) {
-      while (running.size < o.concurrency && backlog.length > 0) start(backlog.shift() as ClaimedJob);
-      const idle = running.size === 0 && backlog.length === 0;
-      const now = Date.now();
-      const fits = stopAt - now > (ewma ?? 0) + MIN_CLAIM_MS;
-      // Fast jobs: claim a whole batch ahead (fewer round trips). Slow ones: only free slots, so
-      // other workers can take the rest.
-      const prefetch = ewma !== null && ewma < FAST_JOB_MS ? o.batchSize : 0;
-      const want = Math.min(o.batchSize, o.concurrency + prefetch - running.size - backlog.length);
-      const mayClaim = fits && want > 0 && (prefetch === 0 || backlog.length < o.concurrency)
-        && (!lastClaimShort || idle || now - lastClaimAt >= o.idlePollMs);
-      if (mayClaim) {
-        lastClaimAt = now;
-        const jobs = await withRetry(() => store.claimJobs({ workerId: o.workerId, types, limit: want, leaseMs: o.leaseMs, queues: o.queues }));
+
+  const maybeClaim = () => {
+    if (claiming) return;
+    const now = Date.now();
+    const idle = running.size === 0 && backlog.length === 0;
+    if (idle && emptyWhileIdle) return;
+    const fits = stopAt - now > (ewma ?? 0) + MIN_CLAIM_MS;
+    // Fast jobs: claim a whole batch ahead, and the next one while half of it is left (fewer
+    // round trips, and the claim runs while handlers do). Slow ones: only free slots, so other
+    // workers can take the rest.
+    const prefetch = ewma !== null && ewma < FAST_JOB_MS ? o.batchSize : 0;
+    const want = Math.min(o.batchSize, o.concurrency + prefetch - running.size - backlog.length);
+    const mayClaim = fits && want > 0 && (prefetch === 0 || backlog.length < Math.max(o.concurrency, o.batchSize / 2))
+      && (!lastClaimShort || idle || now - lastClaimAt >= o.idlePollMs);
+    if (!mayClaim) return;
+    lastClaimAt = now;
+    emptyWhileIdle = false;
+    claiming = withRetry(() => store.claimJobs({ workerId: o.workerId, types, limit: want, leaseMs: o.leaseMs, queues: o.queues })).then(
+      (jobs) => {
         summary.claimed += jobs.length;
         lastClaimShort = jobs.length < want;
+        emptyWhileIdle = jobs.length === 0 && running.size === 0 && backlog.length === 0;
         for (const job of jobs) {
           if (job.cancelRequested) fail(job, new EdgeJobsError('cancelled', 'the job was cancelled').toJSON(), true);
           else backlog.push(job);
         }
-        if (jobs.length === 0 && idle && !o.waitForWork) break;
+      },
+      (error: unknown) => {
+        claimFailure = { error };
+      },
+    ).finally(() => {
+      claiming = null;
+      wake();
+    });
+  };
+
+  try {
+    await reap();
+    let sliceStart = Date.now();
+    while (!stop.signal.aborted) {
+      if (claimFailure) throw (claimFailure as { error: unknown }).error;
+      maybeClaim();
+      // Synchronous handlers finish inside start(): run them in slices, so heartbeats, writes,
+      // the next claim and the stop timer are not starved by a long backlog of CPU-bound jobs.
+      let sliced = false;
+      while (running.size < o.concurrency && backlog.length > 0) {
+        if (Date.now() - sliceStart >= SLICE_MS) {
+          sliced = true;
+          break;
+        }
+        start(backlog.shift() as ClaimedJob);
+      }
+      if (sliced) {
+        await yieldToEventLoop();
+        sliceStart = Date.now();
         continue;
       }
-      if (idle && o.waitForWork && fits) {
+      maybeClaim();
+      if (claiming || running.size > 0 || backlog.length > 0) {
+        await new Promise<void>((resolve) => {
+          notify = resolve;
+          if (lastClaimShort && !claiming) setTimeout(wake, Math.max(0, o.idlePollMs - (Date.now() - lastClaimAt)));
+        });
+        sliceStart = Date.now();
+        continue;
+      }
+      // Idle: nothing runs, nothing is claimed, and no claim was possible or the queue is empty.
+      const fits = stopAt - Date.now() > (ewma ?? 0) + MIN_CLAIM_MS;
+      if (emptyWhileIdle && o.waitForWork && fits) {
         await o.waitForWork(Math.max(0, Math.min(o.idlePollMs, stopAt - Date.now() - MIN_CLAIM_MS)), stop.signal);
+        emptyWhileIdle = false;
         lastClaimAt = 0; // look again now
+        sliceStart = Date.now();
         continue;
       }
-      if (idle) {
-        summary.stopReason = fits ? 'empty' : 'deadline';
-        break;
-      }
-      await new Promise<void>((resolve) => {
-        notify = resolve;
-        if (lastClaimShort) setTimeout(wake, Math.max(0, o.idlePollMs - (Date.now() - lastClaimAt)));
-      });
+      summary.stopReason = emptyWhileIdle && !o.waitForWork ? 'empty' : 'deadline';
+      break;
     }
   } catch (error) {
     fatal = error;
@@ -344,6 +405,8 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
     summary.error = serializeError(error, { stack: false });
     log.error('the drain failed; handing back its jobs', { error: coerceError(error).message });
   }
+  // A claim still in flight (stopped mid-way): its jobs are handed back below with the rest.
+  while (claiming) await claiming;
   if (!fatal && stop.signal.aborted) {
     summary.stopReason = (stop.signal.reason as EdgeJobsError).code === 'aborted' ? 'aborted' : 'deadline';
   }
@@ -352,7 +415,7 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
   // Wind down: abort what runs, hand back what never started, wait for every write.
   clearTimeout(stopTimer);
   const endReason = stop.signal.aborted ? stop.signal.reason : abortReason('aborted', 'the drain is stopping');
-  for (const entry of running.values()) entry.controller.abort(endReason);
+  for (const entry of running.values()) entry.abort.abort(endReason);
   for (const job of backlog) handBack({ id: job.id, leaseToken: job.leaseToken });
   backlog = [];
   await Promise.all([...running.values()].map((e) => e.done));

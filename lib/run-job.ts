@@ -1,7 +1,7 @@
 /**
  * Runs one claimed job's handler and decides what happened to it: completed, failed (retryable
- * or permanent), handed back, or abandoned (lease lost). Owns the job's AbortController, its
- * timeout, and the grace period a handler gets to stop after an abort. Never touches the store.
+ * or permanent), handed back, or abandoned (lease lost). Owns the job's timeout and the grace
+ * period a handler gets to stop after an abort. Never touches the store.
  */
 import { EdgeJobsError, PermanentError, RetryLaterError, serializeError, type ErrorJson } from './errors.ts';
 import { parseWith, type AnyJobDefinition, type JobContext } from './job.ts';
@@ -21,12 +21,34 @@ export function abortReason(code: AbortCode, message: string): EdgeJobsError {
   return new EdgeJobsError(code, message);
 }
 
+/**
+ * An AbortController made on first use. Most fast jobs never look at their signal and are never
+ * aborted, and an AbortController (with its signal) was the largest single JavaScript cost of a
+ * no-op job.
+ */
+export class LazyAbort {
+  private controller: AbortController | undefined;
+  get signal(): AbortSignal {
+    return (this.controller ??= new AbortController()).signal;
+  }
+  get aborted(): boolean {
+    return this.controller?.signal.aborted ?? false;
+  }
+  get reason(): unknown {
+    return this.controller?.signal.reason;
+  }
+  abort(reason: unknown): void {
+    (this.controller ??= new AbortController()).abort(reason);
+  }
+}
+
 export interface RunJobOptions {
   job: ClaimedJob;
   definition: AnyJobDefinition;
-  controller: AbortController;
-  /** The handler's context (progress/checkpoint are the drain's); its signal is the controller's, or is added. */
-  context: Omit<JobContext, 'signal'> | JobContext;
+  /** The run's abort switch; the handler sees its signal as `context.signal`. */
+  abort: LazyAbort;
+  /** The handler's context (progress/checkpoint are the drain's); `signal` must be `abort.signal`. */
+  context: JobContext;
   /** How long an aborted handler may take to settle before the drain moves on. */
   graceMs: number;
 }
@@ -36,51 +58,56 @@ const settle = (p: Promise<unknown>): Promise<Settled> => p.then((value) => ({ o
 const isThenable = (v: unknown): v is PromiseLike<unknown> => typeof (v as { then?: unknown } | null)?.then === 'function';
 const sleep = (ms: number) => new Promise<null>((resolve) => setTimeout(() => resolve(null), ms));
 
-/** Runs the handler; never throws. */
-export async function runJob({ job, definition, controller, context, graceMs }: RunJobOptions): Promise<RunOutcome> {
+/**
+ * Runs the handler; never throws. A synchronous handler's outcome is returned directly (no
+ * promise, no abort race to set up); an asynchronous one's as a promise.
+ */
+export function runJob({ job, definition, abort, context, graceMs }: RunJobOptions): RunOutcome | Promise<RunOutcome> {
   const started = Date.now();
-  const elapsed = () => Date.now() - started;
-  const signal = controller.signal;
 
   let input: unknown;
   try {
     // Input that no longer matches its schema will not match on a retry either: permanent.
     input = parseWith(definition.input, job.input, `input of "${job.type}" job ${job.id}`);
   } catch (error) {
-    return { kind: 'failed', error: serializeError(error, { stack: false }), permanent: true, durationMs: elapsed() };
+    return { kind: 'failed', error: serializeError(error, { stack: false }), permanent: true, durationMs: Date.now() - started };
   }
 
   let timer: ReturnType<typeof setTimeout> | undefined;
   if (definition.timeoutMs !== undefined) {
-    timer = setTimeout(() => controller.abort(abortReason('timeout', `timed out after ${definition.timeoutMs} ms`)), definition.timeoutMs);
+    timer = setTimeout(() => abort.abort(abortReason('timeout', `timed out after ${definition.timeoutMs} ms`)), definition.timeoutMs);
   }
-  const handlerContext = (context as JobContext).signal === signal ? (context as JobContext) : { ...context, signal };
-  let settled: Settled | 'aborted';
   let returned: unknown;
   try {
-    returned = definition.handler(input, handlerContext);
+    returned = definition.handler(input, context);
   } catch (error) {
-    returned = Promise.reject(error);
+    clearTimeout(timer);
+    return outcomeOf(job, definition, abort, { ok: false, error }, started);
   }
   if (!isThenable(returned)) {
-    // A synchronous handler is done already: no race with the abort signal to set up (this is
-    // most of the cost of a fast job on the JavaScript side).
-    settled = { ok: true, value: returned };
-  } else {
+    clearTimeout(timer);
+    return outcomeOf(job, definition, abort, { ok: true, value: returned }, started);
+  }
+  return (async () => {
+    const signal = abort.signal;
     const handled = settle(Promise.resolve(returned));
     const aborted = new Promise<'aborted'>((resolve) => {
       if (signal.aborted) resolve('aborted');
       else signal.addEventListener('abort', () => resolve('aborted'), { once: true });
     });
-    settled = await Promise.race([handled, aborted]);
+    let settled: Settled | 'aborted' = await Promise.race([handled, aborted]);
     if (settled === 'aborted') {
       // Give the handler a moment to see the abort, save a checkpoint and return or throw.
       settled = (await Promise.race([handled, sleep(graceMs)])) ?? 'aborted';
     }
-  }
-  clearTimeout(timer);
+    clearTimeout(timer);
+    return outcomeOf(job, definition, abort, settled, started);
+  })();
+}
 
-  const reason = signal.aborted ? (signal.reason as unknown) : undefined;
+function outcomeOf(job: ClaimedJob, definition: AnyJobDefinition, abort: LazyAbort, settled: Settled | 'aborted', started: number): RunOutcome {
+  const elapsed = () => Date.now() - started;
+  const reason = abort.aborted ? abort.reason : undefined;
   const reasonCode = reason instanceof EdgeJobsError ? reason.code : undefined;
 
   if (settled !== 'aborted' && settled.ok && reasonCode !== 'lease_lost') {

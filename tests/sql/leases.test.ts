@@ -122,4 +122,20 @@ describe('fenced leases', () => {
     }
     expect(await row(job.id)).toMatchObject({ status: 'processing', lease_token: job.leaseToken });
   });
+
+  it('names the element whose id or lease token is not a uuid, wherever it is in the batch', async () => {
+    await db.store.enqueueJobs([{ type: 't' }]);
+    const job = await claimOne();
+    const good = { id: job.id, lease_token: job.leaseToken };
+    for (const [batch, index] of [
+      [[good, { id: job.id, lease_token: 'nope' }], 1],
+      [[good, good, { id: 42, lease_token: job.leaseToken }], 2],
+      [[{ id: `${job.id}x`, lease_token: job.leaseToken }, good], 0],
+    ] as const) {
+      const error = await db.sql`select * from public.complete_jobs(${db.sql.json(batch as never)}::jsonb)`.then(() => null, (e: { code: string; message: string }) => e);
+      expect(error?.code).toBe('EJ001');
+      expect(error?.message).toContain(`jobs[${index}]`);
+    }
+    expect(await row(job.id)).toMatchObject({ status: 'processing', lease_token: job.leaseToken });
+  });
 });
