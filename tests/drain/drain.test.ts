@@ -91,6 +91,24 @@ describe('drain on real Postgres', () => {
     expect(await job(id)).toMatchObject({ status: 'completed', attempts: 1, result: { resumedFrom: done, steps: 10 } });
   });
 
+  it('keeps its deadline with a prefetched backlog of synchronous CPU-bound jobs, handing the rest back', async () => {
+    const queue = createQueue({ store: db.store, registry });
+    const total = 200;
+    await queue.enqueueMany(Array.from({ length: total }, () => ({ type: 'test.busy' as const, input: { ms: 10 } })));
+    // 200 x 10 ms of synchronous work is twice the budget: without yielding between jobs, the
+    // drain would only see its deadline after the whole prefetched batch.
+    const deadline = Date.now() + 1_500;
+    const summary = await run({ deadline, handBackMarginMs: 500, batchSize: total, concurrency: 10 });
+    expect(Date.now()).toBeLessThanOrEqual(deadline);
+    expect(summary.stopReason).toBe('deadline');
+    expect(summary.handedBack).toBeGreaterThan(0);
+    expect(summary.completed + summary.handedBack).toBe(summary.claimed);
+    expect([...runs.values()].every((n) => n === 1)).toBe(true);
+    const [counts] = await db.sql`select count(*) filter (where status = 'completed')::int as completed,
+      count(*) filter (where status = 'queued' and attempts = 0)::int as queued from edgejobs.jobs`;
+    expect(counts).toEqual({ completed: summary.completed, queued: total - summary.completed });
+  });
+
   it('hands back claimed-but-unstarted jobs when stopped from outside (SIGTERM)', async () => {
     const queue = createQueue({ store: db.store, registry });
     const jobs = await queue.enqueueMany(Array.from({ length: 4 }, () => ({ type: 'test.hang' as const, input: {} })));

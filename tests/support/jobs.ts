@@ -70,6 +70,18 @@ export const hang = defineJob({
   },
 });
 
+/** Synchronous and CPU-bound: busy for `ms` without yielding. */
+export const busy = defineJob({
+  type: 'test.busy',
+  input: z.object({ ms: z.number().int().positive() }),
+  handler: ({ ms }, ctx) => {
+    count(ctx.job.id);
+    const end = performance.now() + ms;
+    while (performance.now() < end);
+    return null;
+  },
+});
+
 export const slowTimeout = defineJob({
   type: 'test.timeout',
   input: z.object({}),
@@ -93,4 +105,4 @@ export const gated = defineJob({
   },
 });
 
-export const registry = createRegistry([echo, flaky, permanent, stepper, hang, slowTimeout, gated]);
+export const registry = createRegistry([echo, flaky, permanent, stepper, hang, busy, slowTimeout, gated]);
