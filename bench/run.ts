@@ -19,7 +19,7 @@ import { httpWorkload } from './http.ts';
 
 const quick = process.argv.includes('--quick');
 const SIZES = quick
-  ? { rounds: 1, drain: 2_000, seq: 200, bulk: 2_000, pickup: 20, deep: 20_000, shallow: 2_000, timeBoxMs: 3_000, httpSeconds: 3, httpConnections: 10 }
+  ? { rounds: 1, drain: 2_000, seq: 200, bulk: 2_000, pickup: 10, deep: 20_000, shallow: 2_000, timeBoxMs: 3_000, httpSeconds: 3, httpConnections: 10 }
   : { rounds: 3, drain: 20_000, seq: 2_000, bulk: 20_000, pickup: 500, deep: 1_000_000, shallow: 10_000, timeBoxMs: 10_000, httpSeconds: 10, httpConnections: 20 };
 const skipHttp = process.argv.includes('--no-http');
 // The same server settings for every contender (recorded with the results).
