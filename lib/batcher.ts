@@ -8,7 +8,7 @@ export interface Batcher<I, O> {
   add(item: I): Promise<O>;
   /**
    * Queues an item and calls `done` with its result or the write's error: `add` without a
-   * promise per item, for the drain's hot path.
+   * promise per item, for the drain's hot path. `done` must not throw.
    */
   push(item: I, done: (error: unknown, result?: O) => void): void;
   /** Resolves when everything added so far has been written (or has failed). */
