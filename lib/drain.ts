@@ -137,7 +137,6 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
   let backlog: ClaimedJob[] = [];
   /** Moving average of handler durations: decides prefetching and whether another job fits. */
   let ewma: number | null = null;
-  const reports = new Set<Promise<void>>();
   let notify: (() => void) | null = null;
   const wake = () => {
     const n = notify;
@@ -151,21 +150,22 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
   const handBacks = createBatcher((items: Parameters<WorkerStore['handBackJobs']>[0]) => withRetry(() => store.handBackJobs(items)));
   const saves = createBatcher((items: Parameters<WorkerStore['saveJobProgress']>[0]) => withRetry(() => store.saveJobProgress(items)));
 
-  const track = (p: Promise<void>) => {
-    const tracked = p.catch((error) => {
+  /**
+   * The callback of an outcome write (a callback, not a promise chain per job: this is the hot
+   * path): counts what the database answered, or a write that failed for good (the job then runs
+   * again after its lease expires). The batchers' flush() waits for every one of them.
+   */
+  const recorded = <O>(count: (result: O) => void) => (error: unknown, result?: O) => {
+    if (error) {
       summary.unrecorded++;
       log.error('could not record a job outcome; the job will run again after its lease expires', { error: coerceError(error).message });
-    }).finally(() => reports.delete(tracked));
-    reports.add(tracked);
-  };
-
-  const unrecorded = (error: unknown) => {
-    summary.unrecorded++;
-    log.error('could not record a job outcome; the job will run again after its lease expires', { error: coerceError(error).message });
+    } else {
+      count(result as O);
+    }
   };
 
   const fail = (job: ClaimedJob, error: ErrorJson, permanent: boolean, retryAt?: Date) =>
-    track(fails.add({ id: job.id, leaseToken: job.leaseToken, error, permanent, retryAt }).then((r) => {
+    fails.push({ id: job.id, leaseToken: job.leaseToken, error, permanent, retryAt }, recorded((r) => {
       if (r.outcome === 'retrying') summary.retried++;
       else if (r.outcome === 'failed') summary.failed++;
       else if (r.outcome === 'cancelled') summary.cancelled++;
@@ -173,7 +173,7 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
     }));
 
   const handBack = (item: HandBackItem) =>
-    track(handBacks.add(item).then((r) => {
+    handBacks.push(item, recorded((r) => {
       if (r.outcome === 'queued') summary.handedBack++;
       else if (r.outcome === 'cancelled') summary.cancelled++;
       else summary.leaseLost++;
@@ -184,15 +184,13 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
     const progress = entry.progressDirty ? { progress: entry.progress } : {};
     switch (outcome.kind) {
       case 'completed':
-        // The hot path: a callback, not a promise chain per job.
-        return completes.push({ id: job.id, leaseToken: job.leaseToken, result: outcome.result, ...progress }, (error, r) => {
-          if (error) unrecorded(error);
-          else if (r?.outcome === 'completed') summary.completed++;
+        return completes.push({ id: job.id, leaseToken: job.leaseToken, result: outcome.result, ...progress }, recorded((r) => {
+          if (r.outcome === 'completed') summary.completed++;
           else {
             summary.leaseLost++;
             log.warn('lease lost: result not written (another worker owns the job now)', { jobId: job.id, type: job.type });
           }
-        });
+        }));
       case 'failed':
         if (outcome.error.code !== 'cancelled') log.info('job attempt failed', { jobId: job.id, type: job.type, attempt: job.attempt, error: outcome.error.message });
         return fail(job, outcome.error, outcome.permanent, outcome.retryAt);
@@ -420,7 +418,6 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
   backlog = [];
   await Promise.all([...running.values()].map((e) => e.done));
   clearInterval(progressTimer);
-  while (reports.size > 0) await Promise.all([...reports]);
   await Promise.all([completes.flush(), fails.flush(), handBacks.flush(), saves.flush()]);
   clearInterval(heartbeatTimer);
   o.signal?.removeEventListener('abort', onExternalAbort);
