@@ -320,18 +320,20 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
   let emptyWhileIdle = false;
   const types = registry.types();
 
+  /** Whether another job (of the average duration so far) fits before the stop time. */
+  const anotherFits = () => stopAt - Date.now() > (ewma ?? 0) + MIN_CLAIM_MS;
+
   const maybeClaim = () => {
     if (claiming) return;
     const now = Date.now();
     const idle = running.size === 0 && backlog.length === 0;
     if (idle && emptyWhileIdle) return;
-    const fits = stopAt - now > (ewma ?? 0) + MIN_CLAIM_MS;
     // Fast jobs: claim a whole batch ahead, and the next one while half of it is left (fewer
     // round trips, and the claim runs while handlers do). Slow ones: only free slots, so other
     // workers can take the rest.
     const prefetch = ewma !== null && ewma < FAST_JOB_MS ? o.batchSize : 0;
     const want = Math.min(o.batchSize, o.concurrency + prefetch - running.size - backlog.length);
-    const mayClaim = fits && want > 0 && (prefetch === 0 || backlog.length < Math.max(o.concurrency, o.batchSize / 2))
+    const mayClaim = anotherFits() && want > 0 && (prefetch === 0 || backlog.length < Math.max(o.concurrency, o.batchSize / 2))
       && (!lastClaimShort || idle || now - lastClaimAt >= o.idlePollMs);
     if (!mayClaim) return;
     lastClaimAt = now;
@@ -386,8 +388,7 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
         continue;
       }
       // Idle: nothing runs, nothing is claimed, and no claim was possible or the queue is empty.
-      const fits = stopAt - Date.now() > (ewma ?? 0) + MIN_CLAIM_MS;
-      if (emptyWhileIdle && o.waitForWork && fits) {
+      if (emptyWhileIdle && o.waitForWork && anotherFits()) {
         await o.waitForWork(Math.max(0, Math.min(o.idlePollMs, stopAt - Date.now() - MIN_CLAIM_MS)), stop.signal);
         emptyWhileIdle = false;
         lastClaimAt = 0; // look again now

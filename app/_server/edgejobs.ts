@@ -15,6 +15,7 @@ const cache = globalThis as typeof globalThis & {
   __edgejobsStores?: StoreProvider;
   __edgejobsRoutes?: JobRoutes;
   __edgejobsDrain?: (request: Request) => Promise<Response>;
+  __edgejobsFloor?: JobRoutes;
 };
 
 /** One store provider (one connection pool) per server process, shared by every route. */
@@ -26,6 +27,16 @@ function stores(): StoreProvider {
 function jwksUrl(): string | undefined {
   const url = process.env.SUPABASE_URL;
   return url ? `${url.replace(/\/$/, '')}/auth/v1/.well-known/jwks.json` : undefined;
+}
+
+/** Who is calling, from the environment's keys: shared by the routes and the bench floor. */
+function authenticator() {
+  return createAuthenticator({
+    jwtSecret: process.env.SUPABASE_JWT_SECRET || undefined,
+    jwksUrl: jwksUrl(),
+    serviceKeys: [process.env.SUPABASE_SECRET_KEY, process.env.SUPABASE_SERVICE_ROLE_KEY].filter((k): k is string => Boolean(k)),
+    guestSecret: process.env.EDGEJOBS_GUEST_SECRET || undefined,
+  });
 }
 
 /** The route handlers, built on first use (so `next build` needs no database). */
@@ -48,12 +59,7 @@ function build(): JobRoutes {
     stores: provider,
     kick,
     afterResponse: (task) => after(task),
-    auth: createAuthenticator({
-      jwtSecret: process.env.SUPABASE_JWT_SECRET || undefined,
-      jwksUrl: jwksUrl(),
-      serviceKeys: [process.env.SUPABASE_SECRET_KEY, process.env.SUPABASE_SERVICE_ROLE_KEY].filter((k): k is string => Boolean(k)),
-      guestSecret: process.env.EDGEJOBS_GUEST_SECRET || undefined,
-    }),
+    auth: authenticator(),
     logger: createConsoleLogger('warn'),
   });
 }
@@ -76,6 +82,12 @@ export function cronDrain(): (request: Request) => Promise<Response> {
  */
 export function floorRoutes(): JobRoutes | null {
   if (process.env.EDGEJOBS_BENCH_FLOOR !== '1') return null;
+  // Built once, like routes(): the floor must not pay a setup per request the real route does not.
+  cache.__edgejobsFloor ??= buildFloor();
+  return cache.__edgejobsFloor;
+}
+
+function buildFloor(): JobRoutes {
   const floor = {
     async enqueueJobs(specs: Array<{ type: string }>) {
       const now = new Date();
@@ -86,6 +98,6 @@ export function floorRoutes(): JobRoutes | null {
   return createJobRoutes({
     registry: demoRegistry,
     stores,
-    auth: createAuthenticator({ jwtSecret: process.env.SUPABASE_JWT_SECRET || undefined, guestSecret: process.env.EDGEJOBS_GUEST_SECRET || undefined }),
+    auth: authenticator(),
   });
 }
