@@ -166,10 +166,12 @@ export function createJobRoutes<D extends AnyJobDefinition>(options: JobRoutesOp
       }
       throw error;
     }
-    if (options.kick && !job.replayed) {
+    // A replay stored nothing new; a job scheduled for later is the cron's (a kick now would find
+    // nothing to run).
+    if (options.kick && !job.replayed && job.runAt.getTime() <= Date.now() + 1_000) {
       const kick = options.kick;
-      const later = options.afterResponse ?? ((task: () => Promise<unknown>) => void task().catch(() => {}));
-      later(() => kick().catch(() => false));
+      const later = options.afterResponse ?? ((task: () => Promise<unknown>) => void task());
+      later(() => kick().catch(() => false)); // a kick never fails the enqueue
     }
     const statusUrl = `${basePath}/${job.id}`;
     const headers: Record<string, string> = { location: statusUrl, 'retry-after': retryAfter };

@@ -27,10 +27,13 @@ beforeEach(async () => {
   await db.sql`update edgejobs.kicks set last_kick_at = '-infinity'`;
 });
 
-function kickingRoutes(url = functionsUrl) {
+const kicks = async () => Number((await db.sql`select kicks from edgejobs.kicks`)[0]!.kicks);
+
+/** Routes that kick; minIntervalMs 0 so every enqueue asks the database (the decision under test). */
+function kickingRoutes(url = functionsUrl, minIntervalMs = 0) {
   const tasks: Array<Promise<unknown>> = [];
   const routes = makeRoutes(db.store, {
-    kick: createKicker({ store: db.store, functionsUrl: url, secret: SECRET }),
+    kick: createKicker({ store: db.store, functionsUrl: url, secret: SECRET, minIntervalMs }),
     afterResponse: (task) => tasks.push(task()),
   });
   return { routes, settle: () => Promise.all(tasks) };
@@ -65,9 +68,29 @@ describe('the kick after an enqueue', () => {
 
   it('never fails the enqueue when the function cannot be reached', async () => {
     const { routes, settle } = kickingRoutes('http://127.0.0.1:1/functions/v1');
+    const before = await kicks();
     const response = await routes.enqueue(request('POST', '/api/jobs', { json: { type: 'billing.sync', input: { account: 'z' } }, headers: bearer(await userToken(randomUUID())) }));
     expect(response.status).toBe(202);
     expect(await settle()).toEqual([false]);
+    expect(await kicks()).toBe(before + 1); // the kick was claimed and tried: the invoke failed
+  });
+
+  it('asks the database at most once per interval from one instance, and never for a job scheduled for later', async () => {
+    const { routes, settle } = kickingRoutes(functionsUrl, 60_000);
+    const headers = bearer(await userToken(randomUUID()));
+    const before = await kicks();
+    const later = await routes.enqueue(request('POST', '/api/jobs', { json: { type: 'billing.sync', input: { account: 'later' }, options: { delayMs: 60_000 } }, headers }));
+    expect(later.status).toBe(202);
+    await settle();
+    expect(invoked).toHaveLength(0);
+    expect(await kicks()).toBe(before);
+    for (let i = 0; i < 3; i++) {
+      await routes.enqueue(request('POST', '/api/jobs', { json: { type: 'billing.sync', input: { account: `n${i}` } }, headers }));
+      await settle();
+      await db.sql`update edgejobs.kicks set last_kick_at = '-infinity'`; // the database would allow another
+    }
+    expect(invoked).toHaveLength(1);
+    expect(await kicks()).toBe(before + 1);
   });
 });
 

@@ -30,7 +30,8 @@ afterAll(async () => {
 });
 
 const resetKick = () => db.sql`update edgejobs.kicks set last_kick_at = '-infinity'`;
-const queued = async () => Number((await db.sql`select count(*)::int as n from net.http_request_queue`)[0]?.n ?? 0);
+/** Kicks claimed and committed so far: the counter moves in the same transaction as net.http_post, so it is exact at commit. */
+const kicks = async () => Number((await db.sql`select kicks from edgejobs.kicks`)[0]!.kicks);
 
 describe('kick on enqueue', () => {
   it('does nothing without pg_net and the Vault secrets, and enqueue works as before', async () => {
@@ -56,14 +57,19 @@ describe('kick on enqueue', () => {
   it('sends no kick for a rolled-back enqueue, nor while a drain is running', async () => {
     await resetKick();
     const before = received.length;
+    const counted = await kicks();
+    let inside = -1;
     await db.sql.begin(async (tx) => {
       await tx`select * from public.enqueue_jobs(${tx.json([{ type: 'k.rollback' }])}::jsonb)`;
+      inside = Number((await tx`select kicks from edgejobs.kicks`)[0]!.kicks);
       throw new Error('roll back');
     }).catch(() => {});
-    expect(await queued()).toBe(0);
+    expect(inside).toBe(counted + 1); // the kick was claimed (and its request queued) inside...
+    expect(await kicks()).toBe(counted); // ...and both went with the rollback
     await resetKick();
     await db.store.startWorkerRun({ workerId: 'busy', trigger: 'test', deadline: new Date(Date.now() + 60_000) });
     await db.store.enqueueJobs([{ type: 'k.busy' }]);
+    expect(await kicks()).toBe(counted);
     await new Promise((r) => setTimeout(r, 200));
     expect(received.length).toBe(before);
   });
@@ -72,12 +78,14 @@ describe('kick on enqueue', () => {
     await db.sql`delete from edgejobs.worker_runs`;
     await resetKick();
     const before = received.length;
+    const counted = await kicks();
     const pools = Array.from({ length: 10 }, () => postgres(db.url, { max: 2, onnotice: () => {} }));
     try {
       await Promise.all(Array.from({ length: 20 }, (_, i) => pools[i % 10]!`select * from public.enqueue_jobs(${pools[i % 10]!.json([{ type: 'k.many', input: { i } }])}::jsonb)`));
     } finally {
       await Promise.all(pools.map((p) => p.end({ timeout: 1 })));
     }
+    expect(await kicks()).toBe(counted + 1);
     for (let i = 0; i < 100 && received.length === before; i++) await new Promise((r) => setTimeout(r, 20));
     await new Promise((r) => setTimeout(r, 200));
     expect(received.length - before).toBe(1);
