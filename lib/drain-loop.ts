@@ -3,7 +3,7 @@
  * Each round is one time-boxed `drain()` (so leases, hand-backs and worker-run records behave as
  * in the Edge Function); between rounds it waits `idleMs` when the queue was empty.
  */
-import { drain, type DrainOptions, type DrainSummary } from './drain.ts';
+import { DEFAULT_HAND_BACK_MARGIN_MS, drain, type DrainOptions, type DrainSummary } from './drain.ts';
 import { EdgeJobsError } from './errors.ts';
 import { silentLogger } from './logger.ts';
 
@@ -19,9 +19,9 @@ export interface DrainLoopOptions extends Omit<DrainOptions, 'deadline' | 'signa
   onRound?: (summary: DrainSummary) => void;
   /**
    * A wake-up (see {@link createWakeup}): each round then waits for work inside the drain (up to
-   * `idlePollMs` at a time, ending early when woken) until the round's end, so a new job costs one
-   * claim and an idle worker records one run per round. Without it, empty rounds end at once and
-   * the loop sleeps `idleMs` between them.
+   * `idleMs` at a time, ending early when woken, then looking again for jobs whose run_at has come)
+   * until the round's end, so a new job costs one claim and an idle worker records one run per
+   * round. Without it, empty rounds end at once and the loop sleeps `idleMs` between them.
    */
   idleWait?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
@@ -34,9 +34,9 @@ export interface DrainLoopOptions extends Omit<DrainOptions, 'deadline' | 'signa
  * await runDrainLoop({ store, registry, signal: stop.signal })
  */
 export async function runDrainLoop(options: DrainLoopOptions): Promise<void> {
-  const { roundMs = 10_000, idleMs = 250, errorMs = 2_000, signal, onRound, idleWait = wait, ...drainOptions } = options;
+  const { roundMs = 10_000, idleMs = 250, errorMs = 2_000, signal, onRound, idleWait, ...drainOptions } = options;
   const log = options.logger ?? silentLogger;
-  const margin = options.handBackMarginMs ?? 2_000;
+  const margin = options.handBackMarginMs ?? DEFAULT_HAND_BACK_MARGIN_MS;
   if (!(roundMs >= margin + 500)) {
     throw new EdgeJobsError('configuration', `runDrainLoop: roundMs (${roundMs}) must be at least handBackMarginMs (${margin}) + 500, or no job fits in a round`);
   }
@@ -44,7 +44,8 @@ export async function runDrainLoop(options: DrainLoopOptions): Promise<void> {
   while (!signal.aborted) {
     // With a wake-up source the round itself waits for work (a new job costs one claim); without
     // one, an empty round ends at once and the loop polls between rounds.
-    const summary = await drain({ ...drainOptions, deadline: Date.now() + roundMs, signal, ...(options.idleWait ? { waitForWork: options.idleWait } : {}) });
+    const waitForWork = idleWait && ((maxMs: number, s: AbortSignal) => idleWait(Math.min(idleMs, maxMs), s));
+    const summary = await drain({ ...drainOptions, deadline: Date.now() + roundMs, signal, ...(waitForWork ? { waitForWork } : {}) });
     onRound?.(summary);
     if (summary.stopReason === 'error') {
       log.warn('drain round failed; waiting before the next', { waitMs: backoff, error: summary.error });
@@ -54,7 +55,7 @@ export async function runDrainLoop(options: DrainLoopOptions): Promise<void> {
     }
     backoff = errorMs;
     // An empty queue, or a round that could claim nothing (all queues paused or at their limit).
-    if (!options.idleWait && (summary.stopReason === 'empty' || summary.claimed === 0)) await idleWait(idleMs, signal);
+    if (!idleWait && (summary.stopReason === 'empty' || summary.claimed === 0)) await wait(idleMs, signal);
   }
 }
 

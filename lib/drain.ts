@@ -46,9 +46,11 @@ export interface DrainOptions {
   /** Stops the drain early (e.g. SIGTERM, beforeunload): running jobs are handed back. */
   signal?: AbortSignal;
   /**
-   * Long-running hosts: when the queue is empty, wait with this (at most `idlePollMs`, ending early
-   * on a wake-up such as a LISTEN notification) and look again, until the deadline, instead of
-   * returning 'empty'. A new job then costs one claim, not a new drain.
+   * Long-running hosts: when the queue is empty, wait with this and look again, until the
+   * deadline, instead of returning 'empty'. It is given the most it may wait (the time left before
+   * the drain stops) and chooses how long to wait within that, ending early on a wake-up such as
+   * a LISTEN notification. A new job then costs one claim, not a new drain. (`idlePollMs` is
+   * unrelated: it paces looking for more work while jobs run.)
    */
   waitForWork?: (ms: number, signal: AbortSignal) => Promise<void>;
   logger?: Logger;
@@ -82,6 +84,8 @@ interface Entry {
   done: Promise<void> | null;
 }
 
+/** Default `handBackMarginMs`. */
+export const DEFAULT_HAND_BACK_MARGIN_MS = 2_000;
 const FAST_JOB_MS = 50;
 const MIN_CLAIM_MS = 10;
 /** Synchronous handlers run back to back for at most this long before timers and I/O get a turn. */
@@ -389,7 +393,7 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
       }
       // Idle: nothing runs, nothing is claimed, and no claim was possible or the queue is empty.
       if (emptyWhileIdle && o.waitForWork && anotherFits()) {
-        await o.waitForWork(Math.max(0, Math.min(o.idlePollMs, stopAt - Date.now() - MIN_CLAIM_MS)), stop.signal);
+        await o.waitForWork(Math.max(0, stopAt - Date.now() - MIN_CLAIM_MS), stop.signal);
         emptyWhileIdle = false;
         lastClaimAt = 0; // look again now
         sliceStart = Date.now();
@@ -449,7 +453,7 @@ function resolveOptions(options: DrainOptions) {
   if (!(leaseMs >= 1_000 && leaseMs <= 600_000)) bad('leaseMs', 'must be from 1,000 to 600,000');
   const heartbeatMs = options.heartbeatMs ?? Math.floor(leaseMs / 3);
   if (!(heartbeatMs >= 10 && heartbeatMs < leaseMs)) bad('heartbeatMs', 'must be at least 10 and below leaseMs');
-  const handBackMarginMs = options.handBackMarginMs ?? 2_000;
+  const handBackMarginMs = options.handBackMarginMs ?? DEFAULT_HAND_BACK_MARGIN_MS;
   if (!(handBackMarginMs >= 0)) bad('handBackMarginMs', 'must not be negative');
   const abortGraceMs = Math.min(options.abortGraceMs ?? 1_000, handBackMarginMs / 2);
   const idlePollMs = options.idlePollMs ?? 1_000;

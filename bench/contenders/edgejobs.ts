@@ -22,7 +22,7 @@ export async function edgejobsContender(url: string): Promise<Contender> {
   const loop = (idleWait: ((ms: number, signal: AbortSignal) => Promise<void>) | undefined, pollMs: number) => async (onJob: (p: Record<string, unknown>) => void) => {
     onPicked = onJob;
     const stop = new AbortController();
-    const done = runDrainLoop({ store, registry, signal: stop.signal, roundMs: 60_000, idleMs: pollMs, idlePollMs: pollMs, concurrency: 10, logger: silentLogger, ...(idleWait ? { idleWait } : {}) });
+    const done = runDrainLoop({ store, registry, signal: stop.signal, roundMs: 60_000, idleMs: pollMs, concurrency: 10, logger: silentLogger, ...(idleWait ? { idleWait } : {}) });
     return async () => {
       stop.abort();
       await done;
