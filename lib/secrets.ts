@@ -1,6 +1,11 @@
 /** Comparing secrets without leaking how much of them matched. */
 const encoder = new TextEncoder();
 
+/** The token of an `Authorization: Bearer <token>` header value; undefined for anything else. */
+export function bearerToken(header: string | null | undefined): string | undefined {
+  return header ? /^Bearer\s+(\S+)$/i.exec(header)?.[1] : undefined;
+}
+
 /** Compares two strings in time that depends only on their lengths. */
 export function constantTimeEqual(a: string, b: string): boolean {
   const x = encoder.encode(a);

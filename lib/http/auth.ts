@@ -8,9 +8,7 @@
  */
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
 import { EdgeJobsError } from '../errors.ts';
-import { constantTimeEqual } from '../secrets.ts';
-
-export { constantTimeEqual };
+import { bearerToken, constantTimeEqual } from '../secrets.ts';
 
 /** The caller of a route, after authentication. */
 export type Caller =
@@ -102,7 +100,7 @@ export function createAuthenticator(options: AuthOptions = {}): Authenticator {
     async authenticate(request) {
       const cookies = parseCookies(request.headers.get('cookie'));
       const header = request.headers.get('authorization');
-      const bearer = header ? /^Bearer\s+(\S+)$/i.exec(header)?.[1] : undefined;
+      const bearer = bearerToken(header);
       if (header && !bearer) throw new EdgeJobsError('unauthorized', 'the Authorization header must be "Bearer <token>"');
       const token = bearer ?? supabaseSessionToken(cookies);
       if (token) {

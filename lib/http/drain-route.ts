@@ -6,7 +6,7 @@
 import { EdgeJobsError } from '../errors.ts';
 import { runInvocation, type InvocationOptions } from '../invocation.ts';
 import type { AnyJobDefinition, JobRegistry } from '../job.ts';
-import { constantTimeEqual } from '../secrets.ts';
+import { bearerToken, constantTimeEqual } from '../secrets.ts';
 import type { Logger } from '../logger.ts';
 import type { Store } from '../store.ts';
 import { jsonResponse, toErrorResponse } from './errors.ts';
@@ -35,7 +35,7 @@ export function drainRoute(options: DrainRouteOptions): (request: Request) => Pr
   }
   return async (request) => {
     try {
-      const given = /^Bearer\s+(\S+)$/i.exec(request.headers.get('authorization') ?? '')?.[1];
+      const given = bearerToken(request.headers.get('authorization'));
       if (!options.secret || !given || !constantTimeEqual(given, options.secret)) {
         throw new EdgeJobsError('unauthorized', 'this route is for Vercel Cron: send Authorization: Bearer $CRON_SECRET');
       }

@@ -34,7 +34,10 @@ export async function startEdgeFunction(env: Record<string, string>, port?: numb
   for (;;) {
     const up = await fetch(`${url}/health`).then((r) => r.status === 200, () => false);
     if (up) break;
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the function did not start:\n${log.join('')}`);
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL'); // never leave a half-started Deno behind on a shared machine
+      throw new Error(`the function did not start:\n${log.join('')}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   return {

@@ -29,7 +29,10 @@ export async function buildAndStartNext(env: Record<string, string>, distDir = '
   for (;;) {
     const up = await fetch(`${base}/api/jobs/health`).then((r) => r.status > 0, () => false);
     if (up) break;
-    if (Date.now() > deadline || server.exitCode !== null) throw new Error(`next start did not come up:\n${log.join('')}`);
+    if (Date.now() > deadline || server.exitCode !== null) {
+      server.kill('SIGKILL'); // never leave a half-started server behind on a shared machine
+      throw new Error(`next start did not come up:\n${log.join('')}`);
+    }
     await new Promise((r) => setTimeout(r, 200));
   }
   return {

@@ -8,7 +8,7 @@ import { HTTPException } from 'hono/http-exception';
 import { runInvocation } from '../../../lib/invocation.ts';
 import { coerceError } from '../../../lib/errors.ts';
 import { createConsoleLogger } from '../../../lib/logger.ts';
-import { constantTimeEqual } from '../../../lib/secrets.ts';
+import { bearerToken, constantTimeEqual } from '../../../lib/secrets.ts';
 import type { JobRegistry } from '../../../lib/job.ts';
 import type { Store } from '../../../lib/store.ts';
 import type { WorkerConfig } from './config.ts';
@@ -28,9 +28,8 @@ export function createApp({ config, store, registry, waitUntil }: AppDeps) {
   /** Every running drain, so a shutdown notice can hand all of their jobs back. */
   const running = new Set<AbortController>();
 
-  const startInvocation = async (trigger: 'continue' | 'fanout') => {
-    if (!config.selfUrl) throw new Error('no EDGEJOBS_WORKER_URL or SUPABASE_URL to call');
-    const response = await fetch(config.selfUrl, {
+  const startInvocation = async (selfUrl: string, trigger: 'continue' | 'fanout') => {
+    const response = await fetch(selfUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${config.secret}` },
       body: JSON.stringify({ trigger }),
@@ -54,11 +53,22 @@ export function createApp({ config, store, registry, waitUntil }: AppDeps) {
   });
 
   app.post('/', async (c) => {
-    const header = c.req.header('authorization') ?? '';
-    const given = /^Bearer\s+(\S+)$/i.exec(header)?.[1] ?? c.req.header('x-edgejobs-secret') ?? '';
+    const given = bearerToken(c.req.header('authorization')) ?? c.req.header('x-edgejobs-secret') ?? '';
     if (!given || !constantTimeEqual(given, config.secret)) throw new HTTPException(401, { message: 'missing or wrong worker secret' });
-    const body = await c.req.json().catch(() => ({})) as { trigger?: unknown };
-    const trigger = typeof body.trigger === 'string' && TRIGGERS.has(body.trigger) ? body.trigger : 'manual';
+    // An empty body is a manual run; anything else must say which trigger it is.
+    const text = await c.req.text();
+    let body: { trigger?: unknown } = {};
+    if (text.trim() !== '') {
+      try {
+        body = JSON.parse(text) as { trigger?: unknown };
+      } catch {
+        throw new HTTPException(400, { message: 'the body must be JSON: {"trigger": "cron" | "kick" | "manual"}' });
+      }
+    }
+    if (body === null || typeof body !== 'object' || Array.isArray(body) || (body.trigger !== undefined && (typeof body.trigger !== 'string' || !TRIGGERS.has(body.trigger)))) {
+      throw new HTTPException(400, { message: `trigger must be one of ${[...TRIGGERS].join(', ')}` });
+    }
+    const trigger = (body.trigger as string | undefined) ?? 'manual';
     const startedAt = Date.now();
     const deadline = startedAt + config.wallClockMs - config.marginMs;
     const workerId = `process-jobs-${crypto.randomUUID()}`;
@@ -67,7 +77,7 @@ export function createApp({ config, store, registry, waitUntil }: AppDeps) {
     const work = runInvocation({
       store, registry, trigger, deadline, workerId, signal: stop.signal, logger: log,
       concurrency: config.concurrency, leaseMs: config.leaseMs, maxDrains: config.maxDrains, readyPerDrain: config.readyPerDrain,
-      startInvocation: config.selfUrl ? startInvocation : undefined,
+      startInvocation: config.selfUrl ? (next) => startInvocation(config.selfUrl as string, next) : undefined,
     }).then((result) => {
       log.info('drain finished', { workerId, trigger, drained: result.drained, fannedOut: result.fannedOut, continued: result.continued, ...result.summary });
     }, (error) => log.error('drain crashed', { workerId, error: coerceError(error).message }))
@@ -80,5 +90,5 @@ export function createApp({ config, store, registry, waitUntil }: AppDeps) {
   const shutdown = (reason: string) => {
     for (const controller of running) controller.abort(new Error(`shutting down: ${reason}`));
   };
-  return { app, shutdown, running };
+  return { app, shutdown };
 }

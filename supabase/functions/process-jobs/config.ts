@@ -21,11 +21,13 @@ export interface WorkerConfig {
 }
 
 export function configFromEnv(get: (name: string) => string | undefined): WorkerConfig {
-  const int = (name: string, fallback: number, min: number) => {
+  const int = (name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER) => {
     const raw = get(name);
     if (raw === undefined || raw === '') return fallback;
     const value = Number(raw);
-    if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer of at least ${min}, not ${JSON.stringify(raw)}`);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      throw new Error(`${name} must be an integer ${max === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `from ${min} to ${max}`}, not ${JSON.stringify(raw)}`);
+    }
     return value;
   };
   const secret = get('EDGEJOBS_WORKER_SECRET') ?? '';
@@ -42,9 +44,9 @@ export function configFromEnv(get: (name: string) => string | undefined): Worker
     selfUrl: get('EDGEJOBS_WORKER_URL') || (supabaseUrl ? `${supabaseUrl.replace(/\/$/, '')}/functions/v1/process-jobs` : null),
     wallClockMs,
     marginMs,
-    concurrency: int('EDGEJOBS_CONCURRENCY', 10, 1),
+    concurrency: int('EDGEJOBS_CONCURRENCY', 10, 1, 1_000),
     maxDrains: int('EDGEJOBS_MAX_DRAINS', 4, 1),
     readyPerDrain: int('EDGEJOBS_READY_PER_DRAIN', 500, 1),
-    leaseMs: int('EDGEJOBS_LEASE_MS', 30_000, 1_000),
+    leaseMs: int('EDGEJOBS_LEASE_MS', 30_000, 1_000, 600_000),
   };
 }

@@ -1,4 +1,4 @@
-// Entry point: Deno.serve(app.fetch). Everything else is in app.ts (tests call it directly).
+// Entry point: Deno.serve(app.fetch). Everything else is in app.ts.
 import { createPostgresStore } from '../../../lib/postgres-store.ts';
 import { createApp } from './app.ts';
 import { configFromEnv } from './config.ts';
