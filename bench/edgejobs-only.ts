@@ -13,8 +13,8 @@ import { createRegistry, defineJob } from '../lib/job.ts';
 import { drain } from '../lib/drain.ts';
 import { silentLogger } from '../lib/logger.ts';
 import { ROOT } from '../scripts/embedded-db.ts';
+import { percentile, type RecordFn } from './stats.ts';
 
-type Record_ = (workload: string, metric: string, unit: string, better: 'higher' | 'lower', contender: string, ...values: number[]) => void;
 interface Sizes { deep: number; shallow: number; timeBoxMs: number }
 
 async function enqueueNoop(store: PostgresStore, n: number) {
@@ -45,7 +45,7 @@ async function throughput(store: PostgresStore, n: number): Promise<number> {
 
 const mb = async (sql: postgres.Sql) => Number((await sql`select pg_total_relation_size('edgejobs.jobs') as b`)[0]!.b) / 2 ** 20;
 
-export async function scaleWorkload(url: string, sizes: Sizes, record: Record_) {
+export async function scaleWorkload(url: string, sizes: Sizes, record: RecordFn) {
   const store = createPostgresStore({ url, max: 10 });
   const sql = postgres(url, { max: 2, onnotice: () => {} });
   const fresh = async () => {
@@ -106,7 +106,7 @@ export async function scaleWorkload(url: string, sizes: Sizes, record: Record_) 
  * a deadline over jobs of 100–500 ms, each with a 100 KiB input; the share of the budget spent in
  * handlers, when the last job was handed back, and the drain's peak memory.
  */
-export async function timeBoxWorkload(url: string, sizes: Sizes, record: Record_) {
+export async function timeBoxWorkload(url: string, sizes: Sizes, record: RecordFn) {
   const store = createPostgresStore({ url, max: 2 });
   try {
     await store.sql`truncate edgejobs.jobs, edgejobs.worker_runs`;
@@ -143,7 +143,7 @@ export async function timeBoxWorkload(url: string, sizes: Sizes, record: Record_
  * function in real Deno → claim. Measured in the database (claim time − enqueue time, one clock).
  * The kick interval is set to 100 ms for this run (default 1 s) so jobs can follow each other.
  */
-export async function kickPickupWorkload(url: string, sizes: { pickup: number }, record: Record_) {
+export async function kickPickupWorkload(url: string, sizes: { pickup: number }, record: RecordFn) {
   const { startEdgeFunction, WORKER_SECRET } = await import('../tests/support/edge-function.ts');
   const { createKicker } = await import('../lib/http/kick.ts');
   const store = createPostgresStore({ url, max: 4 });
@@ -170,10 +170,9 @@ export async function kickPickupWorkload(url: string, sizes: { pickup: number },
       for (let w = 0; w < 200 && (await store.countRunningWorkers()) > 0; w++) await new Promise((r) => setTimeout(r, 10));
       await new Promise((r) => setTimeout(r, 110));
     }
-    latencies.sort((a, b) => a - b);
     const label = `kick → Edge Function in Deno (${latencies.length} jobs)`;
-    record('4 pickup', `${label}: p50`, 'ms', 'lower', 'edgejobs', latencies[Math.floor(latencies.length / 2)]!);
-    record('4 pickup', `${label}: p99`, 'ms', 'lower', 'edgejobs', latencies[Math.ceil(latencies.length * 0.99) - 1]!);
+    record('4 pickup', `${label}: p50`, 'ms', 'lower', 'edgejobs', percentile(latencies, 50));
+    record('4 pickup', `${label}: p99`, 'ms', 'lower', 'edgejobs', percentile(latencies, 99));
   } finally {
     await sql`update edgejobs.kicks set min_interval = interval '1 second'`.catch(() => {});
     await fn.stop();

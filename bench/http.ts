@@ -11,9 +11,9 @@ import postgres from 'postgres';
 import { ROOT } from '../scripts/embedded-db.ts';
 import { buildAndStartNext } from '../tests/support/next-app.ts';
 import { signJwt } from '../tests/support/postgrest.ts';
+import type { RecordFn } from './stats.ts';
 
 const run = promisify(execFile);
-type Record_ = (workload: string, metric: string, unit: string, better: 'higher' | 'lower', contender: string, ...values: number[]) => void;
 const JWT_SECRET = 'bench-jwt-secret-that-is-at-least-32-characters';
 
 interface Cannon { requests: { average: number }; latency: { p50: number; p99: number }; '2xx': number; non2xx: number; errors: number; timeouts: number }
@@ -28,7 +28,7 @@ async function cannon(url: string, seconds: number, connections: number, token: 
   return JSON.parse(stdout) as Cannon;
 }
 
-export async function httpWorkload(databaseUrl: string, sizes: { httpSeconds: number; httpConnections: number; rounds: number }, record: Record_) {
+export async function httpWorkload(databaseUrl: string, sizes: { httpSeconds: number; httpConnections: number; rounds: number }, record: RecordFn) {
   const app = await buildAndStartNext({ DATABASE_URL: databaseUrl, SUPABASE_JWT_SECRET: JWT_SECRET, EDGEJOBS_BENCH_FLOOR: '1' }, '.next-bench');
   const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
   const token = await signJwt(JWT_SECRET, { sub: crypto.randomUUID(), role: 'authenticated', aud: 'authenticated' }, '2h');

@@ -13,7 +13,7 @@ import { edgejobsContender } from './contenders/edgejobs.ts';
 import { graphileContender } from './contenders/graphile-worker.ts';
 import { pgBossContender } from './contenders/pg-boss.ts';
 import type { Contender } from './contenders/types.ts';
-import { table, type Metric } from './stats.ts';
+import { percentile, table, type Metric } from './stats.ts';
 import { kickPickupWorkload, scaleWorkload, timeBoxWorkload } from './edgejobs-only.ts';
 import { httpWorkload } from './http.ts';
 
@@ -51,10 +51,8 @@ async function enqueueWorkload(c: Contender) {
     await c.enqueueOne({ i });
     latencies.push(performance.now() - t);
   }
-  latencies.sort((a, b) => a - b);
-  const p = (q: number) => latencies[Math.min(latencies.length - 1, Math.ceil(q * latencies.length) - 1)]!;
-  record('2 enqueue', `${SIZES.seq.toLocaleString('en-US')} sequential single enqueues: p50`, 'ms', 'lower', c.name, p(0.5));
-  record('2 enqueue', `${SIZES.seq.toLocaleString('en-US')} sequential single enqueues: p99`, 'ms', 'lower', c.name, p(0.99));
+  record('2 enqueue', `${SIZES.seq.toLocaleString('en-US')} sequential single enqueues: p50`, 'ms', 'lower', c.name, percentile(latencies, 50));
+  record('2 enqueue', `${SIZES.seq.toLocaleString('en-US')} sequential single enqueues: p99`, 'ms', 'lower', c.name, percentile(latencies, 99));
   await c.reset();
   const ms = await c.enqueueBulk(SIZES.bulk);
   record('2 enqueue', `bulk enqueue of ${SIZES.bulk.toLocaleString('en-US')}`, 'jobs/s', 'higher', c.name, SIZES.bulk / (ms / 1000));
@@ -74,9 +72,8 @@ async function pickupWorkload(c: Contender) {
       await new Promise((r) => setTimeout(r, 20 + (i % 7) * 5)); // idle again, at varying phases of any poll
     }
     await stop();
-    latencies.sort((a, b) => a - b);
-    record('4 pickup', `${path}: p50`, 'ms', 'lower', c.name, latencies[Math.floor(latencies.length / 2)]!);
-    record('4 pickup', `${path}: p99`, 'ms', 'lower', c.name, latencies[Math.ceil(latencies.length * 0.99) - 1]!);
+    record('4 pickup', `${path}: p50`, 'ms', 'lower', c.name, percentile(latencies, 50));
+    record('4 pickup', `${path}: p99`, 'ms', 'lower', c.name, percentile(latencies, 99));
   }
 }
 

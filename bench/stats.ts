@@ -11,12 +11,16 @@ export interface Metric {
   samples: Map<string, number[]>;
 }
 
+/** How workloads hand their samples to the table. */
+export type RecordFn = (workload: string, metric: string, unit: string, better: Better, contender: string, ...values: number[]) => void;
+
 export function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
+/** Nearest-rank percentile (p in 0–100). */
 export function percentile(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;

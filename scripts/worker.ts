@@ -9,7 +9,6 @@
  * whose run_at has come), EDGEJOBS_WORKER_POLL_MS (1000: the poll without LISTEN).
  * The job types are this app's registry; point the import at yours.
  */
-import postgres from 'postgres';
 import { createPostgresStore } from '../lib/postgres-store.ts';
 import { createWakeup, runDrainLoop } from '../lib/drain-loop.ts';
 import { createConsoleLogger } from '../lib/logger.ts';
@@ -20,16 +19,16 @@ if (!url) {
   console.error('[worker] DATABASE_URL is not set: give it the Postgres connection string (on Supabase, the session pooler or direct URL)');
   process.exit(1);
 }
-const int = (name: string, fallback: number) => {
+const int = (name: string, fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER) => {
   const value = Number(process.env[name] || fallback);
-  if (!Number.isInteger(value) || value < 1) {
-    console.error(`[worker] ${name} must be a positive integer`);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    console.error(`[worker] ${name} must be an integer from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ''}, not ${JSON.stringify(process.env[name])}`);
     process.exit(1);
   }
   return value;
 };
-const concurrency = int('EDGEJOBS_CONCURRENCY', 10);
-const roundMs = int('EDGEJOBS_WORKER_ROUND_MS', 60_000);
+const concurrency = int('EDGEJOBS_CONCURRENCY', 10, 1, 1_000);
+const roundMs = int('EDGEJOBS_WORKER_ROUND_MS', 60_000, 2_500); // at least the 2 s hand-back margin + 0.5 s
 const log = createConsoleLogger('info');
 const pooled = /:6543(\/|$)/.test(url);
 const store = createPostgresStore({ url, max: Math.min(10, concurrency + 2), prepare: !pooled });
@@ -39,10 +38,10 @@ const stop = new AbortController();
 // arrives while a round is still running).
 const wakeup = createWakeup();
 let listening = false;
-const listener = postgres(url, { max: 1, onnotice: () => {} });
 if (!pooled) {
   try {
-    await listener.listen('edgejobs_jobs', () => wakeup.notify());
+    // postgres.js listens on a connection of its own, closed with the store.
+    await store.sql.listen('edgejobs_jobs', () => wakeup.notify());
     listening = true;
   } catch (error) {
     log.warn('LISTEN is not available; polling instead', { error: (error as Error).message });
@@ -50,7 +49,7 @@ if (!pooled) {
 }
 // With LISTEN a notification starts new jobs at once; the idle look-again only catches jobs whose
 // run_at has come (no notification marks that moment).
-const idleMs = listening ? int('EDGEJOBS_WORKER_IDLE_MS', 5_000) : int('EDGEJOBS_WORKER_POLL_MS', 1_000);
+const idleMs = listening ? int('EDGEJOBS_WORKER_IDLE_MS', 5_000, 10) : int('EDGEJOBS_WORKER_POLL_MS', 1_000, 10);
 
 let stopping = false;
 const shutdown = (signal: string) => {
@@ -69,7 +68,6 @@ await runDrainLoop({
     if (s.claimed) console.log(`[worker] round: ${s.completed} completed, ${s.retried} retried, ${s.failed} failed, ${s.handedBack} handed back (${s.stopReason})`);
   },
 });
-await listener.end({ timeout: 1 });
 await store.stop();
 console.log('[worker] stopped');
 process.exit(0);

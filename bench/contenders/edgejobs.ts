@@ -1,5 +1,4 @@
 /** edgejobs: the direct store, drain() with its largest batches, the worker loop's wake-up paths. */
-import postgres from 'postgres';
 import { z } from 'zod';
 import { createPostgresStore } from '../../lib/postgres-store.ts';
 import { createQueue } from '../../lib/queue.ts';
@@ -57,13 +56,12 @@ export async function edgejobsContender(url: string): Promise<Contender> {
     },
     pickupPaths: {
       'LISTEN/NOTIFY': async (onJob) => {
-        const listener = postgres(url, { max: 1, onnotice: () => {} });
         const wakeup = createWakeup();
-        await listener.listen('edgejobs_jobs', () => wakeup.notify());
+        const { unlisten } = await store.sql.listen('edgejobs_jobs', () => wakeup.notify());
         const stopLoop = await loop(wakeup.idleWait, 30_000)(onJob);
         return async () => {
           await stopLoop();
-          await listener.end({ timeout: 1 });
+          await unlisten();
         };
       },
       'polling (250 ms)': loop(undefined, 250),
