@@ -9,8 +9,11 @@ import { coerceError } from './errors.ts';
 import { createConsoleLogger } from './logger.ts';
 import type { OperatorStore, WorkerStore } from './store.ts';
 
+/** The triggers an invocation may name. */
+export const INVOCATION_TRIGGERS = ['cron', 'kick', 'continue', 'fanout', 'manual'] as const;
+
 /** Why an invocation started: 'cron' and 'kick' may fan out; 'continue' and 'fanout' may not. */
-export type InvocationTrigger = 'cron' | 'kick' | 'continue' | 'fanout' | 'manual' | (string & {});
+export type InvocationTrigger = (typeof INVOCATION_TRIGGERS)[number] | (string & {});
 
 export interface InvocationOptions extends Omit<DrainOptions, 'store' | 'trigger'> {
   store: WorkerStore & Pick<OperatorStore, 'countRunningWorkers' | 'getQueueHealth'>;

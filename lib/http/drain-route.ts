@@ -35,8 +35,12 @@ export function drainRoute(options: DrainRouteOptions): (request: Request) => Pr
   }
   return async (request) => {
     try {
+      if (!options.secret) {
+        // The server's fault, not the caller's: a 500 with the reason in the log; nothing runs.
+        throw new EdgeJobsError('configuration', 'the cron drain route is off: set CRON_SECRET on the server (Vercel sends it as the Bearer token)');
+      }
       const given = bearerToken(request.headers.get('authorization'));
-      if (!options.secret || !given || !constantTimeEqual(given, options.secret)) {
+      if (!given || !constantTimeEqual(given, options.secret)) {
         throw new EdgeJobsError('unauthorized', 'this route is for Vercel Cron: send Authorization: Bearer $CRON_SECRET');
       }
       const result = await runInvocation({

@@ -166,6 +166,8 @@ describe.runIf(existsSync(CHROMIUM))('the demo page in Chromium', () => {
     await page.goto(base);
     await page.getByTestId('type-csv.import').click();
     await page.getByTestId('submit').click();
+    // Running, not merely queued: the cancel must reach a handler that is working.
+    await page.getByTestId('job-status').and(page.locator('[data-status="processing"]')).waitFor({ timeout: 30_000 });
     await page.getByTestId('cancel').click();
     await page.getByTestId('job-status').and(page.locator('[data-status="cancelled"]')).waitFor({ timeout: 30_000 });
   });

@@ -96,12 +96,20 @@ describe('the kick after an enqueue', () => {
 
 describe('the Vercel Cron drain route', () => {
   const CRON = 'cron-secret-abcdefghijklmnopqrstuvwxyz';
-  const route = (secret: string | undefined = CRON) => drainRoute({ store: db.store, registry, secret, drainMs: 5_000 });
+  const route = (secret: string | undefined) => drainRoute({ store: db.store, registry, secret, drainMs: 5_000 });
 
   it('refuses a missing or wrong CRON_SECRET with 401 and drains nothing', async () => {
-    expect((await route()(request('GET', '/api/jobs/drain'))).status).toBe(401);
-    expect((await route()(request('GET', '/api/jobs/drain', { headers: bearer(`${CRON}x`) }))).status).toBe(401);
-    expect((await route(undefined)(request('GET', '/api/jobs/drain', { headers: bearer('') }))).status).toBe(401);
+    expect((await route(CRON)(request('GET', '/api/jobs/drain'))).status).toBe(401);
+    expect((await route(CRON)(request('GET', '/api/jobs/drain', { headers: bearer(`${CRON}x`) }))).status).toBe(401);
+    expect((await route(CRON)(request('GET', '/api/jobs/drain', { headers: { authorization: CRON } }))).status).toBe(401);
+    expect(await db.sql`select 1 from edgejobs.worker_runs`).toHaveLength(0);
+  });
+
+  it('answers 500 (the server is misconfigured) when CRON_SECRET is not set, whatever the caller sends', async () => {
+    for (const headers of [{}, bearer(CRON), bearer('')]) {
+      const response = await route(undefined)(request('GET', '/api/jobs/drain', { headers }));
+      expect(response.status).toBe(500);
+    }
     expect(await db.sql`select 1 from edgejobs.worker_runs`).toHaveLength(0);
   });
 
@@ -111,7 +119,7 @@ describe('the Vercel Cron drain route', () => {
 
   it('drains with the secret and answers the summary', async () => {
     const [job] = await db.store.enqueueJobs([{ type: 'report.generate', input: { title: 'cron', rows: [1, 2] } }]);
-    const response = await route()(request('GET', '/api/jobs/drain', { headers: bearer(CRON) }));
+    const response = await route(CRON)(request('GET', '/api/jobs/drain', { headers: bearer(CRON) }));
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ drained: true, summary: { completed: 1, stopReason: 'empty' } });
     expect((await db.sql`select status, result from edgejobs.jobs where id = ${job!.id}`)[0]).toMatchObject({ status: 'completed', result: { total: 3 } });

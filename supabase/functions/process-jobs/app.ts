@@ -5,7 +5,7 @@
  */
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import { runInvocation } from '../../../lib/invocation.ts';
+import { INVOCATION_TRIGGERS, runInvocation } from '../../../lib/invocation.ts';
 import { coerceError } from '../../../lib/errors.ts';
 import { createConsoleLogger } from '../../../lib/logger.ts';
 import { bearerToken, constantTimeEqual } from '../../../lib/secrets.ts';
@@ -21,7 +21,7 @@ export interface AppDeps {
   waitUntil?: (promise: Promise<unknown>) => void;
 }
 
-const TRIGGERS = new Set(['cron', 'kick', 'continue', 'fanout', 'manual']);
+const TRIGGERS = new Set<string>(INVOCATION_TRIGGERS);
 
 export function createApp({ config, store, registry, waitUntil }: AppDeps) {
   const log = createConsoleLogger('info');
