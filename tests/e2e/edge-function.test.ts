@@ -5,6 +5,7 @@
  * function killed mid-drain losing nothing.
  */
 import { readFile } from 'node:fs/promises';
+import { waitFor as waitUntil } from '../support/wait.ts';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,15 +30,8 @@ afterAll(async () => {
   await fn?.stop();
 });
 
-async function waitFor<T>(read: () => Promise<T | undefined | null>, what: string, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (value) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${fn.log.join('').slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const waitFor = <T>(read: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 30_000) =>
+  waitUntil(read, what, { timeoutMs, context: () => fn.log.join('').slice(-3000) });
 const finished = (id: string) => waitFor(async () => {
   const [job] = await db.sql`select status, result, attempts from edgejobs.jobs where id = ${id} and status in ('completed', 'failed', 'cancelled')`;
   return job;

@@ -6,6 +6,7 @@
  * by the database's kick, or by the cron command) → GET shows progress and then the result.
  */
 import { readFile } from 'node:fs/promises';
+import { waitFor } from '../support/wait.ts';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ROOT } from '../../scripts/embedded-db.ts';
@@ -102,11 +103,7 @@ describe('the full path on Supabase stand-ins', () => {
     await new Promise((r) => setTimeout(r, 500));
     expect((await db.sql`select status from edgejobs.jobs where id = ${id}`)[0]!.status).toBe('queued');
     await db.sql`select edgejobs.post_to_worker('cron')`;
-    const end = Date.now() + 20_000;
-    while ((await db.sql`select status from edgejobs.jobs where id = ${id}`)[0]!.status !== 'completed') {
-      if (Date.now() > end) throw new Error('the tick did not run the job');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitFor(async () => (await db.sql`select status from edgejobs.jobs where id = ${id}`)[0]!.status === 'completed', 'the tick to run the job', { timeoutMs: 20_000 });
     expect(await triggerOf(id)).toBe('cron');
   });
 });

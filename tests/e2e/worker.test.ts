@@ -4,6 +4,7 @@
  * the running job back with its checkpoint and exits 0.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { waitFor } from '../support/wait.ts';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ROOT } from '../../scripts/embedded-db.ts';
 import { useTestDb } from '../support/db.ts';
@@ -39,22 +40,14 @@ async function statusOf(id: string) {
 
 it('runs a new job long before its one-minute idle poll: the insert woke it', async () => {
   const [job] = await db.store.enqueueJobs([{ type: 'report.generate', input: { title: 'listen', rows: [3, 4], stepMs: 0 } }]);
-  const end = Date.now() + 20_000;
-  while ((await statusOf(job!.id)).status !== 'completed') {
-    if (Date.now() > end) throw new Error(`not picked up:\n${output}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await waitFor(async () => (await statusOf(job!.id)).status === 'completed', 'the job to be picked up and completed', { timeoutMs: 20_000, intervalMs: 50, context: () => output });
   expect((await statusOf(job!.id)).result).toMatchObject({ sum: 7 });
   expect((await db.sql`select distinct trigger from edgejobs.worker_runs`).map((r) => r.trigger)).toEqual(['worker']);
 });
 
 it('on SIGTERM hands the running job back with its checkpoint (no attempt used) and exits 0', async () => {
   const [job] = await db.store.enqueueJobs([{ type: 'report.generate', input: { title: 'term', rows: [1, 2, 3], stepMs: 600 } }]);
-  const end = Date.now() + 20_000;
-  while ((await statusOf(job!.id)).checkpoint === null) {
-    if (Date.now() > end) throw new Error(`no checkpoint:\n${output}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await waitFor(async () => (await statusOf(job!.id)).checkpoint !== null, 'a checkpoint', { timeoutMs: 20_000, intervalMs: 50, context: () => output });
   worker.kill('SIGTERM');
   expect(await exited).toBe(0);
   const row = await statusOf(job!.id);
