@@ -63,13 +63,16 @@ export type Database = {
       } },
 "get_queue_health":
 { Args: Record<PropertyKey, never>; Returns: {
-              "consecutive_failed_runs": number,"last_run_finished_at": string,"last_run_started_at": string,"last_run_status": string,"last_success_at": string,"oldest_ready_age_seconds": number,"processing": number,"ready": number,"scheduled": number
+              "consecutive_failed_runs": number,"last_run_finished_at": string,"last_run_started_at": string,"last_run_status": string,"last_seen_at": string,"last_success_at": string,"oldest_ready_age_seconds": number,"processing": number,"ready": number,"scheduled": number
             }[]
                            },
 "get_queue_stats":
 { Args: Record<PropertyKey, never>; Returns: {
               "cancelled": number,"completed": number,"failed": number,"oldest_ready_at": string,"processing": number,"queue": string,"ready": number,"scheduled": number,"type": string
             }[]
+                           },
+"get_waiting_limited_queues":
+{ Args: { "job_types": (string)[],"queues"?: (string)[] }; Returns: (string)[]
                            },
 "hand_back_jobs":
 { Args: { "jobs": Json }; Returns: {

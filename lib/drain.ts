@@ -1,20 +1,32 @@
 /**
  * drain(): the time-boxed worker loop that every host runs (the Edge Function, the Vercel Cron
  * route, `npm run worker`, the dev runner) with its own deadline. It owns timing, concurrency and
- * bookkeeping only; every database call goes through the injected WorkerStore.
+ * bookkeeping only; every database call goes through the injected WorkerStore. Its parts:
  *
- *   reap expired leases → claim a batch (SKIP LOCKED) → run handlers, `concurrency` at a time →
- *   complete / fail in natural batches → claim again … until the queue is empty or the time left
- *   cannot fit another job. At `deadline - handBackMarginMs` running handlers are aborted, get
- *   `abortGraceMs` to stop, and whatever is unfinished is handed back with its checkpoint (the
- *   attempt is not counted). Leases are renewed every `heartbeatMs` while jobs run.
+ * - claims (drain-claims.ts): when to claim and how many; whether the queue is empty or jobs wait
+ *   for a slot in a limited queue;
+ * - held jobs (held-jobs.ts): every claimed job from claim until its outcome is written;
+ * - leases (drain-leases.ts): heartbeats, buffered progress, lost leases and cancel requests;
+ * - outcomes (drain-outcomes.ts): complete / fail / hand back in natural batches, and the counts.
+ *
+ *   claim a batch (SKIP LOCKED; expired leases are taken back first) → run handlers,
+ *   `concurrency` at a time → complete / fail in natural batches → claim again … until nothing is
+ *   claimable or the time left cannot fit another job. At `deadline - handBackMarginMs` running
+ *   handlers are aborted, get `abortGraceMs` to stop, and whatever is unfinished is handed back
+ *   with its checkpoint (the attempt is not counted). Stopped from outside (`signal`), it claims
+ *   nothing more, hands back the jobs that have not started, and lets running ones finish for up
+ *   to `shutdownGraceMs` before it hands them back too.
  */
 import { EdgeJobsError, coerceError, serializeError, type ErrorJson } from './errors.ts';
 import type { AnyJobDefinition, JobContext, JobRegistry } from './job.ts';
 import { createConsoleLogger, type Logger } from './logger.ts';
-import { createBatcher } from './batcher.ts';
+import { createClaimer } from './drain-claims.ts';
+import { startLeaseKeeper } from './drain-leases.ts';
+import { CANCELLED_ERROR, createOutcomes, type OutcomeCounts } from './drain-outcomes.ts';
+import { HeldJobs, type HeldJob } from './held-jobs.ts';
+import { retryTransient } from './retry.ts';
 import { LazyAbort, abortReason, runJob, type RunOutcome } from './run-job.ts';
-import type { ClaimedJob, HandBackItem, WorkerRunSummary, WorkerStore } from './store.ts';
+import type { WorkerRunSummary, WorkerStore } from './store.ts';
 
 export interface DrainOptions {
   store: WorkerStore;
@@ -29,35 +41,48 @@ export interface DrainOptions {
   concurrency?: number;
   /** Most jobs claimed in one round trip (1-1000). Default 100. Fast jobs are prefetched up to this. */
   batchSize?: number;
-  /** Lease length; a job whose worker stops renewing is back in the queue this long after. Default 30,000. */
+  /** Lease length; a job whose worker stops renewing is claimable again this long after. Default 30,000. */
   leaseMs?: number;
-  /** How often leases are renewed (and expired leases reaped). Default leaseMs / 3. */
+  /** How often leases are renewed. Default leaseMs / 3. */
   heartbeatMs?: number;
   /** Time kept before the deadline to abort handlers and hand jobs back. Default 2,000. */
   handBackMarginMs?: number;
   /** How long an aborted handler may take to settle. Default 1,000 (at most half the margin). */
   abortGraceMs?: number;
-  /** While jobs run and the queue looked empty, look for new jobs this often. Default 1,000. */
+  /**
+   * Stopped through `signal`: how long running jobs may go on to finish before they are aborted
+   * and handed back (never past `deadline - handBackMarginMs`). Jobs that have not started are
+   * handed back at once. 0 hands everything back at once. Default 5,000.
+   */
+  shutdownGraceMs?: number;
+  /**
+   * After a claim that found fewer jobs than it asked for, while jobs run: look again this often.
+   * (A job of ours in a queue at its concurrency limit is replaced as soon as it ends.) Default 1,000.
+   */
   idlePollMs?: number;
   /** How often buffered progress is written. Default 250. */
   progressFlushMs?: number;
   /** Only claim from these queues. Default: all. */
   queues?: string[];
-  /** Stops the drain early (e.g. SIGTERM, beforeunload): running jobs are handed back. */
+  /** Stops the drain early (e.g. SIGTERM, beforeunload); see `shutdownGraceMs`. */
   signal?: AbortSignal;
   /**
-   * Long-running hosts: when the queue is empty, wait with this and look again, until the
-   * deadline, instead of returning 'empty'. It is given the most it may wait (the time left before
-   * the drain stops) and chooses how long to wait within that, ending early on a wake-up such as
-   * a LISTEN notification. A new job then costs one claim, not a new drain. (`idlePollMs` is
-   * unrelated: it paces looking for more work while jobs run.)
+   * Long-running hosts: when nothing is claimable, wait with this and look again, until the
+   * deadline, instead of returning. It is given the most it may wait (the time left before the
+   * drain stops, or `idlePollMs` while jobs wait for a slot in a limited queue) and chooses how
+   * long to wait within that, ending early on a wake-up such as a LISTEN notification. A new job
+   * then costs one claim, not a new drain.
    */
   waitForWork?: (ms: number, signal: AbortSignal) => Promise<void>;
   logger?: Logger;
 }
 
-/** Why a drain returned. */
-export type StopReason = 'empty' | 'deadline' | 'aborted' | 'error';
+/**
+ * Why a drain returned: `empty` (nothing claimable), `limited` (jobs wait for a slot in a queue at
+ * its concurrency limit that other workers hold), `deadline` (time is up, or too little is left
+ * for another job), `aborted` (stopped through `signal`), `error` (a database call failed for good).
+ */
+export type StopReason = 'empty' | 'limited' | 'deadline' | 'aborted' | 'error';
 
 /**
  * What a drain did: the counts recorded in worker_runs (see {@link WorkerRunSummary}: failed =
@@ -66,26 +91,19 @@ export type StopReason = 'empty' | 'deadline' | 'aborted' | 'error';
 export interface DrainSummary extends WorkerRunSummary {
   runId: string | null;
   workerId: string;
-  /** Outcomes that could not be written (database down); those jobs rerun after their lease. */
+  /** Outcomes that could not be written (database down past the deadline); those jobs rerun after their lease. */
   unrecorded: number;
   stopReason: StopReason;
-  /** False only when the last claim showed the queue empty; true means there may be more to do. */
+  /** False only when the last claim showed nothing claimable and nothing was left; true means there may be more to do. */
   moreWork: boolean;
   durationMs: number;
   error: ErrorJson | null;
 }
 
-interface Entry {
-  job: ClaimedJob;
-  abort: LazyAbort;
-  progress: unknown;
-  progressDirty: boolean;
-  /** Settles when an asynchronous handler's outcome is reported; null for a synchronous one. */
-  done: Promise<void> | null;
-}
-
 /** Default `handBackMarginMs`. */
 export const DEFAULT_HAND_BACK_MARGIN_MS = 2_000;
+/** Default `shutdownGraceMs`. */
+export const DEFAULT_SHUTDOWN_GRACE_MS = 5_000;
 const FAST_JOB_MS = 50;
 const MIN_CLAIM_MS = 10;
 /** Synchronous handlers run back to back for at most this long before timers and I/O get a turn. */
@@ -93,7 +111,7 @@ const SLICE_MS = 20;
 const yieldToEventLoop = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 /**
- * Runs jobs until the queue is empty or the deadline comes, and returns what it did. Never
+ * Runs jobs until nothing is claimable or the deadline comes, and returns what it did. Never
  * throws for database or handler errors (they are in the summary); throws `configuration` for bad
  * options.
  * @example
@@ -104,140 +122,84 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
   const { store, registry, logger: log } = o;
   const startedAt = Date.now();
   const stopAt = o.deadline - o.handBackMarginMs;
-  const summary: DrainSummary = {
-    runId: null, workerId: o.workerId, claimed: 0, completed: 0, failed: 0, retried: 0, cancelled: 0,
-    handedBack: 0, leaseLost: 0, unrecorded: 0, stopReason: 'empty', moreWork: false, durationMs: 0, error: null,
-  };
+  const counts: OutcomeCounts = { claimed: 0, completed: 0, failed: 0, retried: 0, cancelled: 0, handedBack: 0, leaseLost: 0, unrecorded: 0 };
 
-  /** Repeats a call on transient database errors (backoff 50 ms doubling), never past the deadline. */
-  async function withRetry<T>(fn: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await fn();
-      } catch (error) {
-        const delay = Math.min(2_000, 50 * 2 ** attempt);
-        const retryable = error instanceof EdgeJobsError && error.retryable;
-        if (!retryable || attempt >= 6 || Date.now() + delay > o.deadline) throw error;
-        log.warn('database call failed, retrying', { error: coerceError(error).message, attempt });
-        await new Promise((resolve) => setTimeout(resolve, delay));
-      }
-    }
-  }
-
+  let runId: string;
   try {
-    summary.runId = await withRetry(() => store.startWorkerRun({ workerId: o.workerId, trigger: o.trigger, deadline: new Date(o.deadline) }));
+    runId = await retryTransient(() => store.startWorkerRun({ workerId: o.workerId, trigger: o.trigger, deadline: new Date(o.deadline) }), stopAt, log, 'start_worker_run');
   } catch (error) {
     log.error('could not start the worker run; nothing was claimed', { error: coerceError(error).message });
-    return { ...summary, stopReason: 'error', moreWork: true, durationMs: Date.now() - startedAt, error: serializeError(error, { stack: false }) };
+    return { runId: null, workerId: o.workerId, ...counts, stopReason: 'error', moreWork: true, durationMs: Date.now() - startedAt, error: serializeError(error, { stack: false }) };
   }
 
-  const stop = new AbortController();
-  const stopTimer = setTimeout(() => stop.abort(abortReason('deadline', 'the drain reached its deadline')), Math.max(0, stopAt - Date.now()));
-  const onExternalAbort = () => stop.abort(abortReason('aborted', 'the drain was stopped'));
-  if (o.signal?.aborted) onExternalAbort();
-  else o.signal?.addEventListener('abort', onExternalAbort, { once: true });
-
-  const running = new Map<string, Entry>();
-  let backlog: ClaimedJob[] = [];
+  const bell = createBell();
+  const held = new HeldJobs();
   /** Moving average of handler durations: decides prefetching and whether another job fits. */
   let ewma: number | null = null;
-  let notify: (() => void) | null = null;
-  const wake = () => {
-    const n = notify;
-    notify = null;
-    n?.();
+  const anotherFits = () => stopAt - Date.now() > (ewma ?? 0) + MIN_CLAIM_MS;
+
+  const claimer = createClaimer({
+    store, held, workerId: o.workerId, types: registry.types(), queues: o.queues, leaseMs: o.leaseMs,
+    batchSize: o.batchSize, concurrency: o.concurrency, idlePollMs: o.idlePollMs, until: stopAt, log,
+    fits: anotherFits,
+    fast: () => ewma !== null && ewma < FAST_JOB_MS,
+    onClaimed: (jobs) => {
+      counts.claimed += jobs.length;
+      for (const job of jobs) {
+        const entry = held.add(job);
+        if (job.cancelRequested) outcomes.fail(entry, CANCELLED_ERROR, true);
+      }
+    },
+    wake: bell.ring,
+  });
+  const outcomes = createOutcomes({
+    store, held, counts, until: o.deadline, log,
+    onReleased: (entry) => {
+      claimer.released(entry.job.queue);
+      bell.ring();
+    },
+  });
+  const leases = startLeaseKeeper({ store, held, outcomes, leaseMs: o.leaseMs, heartbeatMs: o.heartbeatMs, progressFlushMs: o.progressFlushMs, log });
+
+  // Stopping. `halt` ends the loop (no more claims). The deadline aborts running handlers at
+  // once; an outside stop lets them run on for the shutdown grace (see the wind-down).
+  const halt = new AbortController();
+  halt.signal.addEventListener('abort', bell.ring);
+  const abortRunning = (reason: EdgeJobsError) => {
+    for (const entry of [...held.inState('running')]) entry.abort?.abort(reason);
   };
-  stop.signal.addEventListener('abort', wake);
-
-  const completes = createBatcher((items: Parameters<WorkerStore['completeJobs']>[0]) => withRetry(() => store.completeJobs(items)));
-  const fails = createBatcher((items: Parameters<WorkerStore['failJobs']>[0]) => withRetry(() => store.failJobs(items)));
-  const handBacks = createBatcher((items: Parameters<WorkerStore['handBackJobs']>[0]) => withRetry(() => store.handBackJobs(items)));
-  const saves = createBatcher((items: Parameters<WorkerStore['saveJobProgress']>[0]) => withRetry(() => store.saveJobProgress(items)));
-
-  /**
-   * The callback of an outcome write (a callback, not a promise chain per job: this is the hot
-   * path): counts what the database answered, or a write that failed for good (the job then runs
-   * again after its lease expires). The batchers' flush() waits for every one of them.
-   */
-  const recorded = <O>(count: (result: O) => void) => (error: unknown, result?: O) => {
-    if (error) {
-      summary.unrecorded++;
-      log.error('could not record a job outcome; the job will run again after its lease expires', { error: coerceError(error).message });
-    } else {
-      count(result as O);
-    }
+  const deadlineReason = abortReason('deadline', 'the drain reached its deadline');
+  const stopTimer = setTimeout(() => {
+    halt.abort(deadlineReason);
+    abortRunning(deadlineReason);
+  }, Math.max(0, stopAt - Date.now()));
+  let stoppedAt = 0;
+  const onStop = () => {
+    stoppedAt = Date.now();
+    halt.abort(abortReason('aborted', 'the drain was stopped'));
   };
+  if (o.signal?.aborted) onStop();
+  else o.signal?.addEventListener('abort', onStop, { once: true });
 
-  const fail = (job: ClaimedJob, error: ErrorJson, permanent: boolean, retryAt?: Date) =>
-    fails.push({ id: job.id, leaseToken: job.leaseToken, error, permanent, retryAt }, recorded((r) => {
-      if (r.outcome === 'retrying') summary.retried++;
-      else if (r.outcome === 'failed') summary.failed++;
-      else if (r.outcome === 'cancelled') summary.cancelled++;
-      else summary.leaseLost++;
-    }));
-
-  const handBack = (item: HandBackItem) =>
-    handBacks.push(item, recorded((r) => {
-      if (r.outcome === 'queued') summary.handedBack++;
-      else if (r.outcome === 'cancelled') summary.cancelled++;
-      else summary.leaseLost++;
-    }));
-
-  const report = (entry: Entry, outcome: RunOutcome) => {
-    const { job } = entry;
-    const progress = entry.progressDirty ? { progress: entry.progress } : {};
+  const report = (entry: HeldJob, outcome: RunOutcome) => {
     switch (outcome.kind) {
       case 'completed':
-        return completes.push({ id: job.id, leaseToken: job.leaseToken, result: outcome.result, ...progress }, recorded((r) => {
-          if (r.outcome === 'completed') summary.completed++;
-          else {
-            summary.leaseLost++;
-            log.warn('lease lost: result not written (another worker owns the job now)', { jobId: job.id, type: job.type });
-          }
-        }));
+        return outcomes.complete(entry, outcome.result);
       case 'failed':
-        if (outcome.error.code !== 'cancelled') log.info('job attempt failed', { jobId: job.id, type: job.type, attempt: job.attempt, error: outcome.error.message });
-        return fail(job, outcome.error, outcome.permanent, outcome.retryAt);
+        if (outcome.error.code !== 'cancelled') log.info('job attempt failed', { jobId: entry.job.id, type: entry.job.type, attempt: entry.job.attempt, error: outcome.error.message });
+        return outcomes.fail(entry, outcome.error, outcome.permanent, outcome.retryAt);
       case 'handed_back':
-        return handBack({ id: job.id, leaseToken: job.leaseToken, ...progress });
+        return outcomes.handBack(entry);
       case 'abandoned':
-        summary.leaseLost++;
-        log.warn('lease lost while running: the job was abandoned', { jobId: job.id, type: job.type });
+        return outcomes.lost(entry);
     }
   };
 
-  /** Acts on what the database says about held jobs: lost leases and cancel requests. */
-  const applyLeaseNews = (id: string, leaseLost: boolean, cancelRequested: boolean) => {
-    const entry = running.get(id);
-    if (entry) {
-      if (leaseLost) entry.abort.abort(abortReason('lease_lost', 'the lease on this job was lost'));
-      else if (cancelRequested) entry.abort.abort(abortReason('cancelled', 'the job was cancelled'));
-      return;
-    }
-    const queued = backlog.find((j) => j.id === id);
-    if (!queued) return;
-    backlog = backlog.filter((j) => j.id !== id);
-    if (leaseLost) summary.leaseLost++;
-    else if (cancelRequested) fail(queued, new EdgeJobsError('cancelled', 'the job was cancelled').toJSON(), true);
-  };
-
-  const saveProgress = async (entry: Entry, checkpoint?: { value: unknown }) => {
-    const item = {
-      id: entry.job.id, leaseToken: entry.job.leaseToken,
-      ...(entry.progressDirty ? { progress: entry.progress } : {}),
-      ...(checkpoint ? { checkpoint: checkpoint.value } : {}),
-    };
-    entry.progressDirty = false;
-    const r = await saves.add(item);
-    applyLeaseNews(r.id, r.outcome === 'lease_lost', r.cancelRequested);
-    return r;
-  };
-
-  const start = (job: ClaimedJob) => {
+  const start = (entry: HeldJob) => {
+    held.move(entry, 'running');
+    const { job } = entry;
     const definition = registry.get(job.type) as AnyJobDefinition;
-    const abort = new LazyAbort();
-    const entry: Entry = { job, abort, progress: undefined, progressDirty: false, done: null };
-    running.set(job.id, entry);
+    const abort = (entry.abort = new LazyAbort());
     let jobLog: Logger | undefined;
     const context: JobContext = {
       job: {
@@ -254,10 +216,11 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
       idempotencyKey: job.idempotencyKey ?? job.id,
       progress(value) {
         entry.progress = value;
+        entry.progressSet = true;
         entry.progressDirty = true;
       },
       async checkpoint(value) {
-        const r = await saveProgress(entry, { value });
+        const r = await leases.saveProgress(entry, { value });
         if (r.outcome === 'lease_lost') throw new EdgeJobsError('lease_lost', `job ${job.id}: the lease was lost; the checkpoint was not saved`);
       },
       // Made on first use: most handlers never log.
@@ -271,170 +234,127 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
       },
     };
     const finished = (outcome: RunOutcome) => {
-      running.delete(job.id);
       ewma = ewma === null ? outcome.durationMs : ewma * 0.8 + outcome.durationMs * 0.2;
       report(entry, outcome);
-      wake();
+      bell.ring();
     };
     const outcome = runJob({ job, definition, abort, context, graceMs: o.abortGraceMs });
     if (outcome instanceof Promise) entry.done = outcome.then(finished);
     else finished(outcome);
   };
 
-  let heartbeatBusy = false;
-  let lastReap = 0;
-  const reap = async () => {
-    lastReap = Date.now();
-    try {
-      const reaped = await store.reapExpiredLeases();
-      if (reaped.length > 0) log.info('reaped jobs whose worker was lost', { count: reaped.length });
-    } catch (error) {
-      log.warn('reaping expired leases failed', { error: coerceError(error).message });
-    }
-  };
-  const heartbeatTimer = setInterval(async () => {
-    if (heartbeatBusy) return;
-    heartbeatBusy = true;
-    try {
-      const held = [...[...running.values()].map((e) => e.job), ...backlog];
-      if (held.length > 0) {
-        const outcomes = await store.heartbeatJobs(held.map((j) => ({ id: j.id, leaseToken: j.leaseToken })), o.leaseMs);
-        for (const r of outcomes) applyLeaseNews(r.id, r.outcome === 'lease_lost', r.cancelRequested);
-      }
-      if (Date.now() - lastReap >= o.leaseMs) await reap();
-    } catch (error) {
-      log.warn('heartbeat failed; leases may expire', { error: coerceError(error).message });
-    } finally {
-      heartbeatBusy = false;
-    }
-  }, o.heartbeatMs);
-  const progressTimer = setInterval(() => {
-    for (const entry of running.values()) {
-      if (entry.progressDirty) saveProgress(entry).catch((error) => log.warn('saving progress failed', { jobId: entry.job.id, error: coerceError(error).message }));
-    }
-  }, o.progressFlushMs);
-
   let fatal: unknown = null;
-  let lastClaimShort = false;
-  let lastClaimAt = 0;
-  /** The claim in flight: claims overlap with running jobs, so the database and the handlers work at once. */
-  let claiming: Promise<void> | null = null;
-  let claimFailure: { error: unknown } | null = null;
-  /** The last claim found nothing while nothing ran: the queue is empty (for now). */
-  let emptyWhileIdle = false;
-  const types = registry.types();
-
-  /** Whether another job (of the average duration so far) fits before the stop time. */
-  const anotherFits = () => stopAt - Date.now() > (ewma ?? 0) + MIN_CLAIM_MS;
-
-  const maybeClaim = () => {
-    if (claiming) return;
-    const now = Date.now();
-    const idle = running.size === 0 && backlog.length === 0;
-    if (idle && emptyWhileIdle) return;
-    // Fast jobs: claim a whole batch ahead, and the next one while half of it is left (fewer
-    // round trips, and the claim runs while handlers do). Slow ones: only free slots, so other
-    // workers can take the rest.
-    const prefetch = ewma !== null && ewma < FAST_JOB_MS ? o.batchSize : 0;
-    const want = Math.min(o.batchSize, o.concurrency + prefetch - running.size - backlog.length);
-    const mayClaim = anotherFits() && want > 0 && (prefetch === 0 || backlog.length < Math.max(o.concurrency, o.batchSize / 2))
-      && (!lastClaimShort || idle || now - lastClaimAt >= o.idlePollMs);
-    if (!mayClaim) return;
-    lastClaimAt = now;
-    emptyWhileIdle = false;
-    claiming = withRetry(() => store.claimJobs({ workerId: o.workerId, types, limit: want, leaseMs: o.leaseMs, queues: o.queues })).then(
-      (jobs) => {
-        summary.claimed += jobs.length;
-        lastClaimShort = jobs.length < want;
-        emptyWhileIdle = jobs.length === 0 && running.size === 0 && backlog.length === 0;
-        for (const job of jobs) {
-          if (job.cancelRequested) fail(job, new EdgeJobsError('cancelled', 'the job was cancelled').toJSON(), true);
-          else backlog.push(job);
-        }
-      },
-      (error: unknown) => {
-        claimFailure = { error };
-      },
-    ).finally(() => {
-      claiming = null;
-      wake();
-    });
-  };
-
+  /** Why the loop ended by itself (nothing to claim, or no time for another job). */
+  let idleStop: 'empty' | 'limited' | 'deadline' | null = null;
   try {
-    await reap();
     let sliceStart = Date.now();
-    while (!stop.signal.aborted) {
-      if (claimFailure) throw (claimFailure as { error: unknown }).error;
-      maybeClaim();
+    while (!halt.signal.aborted) {
+      if (claimer.failure) throw claimer.failure.error;
+      claimer.maybeClaim();
       // Synchronous handlers finish inside start(): run them in slices, so heartbeats, writes,
       // the next claim and the stop timer are not starved by a long backlog of CPU-bound jobs.
       let sliced = false;
-      while (running.size < o.concurrency && backlog.length > 0) {
+      while (held.running < o.concurrency && held.waiting > 0 && !halt.signal.aborted) {
         if (Date.now() - sliceStart >= SLICE_MS) {
           sliced = true;
           break;
         }
-        start(backlog.shift() as ClaimedJob);
+        const next = held.nextWaiting();
+        if (!next) break;
+        start(next);
       }
       if (sliced) {
         await yieldToEventLoop();
         sliceStart = Date.now();
         continue;
       }
-      maybeClaim();
-      if (claiming || running.size > 0 || backlog.length > 0) {
-        await new Promise<void>((resolve) => {
-          notify = resolve;
-          if (lastClaimShort && !claiming) setTimeout(wake, Math.max(0, o.idlePollMs - (Date.now() - lastClaimAt)));
-        });
+      claimer.maybeClaim();
+      if (claimer.inFlight || held.size > 0) {
+        await bell.wait(claimer.nextLookInMs());
         sliceStart = Date.now();
         continue;
       }
-      // Idle: nothing runs, nothing is claimed, and no claim was possible or the queue is empty.
-      if (emptyWhileIdle && o.waitForWork && anotherFits()) {
-        await o.waitForWork(Math.max(0, stopAt - Date.now() - MIN_CLAIM_MS), stop.signal);
-        emptyWhileIdle = false;
-        lastClaimAt = 0; // look again now
+      // Idle: nothing held, nothing being claimed, and the last look (made while idle) found
+      // nothing to take, or no other job fits before the stop time.
+      if (!anotherFits()) {
+        idleStop = 'deadline';
+        break;
+      }
+      const limited = claimer.finding === 'limited';
+      if (o.waitForWork) {
+        const left = Math.max(0, stopAt - Date.now() - MIN_CLAIM_MS);
+        await o.waitForWork(limited ? Math.min(o.idlePollMs, left) : left, halt.signal);
+        claimer.lookNow();
         sliceStart = Date.now();
         continue;
       }
-      summary.stopReason = emptyWhileIdle && !o.waitForWork ? 'empty' : 'deadline';
+      idleStop = limited ? 'limited' : 'empty';
       break;
     }
   } catch (error) {
     fatal = error;
-    summary.stopReason = 'error';
-    summary.error = serializeError(error, { stack: false });
     log.error('the drain failed; handing back its jobs', { error: coerceError(error).message });
   }
-  // A claim still in flight (stopped mid-way): its jobs are handed back below with the rest.
-  while (claiming) await claiming;
-  if (!fatal && stop.signal.aborted) {
-    summary.stopReason = (stop.signal.reason as EdgeJobsError).code === 'aborted' ? 'aborted' : 'deadline';
+
+  // Wind down: no more claims; a claim still in flight adds its jobs, which are handed back with
+  // every job that has not started.
+  claimer.close();
+  while (claimer.inFlight) await claimer.inFlight;
+  const nothingLeft = claimer.finding === 'empty' && held.size === 0;
+  for (let entry = held.nextWaiting(); entry; entry = held.nextWaiting()) outcomes.handBack(entry);
+  // Stopped from outside: running jobs may finish within the grace (never past the stop time).
+  if (stoppedAt && !fatal && held.running > 0) {
+    const graceEnd = Math.min(stoppedAt + o.shutdownGraceMs, stopAt);
+    while (held.running > 0 && Date.now() < graceEnd) await bell.wait(graceEnd - Date.now());
   }
-  summary.moreWork = summary.stopReason !== 'empty' && !(lastClaimShort && running.size === 0 && backlog.length === 0);
-
-  // Wind down: abort what runs, hand back what never started, wait for every write.
   clearTimeout(stopTimer);
-  const endReason = stop.signal.aborted ? stop.signal.reason : abortReason('aborted', 'the drain is stopping');
-  for (const entry of running.values()) entry.abort.abort(endReason);
-  for (const job of backlog) handBack({ id: job.id, leaseToken: job.leaseToken });
-  backlog = [];
-  await Promise.all([...running.values()].map((e) => e.done));
-  clearInterval(progressTimer);
-  await Promise.all([completes.flush(), fails.flush(), handBacks.flush(), saves.flush()]);
-  clearInterval(heartbeatTimer);
-  o.signal?.removeEventListener('abort', onExternalAbort);
+  abortRunning(Date.now() >= stopAt ? deadlineReason : abortReason('aborted', 'the drain is stopping'));
+  await Promise.all([...held.inState('running')].map((entry) => entry.done));
+  leases.stopProgress(); // every outcome write carries the latest progress
+  await outcomes.flush();
+  leases.stop();
+  o.signal?.removeEventListener('abort', onStop);
 
-  summary.durationMs = Date.now() - startedAt;
+  const haltCode = halt.signal.aborted ? (halt.signal.reason as EdgeJobsError).code : null;
+  const stopReason: StopReason = fatal ? 'error' : haltCode === 'aborted' ? 'aborted' : haltCode === 'deadline' ? 'deadline' : (idleStop ?? 'deadline');
+  const { unrecorded, ...recorded } = counts;
+  const summary: DrainSummary = {
+    runId, workerId: o.workerId, ...recorded, unrecorded, stopReason,
+    moreWork: stopReason === 'error' || stopReason === 'limited' || !nothingLeft,
+    durationMs: Date.now() - startedAt,
+    error: fatal ? serializeError(fatal, { stack: false }) : null,
+  };
   try {
-    if (summary.runId) await withRetry(() => store.finishWorkerRun(summary.runId as string, summary, summary.error));
+    await retryTransient(() => store.finishWorkerRun(runId, summary, summary.error), o.deadline, log, 'finish_worker_run');
   } catch (error) {
     log.error('could not record the end of the worker run', { error: coerceError(error).message });
   }
   log.info('drain finished', { ...summary, error: undefined });
   return summary;
+}
+
+/** Wakes the drain's loop: `ring()` ends the current `wait()`; a wait also ends after `ms`. */
+function createBell() {
+  let ringing: (() => void) | null = null;
+  return {
+    ring() {
+      const r = ringing;
+      ringing = null;
+      r?.();
+    },
+    wait(ms: number | null): Promise<void> {
+      return new Promise<void>((resolve) => {
+        const timer = ms === null ? undefined : setTimeout(() => {
+          ringing = null;
+          resolve();
+        }, ms);
+        ringing = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    },
+  };
 }
 
 function resolveOptions(options: DrainOptions) {
@@ -456,13 +376,15 @@ function resolveOptions(options: DrainOptions) {
   const handBackMarginMs = options.handBackMarginMs ?? DEFAULT_HAND_BACK_MARGIN_MS;
   if (!(handBackMarginMs >= 0)) bad('handBackMarginMs', 'must not be negative');
   const abortGraceMs = Math.min(options.abortGraceMs ?? 1_000, handBackMarginMs / 2);
+  const shutdownGraceMs = options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS;
+  if (!(shutdownGraceMs >= 0)) bad('shutdownGraceMs', 'must not be negative');
   const idlePollMs = options.idlePollMs ?? 1_000;
   const progressFlushMs = options.progressFlushMs ?? 250;
   if (!(idlePollMs >= 10)) bad('idlePollMs', 'must be at least 10');
   if (!(progressFlushMs >= 10)) bad('progressFlushMs', 'must be at least 10');
   if (options.registry.types().length === 0) bad('registry', 'has no job types');
   return {
-    ...options, deadline, concurrency, batchSize, leaseMs, heartbeatMs, handBackMarginMs, abortGraceMs,
+    ...options, deadline, concurrency, batchSize, leaseMs, heartbeatMs, handBackMarginMs, abortGraceMs, shutdownGraceMs,
     idlePollMs, progressFlushMs,
     workerId: options.workerId ?? `drain-${crypto.randomUUID()}`,
     trigger: options.trigger ?? 'manual',

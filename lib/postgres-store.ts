@@ -65,8 +65,20 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     prepare: options.prepare ?? true,
     onnotice: () => {},
     connection: { application_name: 'edgejobs' },
+    backoff: reconnectDelaySeconds,
   });
   return makeStore(sql, owned, options.auth);
+}
+
+/**
+ * Seconds before postgres.js tries to connect again after a failed connection: doubling from
+ * 50 ms, never over a second. postgres.js's own default grows as 3^failures / 100 s up to 20 s, and
+ * counts every failure of the pool: a worker that kept retrying through a 3.5 s Postgres restart
+ * then waited 13 s longer than the outage for its next connection (measured in
+ * tests/drain/outage.test.ts).
+ */
+export function reconnectDelaySeconds(failures: number): number {
+  return Math.min(1, 0.05 * 2 ** failures) * (0.5 + Math.random() / 2);
 }
 
 function makeStore(sql: Sql, owned: boolean, auth: StoreAuth | undefined): PostgresStore {
@@ -134,6 +146,11 @@ function makeStore(sql: Sql, owned: boolean, auth: StoreAuth | undefined): Postg
         max_jobs => ${request.limit}::integer, lease_seconds => ${leaseSeconds(request.leaseMs)}::integer,
         queues => ${request.queues ? q.array(request.queues) : null}::text[])`);
       return rows.map(fromClaimedRow);
+    },
+    async getWaitingLimitedQueues(types, queues) {
+      const rows = await call('get_waiting_limited_queues', (q) => q`select public.get_waiting_limited_queues(
+        job_types => ${q.array(types)}::text[], queues => ${queues ? q.array(queues) : null}::text[]) as names`);
+      return (rows[0]?.names as string[] | undefined) ?? [];
     },
     async heartbeatJobs(leases, leaseMs) {
       const rows = await call('heartbeat_jobs', (q) => q`select * from public.heartbeat_jobs(jobs => ${json(leases.map(toSqlLease))}::jsonb, lease_seconds => ${leaseSeconds(leaseMs)}::integer)`);

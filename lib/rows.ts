@@ -50,6 +50,7 @@ export function toSqlFail(item: FailItem): Record<string, unknown> {
   const out: Record<string, unknown> = { ...lease(item), error: item.error };
   if (item.permanent) out.permanent = true;
   if (item.retryAt) out.retry_at = item.retryAt.toISOString();
+  if (item.progress !== undefined) out.progress = item.progress;
   return out;
 }
 
@@ -123,6 +124,7 @@ export function fromHealthRow(r: Row): QueueHealth {
     lastRunStartedAt: dateOrNull(r.last_run_started_at), lastRunFinishedAt: dateOrNull(r.last_run_finished_at),
     lastRunStatus: (r.last_run_status as QueueHealth['lastRunStatus']) ?? null,
     lastSuccessAt: dateOrNull(r.last_success_at), consecutiveFailedRuns: num(r.consecutive_failed_runs),
+    lastSeenAt: dateOrNull(r.last_seen_at),
   };
 }
 

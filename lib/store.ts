@@ -127,6 +127,8 @@ export interface FailItem extends Lease {
   permanent?: boolean;
   /** Retry at this time instead of after the backoff delay. */
   retryAt?: Date;
+  /** The handler's latest progress, kept on the job. */
+  progress?: unknown;
 }
 
 export interface HandBackItem extends Lease {
@@ -180,6 +182,8 @@ export interface QueueHealth {
   lastRunStatus: 'running' | 'succeeded' | 'failed' | 'lost' | null;
   lastSuccessAt: Date | null;
   consecutiveFailedRuns: number;
+  /** When a worker was last seen: a run started or finished, or a drain that found nothing (which leaves no run record). */
+  lastSeenAt: Date | null;
 }
 
 export interface RetryFailedFilter {
@@ -207,6 +211,11 @@ export interface ClientStore {
 /** Calls for workers (service role). */
 export interface WorkerStore {
   claimJobs(request: ClaimRequest): Promise<ClaimedJob[]>;
+  /**
+   * The queues with a concurrency limit that hold ready jobs of these types: after a short claim,
+   * jobs that wait for a free slot rather than an empty queue.
+   */
+  getWaitingLimitedQueues(types: string[], queues?: string[]): Promise<string[]>;
   heartbeatJobs(leases: Lease[], leaseMs: number): Promise<HeartbeatOutcome[]>;
   saveJobProgress(items: ProgressItem[]): Promise<ProgressOutcome[]>;
   completeJobs(items: CompleteItem[]): Promise<CompleteOutcome[]>;

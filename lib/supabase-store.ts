@@ -136,6 +136,10 @@ function makeStore(client: AnyClient, withAccessToken: (token: string) => Supaba
       });
       return rows.map(fromClaimedRow);
     },
+    async getWaitingLimitedQueues(types, queues) {
+      const names = await scalar('get_waiting_limited_queues', { job_types: types, queues: queues ?? null });
+      return Array.isArray(names) ? names.map(String) : [];
+    },
     async heartbeatJobs(leases, leaseMs) {
       return (await rpc('heartbeat_jobs', { jobs: leases.map(toSqlLease), lease_seconds: leaseSeconds(leaseMs) })).map(fromHeartbeatRow);
     },

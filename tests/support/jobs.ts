@@ -105,4 +105,41 @@ export const gated = defineJob({
   },
 });
 
-export const registry = createRegistry([echo, flaky, permanent, stepper, hang, busy, slowTimeout, gated]);
+/** Handlers of each queue running right now, and the most seen at once. */
+export const inFlight = new Map<string, { now: number; max: number }>();
+
+/** Sleeps `ms`, counting how many sleepers of its queue run at once (see `inFlight`). */
+export const sleeper = defineJob({
+  type: 'test.sleep',
+  input: z.object({ ms: z.number().int().nonnegative() }),
+  handler: async ({ ms }, ctx) => {
+    count(ctx.job.id);
+    const q = inFlight.get(ctx.job.queue) ?? { now: 0, max: 0 };
+    inFlight.set(ctx.job.queue, q);
+    q.now++;
+    q.max = Math.max(q.max, q.now);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, ms));
+    } finally {
+      q.now--;
+    }
+    return { slept: ms };
+  },
+});
+
+/** Reports progress row by row, checkpoints every `checkpointEvery` rows, and fails at `failAt` (the CSV import that breaks on a row). */
+export const importer = defineJob({
+  type: 'test.import',
+  input: z.object({ rows: z.number().int().positive(), failAt: z.number().int().positive(), checkpointEvery: z.number().int().positive() }),
+  handler: async ({ rows, failAt, checkpointEvery }, ctx) => {
+    count(ctx.job.id);
+    for (let row = 1; row <= rows; row++) {
+      if (row === failAt) throw new PermanentError(`row ${row} is malformed`, { code: 'bad_row' });
+      ctx.progress({ row });
+      if (row % checkpointEvery === 0) await ctx.checkpoint({ row });
+    }
+    return { rows };
+  },
+});
+
+export const registry = createRegistry([echo, flaky, permanent, stepper, hang, busy, slowTimeout, gated, sleeper, importer]);

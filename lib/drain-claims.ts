@@ -1,0 +1,150 @@
+/**
+ * A drain's claims: when to claim, how many, and what the last claim found. One claim is in
+ * flight at a time, overlapping with running handlers (the database and the handlers work at
+ * once).
+ *
+ * - How many: free handler slots; for fast jobs (< 50 ms on average) a whole batch ahead, and
+ *   the next batch while half of the current one is left.
+ * - What a short claim (fewer jobs than asked) found: `empty` (nothing claimable now) or
+ *   `limited` (ready jobs wait for a slot in a queue at its concurrency limit: asked of the
+ *   database only after a short claim).
+ * - When to look again after a short claim: at once when a job of ours in a queue that jobs wait
+ *   on has its outcome written (its slot is free: refill it), at once when the drain has become
+ *   idle since, and otherwise every `idlePollMs`.
+ */
+import type { HeldJobs } from './held-jobs.ts';
+import type { Logger } from './logger.ts';
+import { retryTransient } from './retry.ts';
+import type { ClaimedJob, WorkerStore } from './store.ts';
+
+/** What the last claim found: `work` (as many jobs as asked), `empty` or `limited` (see above). */
+export type ClaimFinding = 'work' | 'empty' | 'limited';
+
+export interface ClaimerOptions {
+  store: WorkerStore;
+  held: HeldJobs;
+  workerId: string;
+  types: string[];
+  queues?: string[];
+  leaseMs: number;
+  batchSize: number;
+  concurrency: number;
+  idlePollMs: number;
+  /** Claims are retried through transient errors until this time (epoch ms). */
+  until: number;
+  log: Logger;
+  /** Whether another job (of the average duration so far) fits before the drain stops. */
+  fits: () => boolean;
+  /** Whether jobs are fast enough to prefetch a batch ahead. */
+  fast: () => boolean;
+  /** Takes the claimed jobs (in claim order). */
+  onClaimed: (jobs: ClaimedJob[]) => void;
+  /** Called when a claim settles or a claim became due: the drain's loop looks again. */
+  wake: () => void;
+}
+
+export interface Claimer {
+  /** Starts a claim if one is useful now. */
+  maybeClaim(): void;
+  /** A held job's outcome is written: if its queue is one that jobs wait on, refill its slot at once. */
+  released(queue: string): void;
+  /** The next claim may go out at once (the drain waited for work). */
+  lookNow(): void;
+  /** No more claims (the drain is stopping). */
+  close(): void;
+  /** What the last settled claim found (null before the first). */
+  readonly finding: ClaimFinding | null;
+  /** Whether the last claim was made while the drain held no job (so its finding still holds when idle). */
+  readonly foundWhileIdle: boolean;
+  /** The claim in flight, if any (it never rejects). */
+  readonly inFlight: Promise<void> | null;
+  /** A claim that failed for good (not transient, or past `until`). */
+  readonly failure: { error: unknown } | null;
+  /** Milliseconds until a paced look is due while the drain is busy, or null when none is. */
+  nextLookInMs(): number | null;
+}
+
+export function createClaimer(o: ClaimerOptions): Claimer {
+  const { store, held } = o;
+  let inFlight: Promise<void> | null = null;
+  let failure: { error: unknown } | null = null;
+  let closed = false;
+  let finding: ClaimFinding | null = null;
+  let foundWhileIdle = false;
+  let lastClaimAt = 0;
+  /** Queues whose ready jobs wait for a slot (from the last short claim). */
+  let waitingOn = new Set<string>();
+  /** A look is due regardless of pacing: a slot we wait for was freed, or the drain waited for work. */
+  let due = false;
+
+  const claim = (want: number) => {
+    lastClaimAt = Date.now();
+    due = false;
+    const idleAtStart = held.size === 0;
+    inFlight = (async () => {
+      const jobs = await retryTransient(
+        () => store.claimJobs({ workerId: o.workerId, types: o.types, limit: want, leaseMs: o.leaseMs, queues: o.queues }),
+        o.until, o.log, 'claim_jobs');
+      const limited = jobs.length < want
+        ? await retryTransient(() => store.getWaitingLimitedQueues(o.types, o.queues), o.until, o.log, 'get_waiting_limited_queues')
+        : [];
+      return { jobs, limited };
+    })().then(
+      ({ jobs, limited }) => {
+        finding = jobs.length >= want ? 'work' : limited.length > 0 ? 'limited' : 'empty';
+        foundWhileIdle = idleAtStart;
+        waitingOn = new Set(limited);
+        o.onClaimed(jobs);
+      },
+      (error: unknown) => {
+        failure = { error };
+      },
+    ).finally(() => {
+      inFlight = null;
+      o.wake();
+    });
+  };
+
+  return {
+    maybeClaim() {
+      if (inFlight || closed || failure || !o.fits()) return;
+      const idle = held.size === 0;
+      // Idle after a look made while idle that found nothing to take: the drain waits or stops.
+      if (idle && foundWhileIdle && finding !== null && finding !== 'work' && !due) return;
+      const prefetch = o.fast() ? o.batchSize : 0;
+      const want = Math.min(o.batchSize, o.concurrency + prefetch - held.running - held.waiting);
+      if (want <= 0) return;
+      if (prefetch > 0 && held.waiting >= Math.max(o.concurrency, o.batchSize / 2)) return;
+      const paced = finding !== null && finding !== 'work' && !idle && !due;
+      if (paced && Date.now() - lastClaimAt < o.idlePollMs) return;
+      claim(want);
+    },
+    released(queue) {
+      if (!waitingOn.has(queue)) return;
+      due = true;
+      o.wake();
+    },
+    lookNow() {
+      due = true;
+    },
+    close() {
+      closed = true;
+    },
+    get finding() {
+      return finding;
+    },
+    get foundWhileIdle() {
+      return foundWhileIdle;
+    },
+    get inFlight() {
+      return inFlight;
+    },
+    get failure() {
+      return failure;
+    },
+    nextLookInMs() {
+      if (inFlight || closed || finding === null || finding === 'work' || held.size === 0) return null;
+      return Math.max(0, lastClaimAt + o.idlePollMs - Date.now());
+    },
+  };
+}

@@ -1,0 +1,113 @@
+/**
+ * The jobs a drain holds a lease on, from claim until their outcome is written. One map by id,
+ * so every answer about a job (heartbeat, progress write, outcome) finds it in O(1), and a
+ * first-in first-out line of the jobs waiting to start.
+ *
+ *   waiting ──start──▶ running ──outcome──▶ writing ──written──▶ (released)
+ *      └──────────── cancelled or lost before it started ───────────▲
+ *
+ * A job stays held (its lease renewed) until the database has its outcome: a write delayed by
+ * a database restart must not let the lease expire under a finished job.
+ */
+import type { LazyAbort } from './run-job.ts';
+import type { ClaimedJob, Lease } from './store.ts';
+
+export type HeldState = 'waiting' | 'running' | 'writing';
+
+export interface HeldJob {
+  readonly job: ClaimedJob;
+  state: HeldState;
+  /** The run's abort switch, while running. */
+  abort: LazyAbort | null;
+  /** The handler's latest progress, and whether it reported any in this run. */
+  progress: unknown;
+  progressSet: boolean;
+  /** Progress reported since the last progress write. */
+  progressDirty: boolean;
+  /** Settles when an asynchronous handler's outcome is known; null for a synchronous one. */
+  done: Promise<void> | null;
+}
+
+export class HeldJobs {
+  private readonly byId = new Map<string, HeldJob>();
+  /** Waiting jobs in claim order; entries that left `waiting` are skipped when reached. */
+  private line: HeldJob[] = [];
+  private head = 0;
+  private readonly counts: Record<HeldState, number> = { waiting: 0, running: 0, writing: 0 };
+
+  get waiting(): number {
+    return this.counts.waiting;
+  }
+  get running(): number {
+    return this.counts.running;
+  }
+  get writing(): number {
+    return this.counts.writing;
+  }
+  /** Every held job, whatever its state. Zero means every outcome is written. */
+  get size(): number {
+    return this.byId.size;
+  }
+
+  /** A newly claimed job: waiting to start. */
+  add(job: ClaimedJob): HeldJob {
+    const entry: HeldJob = { job, state: 'waiting', abort: null, progress: undefined, progressSet: false, progressDirty: false, done: null };
+    this.byId.set(job.id, entry);
+    this.line.push(entry);
+    this.counts.waiting++;
+    return entry;
+  }
+
+  get(id: string): HeldJob | undefined {
+    return this.byId.get(id);
+  }
+
+  /** The next job waiting to start, taken out of the line (it must be moved to `running`). */
+  nextWaiting(): HeldJob | undefined {
+    while (this.head < this.line.length) {
+      const entry = this.line[this.head++] as HeldJob;
+      if (entry.state === 'waiting' && this.byId.get(entry.job.id) === entry) {
+        this.compact();
+        return entry;
+      }
+    }
+    this.compact();
+    return undefined;
+  }
+
+  /** Moves a held job to another state. */
+  move(entry: HeldJob, to: HeldState): void {
+    this.counts[entry.state]--;
+    entry.state = to;
+    this.counts[to]++;
+  }
+
+  /** The job's outcome is written (or will never be): it is no longer held. */
+  release(entry: HeldJob): void {
+    if (this.byId.get(entry.job.id) !== entry) return;
+    this.byId.delete(entry.job.id);
+    this.counts[entry.state]--;
+  }
+
+  /** The lease of every held job, for a heartbeat. */
+  leases(): Lease[] {
+    const leases: Lease[] = [];
+    for (const { job } of this.byId.values()) leases.push({ id: job.id, leaseToken: job.leaseToken });
+    return leases;
+  }
+
+  /** Jobs in one state. */
+  *inState(state: HeldState): IterableIterator<HeldJob> {
+    for (const entry of this.byId.values()) if (entry.state === state) yield entry;
+  }
+
+  private compact(): void {
+    if (this.head === this.line.length) {
+      this.line = [];
+      this.head = 0;
+    } else if (this.head > 512 && this.head * 2 > this.line.length) {
+      this.line = this.line.slice(this.head);
+      this.head = 0;
+    }
+  }
+}
