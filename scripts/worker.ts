@@ -1,12 +1,19 @@
 /**
- * `npm run worker`: a long-running worker for any server (the "separate worker service" setup):
- * drains continuously in rounds, wakes at once when jobs are inserted (LISTEN edgejobs_jobs, which
- * needs a direct or session-pooler connection), and on SIGTERM/SIGINT hands running jobs back and
+ * The long-running worker for any server (the "separate worker service" setup): drains
+ * continuously in rounds, wakes at once when jobs are inserted (LISTEN edgejobs_jobs, which needs
+ * a direct or session-pooler connection), and on SIGTERM/SIGINT stops claiming, lets running jobs
+ * finish for up to EDGEJOBS_SHUTDOWN_GRACE_MS, hands the rest back with their checkpoints, and
  * exits 0. Without LISTEN (transaction pooler) it polls every EDGEJOBS_WORKER_POLL_MS instead.
+ *
+ * Run it as `node --import tsx scripts/worker.ts` wherever a process manager (Docker, PM2,
+ * systemd, Render, Heroku) sends the stop signal: that process must be this one. `npm run worker`
+ * is for a terminal only: npm does not wait for the worker when it gets SIGTERM.
+ * (docs/examples/Dockerfile.worker, docs/examples/Procfile)
  *
  * Env: DATABASE_URL (required), EDGEJOBS_CONCURRENCY (10), EDGEJOBS_WORKER_ROUND_MS (60000),
  * EDGEJOBS_WORKER_IDLE_MS (5000: with LISTEN, how often an idle worker still looks, for jobs
- * whose run_at has come), EDGEJOBS_WORKER_POLL_MS (1000: the poll without LISTEN).
+ * whose run_at has come), EDGEJOBS_WORKER_POLL_MS (1000: the poll without LISTEN),
+ * EDGEJOBS_SHUTDOWN_GRACE_MS (5000; 0 hands running jobs back at once).
  * The job types are this app's registry; point the import at yours.
  */
 import { createPostgresStore } from '../lib/postgres-store.ts';
@@ -29,6 +36,7 @@ const int = (name: string, fallback: number, min = 1, max = Number.MAX_SAFE_INTE
 };
 const concurrency = int('EDGEJOBS_CONCURRENCY', 10, 1, 1_000);
 const roundMs = int('EDGEJOBS_WORKER_ROUND_MS', 60_000, 2_500); // at least the 2 s hand-back margin + 0.5 s
+const shutdownGraceMs = int('EDGEJOBS_SHUTDOWN_GRACE_MS', 5_000, 0, 600_000);
 const log = createConsoleLogger('info');
 const pooled = /:6543(\/|$)/.test(url);
 const store = createPostgresStore({ url, max: Math.min(10, concurrency + 2), prepare: !pooled });
@@ -55,17 +63,19 @@ let stopping = false;
 const shutdown = (signal: string) => {
   if (stopping) return;
   stopping = true;
-  console.log(`[worker] ${signal}: handing running jobs back, then exiting`);
+  console.log(shutdownGraceMs > 0
+    ? `[worker] ${signal}: claiming nothing more; running jobs have ${shutdownGraceMs} ms to finish, then the rest are handed back`
+    : `[worker] ${signal}: handing running jobs back, then exiting`);
   stop.abort();
 };
 for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => shutdown(signal));
 
 console.log(`[worker] draining ${registry.types().join(', ')} with concurrency ${concurrency}; ${listening ? 'woken by LISTEN edgejobs_jobs' : `polling every ${idleMs} ms`}`);
 await runDrainLoop({
-  store, registry, signal: stop.signal, roundMs, idleMs, concurrency, trigger: 'worker', logger: log,
+  store, registry, signal: stop.signal, roundMs, idleMs, concurrency, shutdownGraceMs, trigger: 'worker', logger: log,
   ...(listening ? { idleWait: wakeup.idleWait } : {}),
   onRound: (s) => {
-    if (s.claimed) console.log(`[worker] round: ${s.completed} completed, ${s.retried} retried, ${s.failed} failed, ${s.handedBack} handed back (${s.stopReason})`);
+    if (s.claimed) console.log(`[worker] round: ${s.completed} completed, ${s.retried} retried, ${s.failed} failed, ${s.cancelled} cancelled, ${s.handedBack} handed back (${s.stopReason})`);
   },
 });
 await store.stop();
