@@ -5,7 +5,7 @@
  */
 import { DEFAULT_HAND_BACK_MARGIN_MS, drain, type DrainOptions, type DrainSummary } from './drain.ts';
 import { EdgeJobsError } from './errors.ts';
-import { silentLogger } from './logger.ts';
+import { silentLogger, type Logger } from './logger.ts';
 
 export interface DrainLoopOptions extends Omit<DrainOptions, 'deadline' | 'signal'> {
   /** Length of each drain round. Default 10,000 ms. */
@@ -114,4 +114,23 @@ export function createWakeup(): Wakeup {
       });
     },
   };
+}
+
+/**
+ * Wake-ups from `LISTEN edgejobs_jobs` (the insert trigger's NOTIFY) on a postgres.js client, for
+ * {@link runDrainLoop}'s `idleWait`; null when LISTEN is not available (Supabase's transaction
+ * pooler does not carry it: poll instead). postgres.js listens on a connection of its own.
+ * @example
+ * const wakeup = await listenForJobs(store.sql, log)
+ * await runDrainLoop({ store, registry, signal, idleMs: 5_000, ...(wakeup ? { idleWait: wakeup.idleWait } : {}) })
+ */
+export async function listenForJobs(sql: { listen(channel: string, onNotify: () => void): Promise<unknown> }, log: Logger = silentLogger): Promise<Wakeup | null> {
+  const wakeup = createWakeup();
+  try {
+    await sql.listen('edgejobs_jobs', () => wakeup.notify());
+    return wakeup;
+  } catch (error) {
+    log.warn('LISTEN is not available; polling instead', { error: (error as Error).message });
+    return null;
+  }
 }

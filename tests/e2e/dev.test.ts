@@ -1,7 +1,10 @@
 /**
  * `npm run dev` as a new user runs it: embedded Postgres (in a temporary data folder here),
  * migrations, `next dev` on $PORT, and the local drain loop; a job submitted over HTTP runs to
- * its result; Ctrl-C (SIGINT) stops everything and exits 0.
+ * its result; Ctrl-C stops everything and exits 0. Ctrl-C is sent as a terminal sends it: SIGINT
+ * to the whole foreground process group. A job running at that moment is handed back (queued,
+ * attempt not counted, checkpoint kept), which needs Postgres to outlive the drain: the database
+ * is read afterwards to see it.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -9,7 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:net';
 import { afterAll, expect, it } from 'vitest';
-import { ROOT, freePort } from '../../scripts/embedded-db.ts';
+import { existsSync } from 'node:fs';
+import postgres from 'postgres';
+import { ROOT, freePort, startEmbeddedPostgres } from '../../scripts/embedded-db.ts';
 import { waitForJob } from '../../lib/client/http-client.ts';
 
 const data = mkdtempSync(join(tmpdir(), 'edgejobs-dev-'));
@@ -21,15 +26,18 @@ const portOpen = (port: number) => new Promise<boolean>((resolve) => {
   socket.once('error', () => resolve(false));
 });
 
-it('starts the whole stack, runs a submitted job, and stops cleanly on Ctrl-C', async () => {
+it('starts the whole stack, runs a submitted job, and on Ctrl-C hands the running job back before stopping', async () => {
   const port = await freePort();
-  // What `npm run dev` runs (npm itself only adds a process in between).
+  // What `npm run dev` runs (npm itself only adds a process in between), as the foreground
+  // process group of a terminal.
   const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/dev.ts'], {
     cwd: ROOT,
+    detached: true,
     env: { ...process.env, PORT: String(port), EDGEJOBS_DEV_DATA: data, EDGEJOBS_NEXT_DIST_DIR: '.next-devtest' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
+  let longId = '';
   child.stdout.on('data', (d) => (output += d));
   child.stderr.on('data', (d) => (output += d));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -52,13 +60,42 @@ it('starts the whole stack, runs a submitted job, and stops cleanly on Ctrl-C', 
     const page = await fetch(base);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('edgejobs');
+
+    // A long job (10 steps of 2 s), running when Ctrl-C comes.
+    const long = await fetch(`${base}/api/jobs`, {
+      method: 'POST', headers: { 'content-type': 'application/json', cookie },
+      body: JSON.stringify({ type: 'report.generate', input: { title: 'long', rows: [1, 2, 3], stepMs: 2_000 } }),
+    });
+    longId = (await long.json()).id;
+    const started = Date.now();
+    for (;;) {
+      const status = await (await fetch(`${base}/api/jobs/${longId}`, { headers: { cookie } })).json();
+      if (status.status === 'processing' && status.progress) break;
+      if (Date.now() - started > 30_000) throw new Error(`the long job did not start:\n${output}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
   } finally {
-    child.kill('SIGINT');
+    process.kill(-child.pid!, 'SIGINT'); // the terminal's Ctrl-C: the whole foreground group
   }
   expect(await exited, output).toBe(0);
   expect(output).toContain('[dev] stopping');
+  expect(output).toContain('1 running job(s) handed back');
   expect(await portOpen(port)).toBe(false);
   const pgPort = Number(/port (\d+)\)/.exec(output)?.[1]);
   expect(pgPort).toBeGreaterThan(0);
   expect(await portOpen(pgPort)).toBe(false);
+  expect(existsSync(join(data, 'pg', 'postmaster.pid'))).toBe(false); // Postgres shut down cleanly
+
+  // Read the database the runner left: the job is back in the queue, not `processing`.
+  const db = await startEmbeddedPostgres({ dataDir: join(data, 'pg'), port: await freePort(), persistent: true, initialise: false });
+  const sql = postgres(db.url, { max: 1, onnotice: () => {} });
+  try {
+    const [row] = await sql`select status, attempts, checkpoint, locked_by from edgejobs.jobs where id = ${longId}`;
+    expect(row).toMatchObject({ status: 'queued', attempts: 0, locked_by: null });
+    expect((row!.checkpoint as { step: number }).step).toBeGreaterThanOrEqual(1);
+    expect((await sql`select count(*)::int as n from edgejobs.jobs where status = 'processing'`)[0]!.n).toBe(0);
+  } finally {
+    await sql.end();
+    await db.stop();
+  }
 }, 240_000);
