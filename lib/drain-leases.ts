@@ -5,7 +5,7 @@
  * cancel request. Each answer is one map lookup (see HeldJobs).
  */
 import { coerceError } from './errors.ts';
-import { CANCELLED_ERROR, type Outcomes } from './drain-outcomes.ts';
+import type { Outcomes } from './drain-outcomes.ts';
 import type { HeldJob, HeldJobs } from './held-jobs.ts';
 import type { Logger } from './logger.ts';
 import { abortReason } from './run-job.ts';
@@ -37,9 +37,10 @@ export function startLeaseKeeper({ store, held, outcomes, leaseMs, heartbeatMs, 
     if (!entry || (!leaseLost && !cancelRequested)) return;
     switch (entry.state) {
       case 'waiting':
-        // Never started: a lost lease needs nothing more; a cancelled job ends cancelled.
+        // Never started: a lost lease needs nothing more; a cancelled job is handed back, which
+        // ends it cancelled without counting an attempt that never ran.
         if (leaseLost) outcomes.lost(entry);
-        else outcomes.fail(entry, CANCELLED_ERROR, true);
+        else outcomes.handBack(entry);
         return;
       case 'running':
         entry.abort?.abort(leaseLost

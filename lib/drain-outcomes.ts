@@ -6,7 +6,7 @@
  * outcome is written, or will never be.
  */
 import { createBatcher } from './batcher.ts';
-import { EdgeJobsError, coerceError, type ErrorJson } from './errors.ts';
+import { coerceError, type ErrorJson } from './errors.ts';
 import type { HeldJob, HeldJobs } from './held-jobs.ts';
 import type { Logger } from './logger.ts';
 import { retryTransient } from './retry.ts';
@@ -41,9 +41,6 @@ export interface Outcomes {
   /** Waits until every write pushed so far has finished. */
   flush(): Promise<void>;
 }
-
-/** The error a job that was cancelled before or while it ran is failed with (fail_jobs makes it cancelled). */
-export const CANCELLED_ERROR: ErrorJson = new EdgeJobsError('cancelled', 'the job was cancelled').toJSON();
 
 export function createOutcomes({ store, held, counts, until, log, onReleased }: OutcomesOptions): Outcomes {
   const retried = <I, O>(name: string, write: (items: I[]) => Promise<O[]>) =>

@@ -22,7 +22,7 @@ import type { AnyJobDefinition, JobContext, JobRegistry } from './job.ts';
 import { createConsoleLogger, type Logger } from './logger.ts';
 import { createClaimer } from './drain-claims.ts';
 import { startLeaseKeeper } from './drain-leases.ts';
-import { CANCELLED_ERROR, createOutcomes, type OutcomeCounts } from './drain-outcomes.ts';
+import { createOutcomes, type OutcomeCounts } from './drain-outcomes.ts';
 import { HeldJobs, type HeldJob } from './held-jobs.ts';
 import { retryTransient } from './retry.ts';
 import { LazyAbort, abortReason, runJob, type RunOutcome } from './run-job.ts';
@@ -147,7 +147,8 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
       counts.claimed += jobs.length;
       for (const job of jobs) {
         const entry = held.add(job);
-        if (job.cancelRequested) outcomes.fail(entry, CANCELLED_ERROR, true);
+        // Cancelled before it could start: handed back, it ends cancelled without an attempt.
+        if (job.cancelRequested) outcomes.handBack(entry);
       }
     },
     wake: bell.ring,

@@ -325,6 +325,41 @@ comment on function edgejobs.fail_leased_jobs(jsonb) is
 comment on function public.fail_jobs(jsonb) is
   'edgejobs worker: record failed attempts for [{id, lease_token, error: {message, code?, ...}, permanent?, retry_at?, progress?}]. A job is retried (outcome retrying; at retry_at or after exponential backoff with jitter) unless permanent or out of attempts (failed, the dead-letter state) or cancel was requested (cancelled). Every attempt''s error is kept in errors; progress, when given, is the handler''s latest. lease_lost when the token no longer holds the job.';
 
+-- A hand-back never counts the attempt, also when the job ends cancelled: a job cancelled while
+-- it waited in a drain (claimed, never started) is handed back, and its attempts show the runs
+-- that happened.
+create or replace function public.hand_back_jobs(jobs jsonb)
+returns table (id uuid, outcome text)
+language plpgsql volatile security definer
+set search_path = ''
+as $$
+begin
+  return query
+  with i as (select * from edgejobs.parse_leases(hand_back_jobs.jobs)),
+  u as (
+    update edgejobs.jobs j
+    set status = case when j.cancel_requested_at is null then 'queued' else 'cancelled' end,
+        attempts = j.attempts - 1,
+        run_at = case when j.cancel_requested_at is null then now() else j.run_at end,
+        checkpoint = case when i.item ? 'checkpoint' then i.item -> 'checkpoint' else j.checkpoint end,
+        progress = case when i.item ? 'progress' then i.item -> 'progress' else j.progress end,
+        lease_token = null, locked_by = null, locked_until = null,
+        finished_at = case when j.cancel_requested_at is null then null else now() end,
+        expires_at = case when j.cancel_requested_at is null then null else now() + j.keep_for end,
+        updated_at = now()
+    from i
+    where j.id = any (array(select i.id from i)) and j.id = i.id and j.lease_token = i.lease_token
+    returning j.id, j.status
+  )
+  select i.id, case when u.id is null then 'lease_lost' else u.status end
+  from i left join u on u.id = i.id
+  order by i.ord;
+end
+$$;
+comment on function public.hand_back_jobs(jsonb) is
+  'edgejobs worker: return unfinished jobs to the queue ([{id, lease_token, checkpoint?, progress?}]): at a deadline or a stop, or jobs claimed but never started. The attempt is not counted and the checkpoint is kept, so the next run resumes. Outcome queued, cancelled (if cancel was requested) or lease_lost.';
+comment on column edgejobs.jobs.attempts is 'Runs started so far, counting the current one; a hand-back (deadline, stop, or a job that never started) does not count.';
+
 -- ---------------------------------------------------------------------------------------------
 -- Worker runs: a row for every drain that did something, liveness for the rest.
 --
