@@ -36,6 +36,8 @@ export interface PostgresStoreOptions {
   prepare?: boolean;
   /** Act as this role and claims (RLS, auth.uid()); default: the connection's own role. */
   auth?: StoreAuth;
+  /** The connections' name in pg_stat_activity when the store makes its client. Default 'edgejobs'. */
+  applicationName?: string;
 }
 
 /** A {@link Store} on postgres.js, plus `withAuth()` and `stop()`. */
@@ -44,8 +46,12 @@ export interface PostgresStore extends Store {
   withAuth(auth: StoreAuth): PostgresStore;
   /** The underlying postgres.js client. */
   readonly sql: Sql;
-  /** Closes the client if the store created it. */
-  stop(): Promise<void>;
+  /**
+   * Closes the client if the store created it: waits up to `timeoutMs` (default 5,000) for
+   * queries in flight, then closes the connections anyway (after a Postgres restart, postgres.js
+   * can hold a half-closed connection that would otherwise take the whole timeout).
+   */
+  stop(timeoutMs?: number): Promise<void>;
 }
 
 /**
@@ -64,7 +70,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     max: options.max ?? 10,
     prepare: options.prepare ?? true,
     onnotice: () => {},
-    connection: { application_name: 'edgejobs' },
+    connection: { application_name: options.applicationName ?? 'edgejobs' },
     backoff: reconnectDelaySeconds,
   });
   return makeStore(sql, owned, options.auth);
@@ -116,8 +122,8 @@ function makeStore(sql: Sql, owned: boolean, auth: StoreAuth | undefined): Postg
   const store: PostgresStore = {
     sql,
     withAuth: (next) => makeStore(sql, false, next),
-    async stop() {
-      if (owned) await sql.end({ timeout: 5 });
+    async stop(timeoutMs = 5_000) {
+      if (owned) await sql.end({ timeout: timeoutMs / 1000 });
     },
 
     async enqueueJobs(specs) {

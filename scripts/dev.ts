@@ -60,7 +60,7 @@ async function main() {
     const summary = await loop?.catch(() => null);
     if (summary) console.log(`[dev] ${summary.handedBack} running job(s) handed back`);
     await stopNext();
-    await store?.stop().catch(() => {});
+    await store?.stop(1_000).catch(() => {});
     await db.stop().catch(() => {});
     process.exit(code);
   };

@@ -13,13 +13,18 @@
  * Env: DATABASE_URL (required), EDGEJOBS_CONCURRENCY (10), EDGEJOBS_WORKER_ROUND_MS (60000),
  * EDGEJOBS_WORKER_IDLE_MS (5000: with LISTEN, how often an idle worker still looks, for jobs
  * whose run_at has come), EDGEJOBS_WORKER_POLL_MS (1000: the poll without LISTEN),
- * EDGEJOBS_SHUTDOWN_GRACE_MS (5000; 0 hands running jobs back at once).
- * The job types are this app's registry; point the import at yours.
+ * EDGEJOBS_SHUTDOWN_GRACE_MS (5000; 0 hands running jobs back at once), EDGEJOBS_LEASE_MS (30000:
+ * a killed worker's jobs are claimable again this long after its last heartbeat),
+ * EDGEJOBS_JOBS_MODULE (a module exporting `registry`, path from the working directory; default
+ * this app's demo jobs).
  */
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { createPostgresStore } from '../lib/postgres-store.ts';
 import { listenForJobs, runDrainLoop } from '../lib/drain-loop.ts';
+import type { JobRegistry } from '../lib/job.ts';
 import { createConsoleLogger } from '../lib/logger.ts';
-import { demoRegistry as registry } from '../app/_server/demo-jobs.ts';
 
 const url = process.env.DATABASE_URL;
 if (!url) {
@@ -37,9 +42,13 @@ const int = (name: string, fallback: number, min = 1, max = Number.MAX_SAFE_INTE
 const concurrency = int('EDGEJOBS_CONCURRENCY', 10, 1, 1_000);
 const roundMs = int('EDGEJOBS_WORKER_ROUND_MS', 60_000, 2_500); // at least the 2 s hand-back margin + 0.5 s
 const shutdownGraceMs = int('EDGEJOBS_SHUTDOWN_GRACE_MS', 5_000, 0, 600_000);
+const leaseMs = int('EDGEJOBS_LEASE_MS', 30_000, 1_000, 600_000);
+const registry = await loadRegistry(process.env.EDGEJOBS_JOBS_MODULE);
+// The lease holder recorded on every job this process runs, and its name in pg_stat_activity.
+const workerId = `worker-${hostname()}-${process.pid}`;
 const log = createConsoleLogger('info');
 const pooled = /:6543(\/|$)/.test(url);
-const store = createPostgresStore({ url, max: Math.min(10, concurrency + 2), prepare: !pooled });
+const store = createPostgresStore({ url, max: Math.min(10, concurrency + 2), prepare: !pooled, applicationName: workerId });
 const stop = new AbortController();
 
 // Wake-ups: a NOTIFY from the insert trigger ends the idle wait at once (or the next one, when it
@@ -63,12 +72,25 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => 
 
 console.log(`[worker] draining ${registry.types().join(', ')} with concurrency ${concurrency}; ${listening ? 'woken by LISTEN edgejobs_jobs' : `polling every ${idleMs} ms`}`);
 await runDrainLoop({
-  store, registry, signal: stop.signal, roundMs, idleMs, concurrency, shutdownGraceMs, trigger: 'worker', logger: log,
+  store, registry, signal: stop.signal, roundMs, idleMs, concurrency, shutdownGraceMs, leaseMs, workerId, trigger: 'worker', logger: log,
   ...(wakeup ? { idleWait: wakeup.idleWait } : {}),
   onRound: (s) => {
     if (s.claimed) console.log(`[worker] round: ${s.completed} completed, ${s.retried} retried, ${s.failed} failed, ${s.cancelled} cancelled, ${s.handedBack} handed back (${s.stopReason})`);
   },
 });
-await store.stop();
+// Every write is done: close the connections without waiting out a half-closed one.
+await store.stop(1_000);
 console.log('[worker] stopped');
 process.exit(0);
+
+/** The job registry: `registry` (or the default export) of EDGEJOBS_JOBS_MODULE, else the demo's. */
+async function loadRegistry(path: string | undefined): Promise<JobRegistry> {
+  if (!path) return (await import('../app/_server/demo-jobs.ts')).demoRegistry;
+  const mod = (await import(pathToFileURL(resolve(process.cwd(), path)).href)) as { registry?: JobRegistry; default?: JobRegistry };
+  const found = mod.registry ?? mod.default;
+  if (!found || typeof found.types !== 'function') {
+    console.error(`[worker] EDGEJOBS_JOBS_MODULE (${path}) must export \`registry\` (createRegistry([...]))`);
+    process.exit(1);
+  }
+  return found;
+}
