@@ -27,7 +27,7 @@ export interface HealthThresholds {
   maxOldestReadyAgeMs?: number;
   /** Unhealthy at this many failed worker runs in a row. Default 3. */
   maxConsecutiveFailedRuns?: number;
-  /** Unhealthy when jobs are ready and no worker run started for this long. Default 120,000. */
+  /** Unhealthy when jobs are ready and no worker was seen (a drain started or finished) for this long. Default 120,000. */
   maxIdleWorkerMs?: number;
 }
 
@@ -302,9 +302,10 @@ export function createJobRoutes<D extends AnyJobDefinition>(options: JobRoutesOp
       if (h.consecutiveFailedRuns >= thresholds.maxConsecutiveFailedRuns) {
         problems.push(`${h.consecutiveFailedRuns} worker runs failed in a row (limit ${thresholds.maxConsecutiveFailedRuns})`);
       }
-      const sinceRun = h.lastRunStartedAt ? now - h.lastRunStartedAt.getTime() : null;
-      if (h.ready > 0 && (sinceRun === null || sinceRun > thresholds.maxIdleWorkerMs)) {
-        problems.push(sinceRun === null ? 'jobs are ready and no worker has ever run' : `jobs are ready and no worker run started for ${Math.round(sinceRun / 1000)} s`);
+      // A worker is seen when a drain starts or finishes, also one that found nothing to claim.
+      const sinceSeen = h.lastSeenAt ? now - h.lastSeenAt.getTime() : null;
+      if (h.ready > 0 && (sinceSeen === null || sinceSeen > thresholds.maxIdleWorkerMs)) {
+        problems.push(sinceSeen === null ? 'jobs are ready and no worker has ever run' : `jobs are ready and no worker was seen for ${Math.round(sinceSeen / 1000)} s`);
       }
       return jsonResponse(problems.length ? 503 : 200, {
         healthy: problems.length === 0,
@@ -317,6 +318,7 @@ export function createJobRoutes<D extends AnyJobDefinition>(options: JobRoutesOp
           startedAt: h.lastRunStartedAt.toISOString(), finishedAt: h.lastRunFinishedAt?.toISOString() ?? null, status: h.lastRunStatus,
         } : null,
         lastSuccessAt: h.lastSuccessAt?.toISOString() ?? null,
+        lastSeenAt: h.lastSeenAt?.toISOString() ?? null,
         consecutiveFailedRuns: h.consecutiveFailedRuns,
         thresholds,
       });

@@ -180,6 +180,14 @@ describe('GET /api/jobs/health', () => {
     }
     const failing = await (await routes.health(request('GET', '/api/jobs/health'))).json();
     expect(failing.problems.join()).toMatch(/3 worker runs failed in a row/);
+
+    // A drain that finds nothing it can claim leaves no run record, but the worker was seen and
+    // the run of failures is over.
+    const look = await db.store.startWorkerRun({ workerId: 'w', trigger: 'test', deadline: null });
+    await db.store.finishWorkerRun(look, { claimed: 0, completed: 0, failed: 0, retried: 0, cancelled: 0, handedBack: 0, leaseLost: 0, stopReason: 'empty' });
+    const seen = await (await routes.health(request('GET', '/api/jobs/health'))).json();
+    expect(seen).toMatchObject({ consecutiveFailedRuns: 0, lastSeenAt: expect.any(String) });
+    expect(seen.problems.join()).not.toMatch(/worker/);
   });
 
   it('can be limited to the service key', async () => {
