@@ -22,6 +22,9 @@ const SIZES = quick
   ? { rounds: 1, drain: 2_000, seq: 200, bulk: 2_000, pickup: 10, deep: 20_000, shallow: 2_000, timeBoxMs: 3_000, httpSeconds: 3, httpConnections: 10 }
   : { rounds: 3, drain: 20_000, seq: 2_000, bulk: 20_000, pickup: 500, deep: 1_000_000, shallow: 10_000, timeBoxMs: 10_000, httpSeconds: 10, httpConnections: 20 };
 const skipHttp = process.argv.includes('--no-http');
+/** `--only=drain,enqueue,pickup,scale,kick,timebox,http`: run just these workloads (results are not written to bench/README.md). */
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+const wanted = (name: string) => !only || only.includes(name);
 // The same server settings for every contender (recorded with the results).
 const PG_SETTINGS = { shared_buffers: '256MB', max_connections: 300, fsync: 'on', synchronous_commit: 'on', wal_level: 'logical' };
 
@@ -91,7 +94,8 @@ async function main() {
     for (let round = 0; round < SIZES.rounds; round++) {
       // Interleaved, and a different contender goes first each round.
       const order = contenders.map((_, i) => contenders[(i + round) % contenders.length]!);
-      for (const workload of [drainWorkload, enqueueWorkload, pickupWorkload]) {
+      const workloads = [drainWorkload, enqueueWorkload, pickupWorkload].filter((w) => wanted(w.name.replace(/Workload$/, '')));
+      for (const workload of workloads) {
         for (const c of order) {
           log(`round ${round + 1}/${SIZES.rounds}: ${workload.name} ${c.name}`);
           await workload(c);
@@ -99,12 +103,12 @@ async function main() {
       }
       log(`round ${round + 1}/${SIZES.rounds}: scale and time box (edgejobs)`);
       // A million jobs in, through and purged takes minutes: once per run, not per round.
-      if (round === 0) await scaleWorkload(pg.urlFor('ej'), SIZES, record);
-      if (round === 0) await kickPickupWorkload(pg.urlFor('ej'), SIZES, record);
-      await timeBoxWorkload(pg.urlFor('ej'), SIZES, record);
+      if (round === 0 && wanted('scale')) await scaleWorkload(pg.urlFor('ej'), SIZES, record);
+      if (round === 0 && wanted('kick')) await kickPickupWorkload(pg.urlFor('ej'), SIZES, record);
+      if (wanted('timebox')) await timeBoxWorkload(pg.urlFor('ej'), SIZES, record);
     }
     for (const c of contenders) await c.close();
-    if (!skipHttp) {
+    if (!skipHttp && wanted('http')) {
       log('enqueue over HTTP (next build && next start, autocannon)');
       await httpWorkload(pg.urlFor('ej'), SIZES, record);
     }
@@ -129,7 +133,7 @@ async function main() {
     const stamp = when.replace(/[:.]/g, '-');
     await writeFile(join(ROOT, 'bench', 'results', `${stamp}${quick ? '-quick' : ''}.md`), text);
     await writeFile(join(ROOT, 'bench', 'results', `${stamp}${quick ? '-quick' : ''}.raw.json`), JSON.stringify([...metrics.values()].map((m) => ({ ...m, samples: Object.fromEntries(m.samples) })), null, 2));
-    if (!quick) {
+    if (!quick && !only) {
       const readme = join(ROOT, 'bench', 'README.md');
       const current = await readFile(readme, 'utf8');
       const marker = '<!-- results -->';
