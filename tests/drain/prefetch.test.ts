@@ -15,9 +15,10 @@ beforeEach(() => runs.clear());
 
 it('runs every prefetched job exactly once while heartbeats renew the waiting ones', async () => {
   const queue = createQueue({ store: db.store, registry });
-  const total = 3000;
-  await queue.enqueueMany(Array.from({ length: total }, (_, n) => ({ type: 'test.echo' as const, input: { n }, options: { maxAttempts: 1 } })));
-  // A heartbeat every 300 ms answers `extended` for hundreds of prefetched jobs waiting to start.
+  const total = 2000;
+  // 1 ms of work each: the drain takes about two seconds, so heartbeats (every 300 ms) answer
+  // `extended` many times for the prefetched jobs waiting to start.
+  await queue.enqueueMany(Array.from({ length: total }, () => ({ type: 'test.busy' as const, input: { ms: 1 }, options: { maxAttempts: 1 } })));
   const summary = await drain({ store: db.store, registry, deadline: Date.now() + 60_000, logger: silentLogger, concurrency: 10, leaseMs: 2_000, heartbeatMs: 300 });
   expect(summary).toMatchObject({ claimed: total, completed: total, leaseLost: 0, unrecorded: 0, stopReason: 'empty', moreWork: false });
   expect(runs.size).toBe(total);

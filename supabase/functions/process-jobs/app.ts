@@ -77,6 +77,8 @@ export function createApp({ config, store, registry, waitUntil }: AppDeps) {
     const work = runInvocation({
       store, registry, trigger, deadline, workerId, signal: stop.signal, logger: log,
       concurrency: config.concurrency, leaseMs: config.leaseMs, maxDrains: config.maxDrains, readyPerDrain: config.readyPerDrain,
+      // The only stop here is the platform's shutdown notice: hand everything back at once.
+      shutdownGraceMs: 0,
       startInvocation: config.selfUrl ? (next) => startInvocation(config.selfUrl as string, next) : undefined,
     }).then((result) => {
       log.info('drain finished', { workerId, trigger, drained: result.drained, fannedOut: result.fannedOut, continued: result.continued, ...result.summary });
