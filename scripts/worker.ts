@@ -59,20 +59,25 @@ const listening = wakeup !== null;
 // run_at has come (no notification marks that moment).
 const idleMs = listening ? int('EDGEJOBS_WORKER_IDLE_MS', 5_000, 10) : int('EDGEJOBS_WORKER_POLL_MS', 1_000, 10);
 
-let stopping = false;
+// The first SIGTERM/SIGINT stops the worker with the shutdown grace; a second one (Ctrl-C twice)
+// hands running jobs back at once. Either way the jobs are handed back before it exits.
+const now = new AbortController();
 const shutdown = (signal: string) => {
-  if (stopping) return;
-  stopping = true;
+  if (stop.signal.aborted) {
+    if (!now.signal.aborted) console.log(`[worker] ${signal} again: handing running jobs back now`);
+    now.abort();
+    return;
+  }
   console.log(shutdownGraceMs > 0
     ? `[worker] ${signal}: claiming nothing more; running jobs have ${shutdownGraceMs} ms to finish, then the rest are handed back`
     : `[worker] ${signal}: handing running jobs back, then exiting`);
   stop.abort();
 };
-for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => shutdown(signal));
+for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => shutdown(signal));
 
 console.log(`[worker] draining ${registry.types().join(', ')} with concurrency ${concurrency}; ${listening ? 'woken by LISTEN edgejobs_jobs' : `polling every ${idleMs} ms`}`);
 await runDrainLoop({
-  store, registry, signal: stop.signal, roundMs, idleMs, concurrency, shutdownGraceMs, leaseMs, workerId, trigger: 'worker', logger: log,
+  store, registry, signal: stop.signal, handBackNow: now.signal, roundMs, idleMs, concurrency, shutdownGraceMs, leaseMs, workerId, trigger: 'worker', logger: log,
   ...(wakeup ? { idleWait: wakeup.idleWait } : {}),
   onRound: (s) => {
     if (s.claimed) console.log(`[worker] round: ${s.completed} completed, ${s.retried} retried, ${s.failed} failed, ${s.cancelled} cancelled, ${s.handedBack} handed back (${s.stopReason})`);

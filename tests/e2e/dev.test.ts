@@ -75,7 +75,16 @@ it('starts the whole stack, runs a submitted job, and on Ctrl-C hands the runnin
       await new Promise((r) => setTimeout(r, 100));
     }
   } finally {
-    process.kill(-child.pid!, 'SIGINT'); // the terminal's Ctrl-C: the whole foreground group
+    // The terminal's Ctrl-C goes to the whole foreground group; pressed twice, as impatient
+    // people do, it must still hand the job back before anything stops.
+    process.kill(-child.pid!, 'SIGINT');
+    setTimeout(() => {
+      try {
+        process.kill(-child.pid!, 'SIGINT');
+      } catch {
+        // already gone
+      }
+    }, 150);
   }
   expect(await exited, output).toBe(0);
   expect(output).toContain('[dev] stopping');

@@ -37,12 +37,12 @@ function procfileCommand(): string[] {
 
 interface Worker { child: ChildProcess; output: () => string; exited: Promise<number | null> }
 
-async function startWorker(argv: string[]): Promise<Worker> {
+async function startWorker(argv: string[], env: Record<string, string> = {}): Promise<Worker> {
   // A process group of its own, so the test can see that nothing is left of it afterwards.
   const child = spawn(argv[0]!, argv.slice(1), {
     cwd: ROOT,
     detached: true,
-    env: { ...process.env, DATABASE_URL: db.url, EDGEJOBS_WORKER_IDLE_MS: '60000', EDGEJOBS_WORKER_ROUND_MS: '60000', EDGEJOBS_SHUTDOWN_GRACE_MS: String(GRACE_MS) },
+    env: { ...process.env, DATABASE_URL: db.url, EDGEJOBS_WORKER_IDLE_MS: '60000', EDGEJOBS_WORKER_ROUND_MS: '60000', EDGEJOBS_SHUTDOWN_GRACE_MS: String(GRACE_MS), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   workers.push(child);
@@ -55,13 +55,16 @@ async function startWorker(argv: string[]): Promise<Worker> {
   return { child, output: () => output, exited };
 }
 
-const groupGone = (pid: number) => {
-  try {
-    process.kill(-pid, 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+/** Whether every process of the group is gone. tsx's esbuild helper ends a moment after node, on its own. */
+const groupGone = async (pid: number) => {
+  for (const end = Date.now() + 5_000; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) {
+    try {
+      process.kill(-pid, 0);
+    } catch (error) {
+      return (error as NodeJS.ErrnoException).code === 'ESRCH';
+    }
   }
+  return false;
 };
 
 async function statusOf(id: string) {
@@ -96,16 +99,21 @@ it('the Dockerfile command: woken by NOTIFY, and on SIGTERM finishes what fits i
   expect((handedBack.checkpoint as { step: number }).step).toBeGreaterThanOrEqual(1);
   expect(await statusOf(later[0]!.id)).toMatchObject({ status: 'queued', attempts: 0 }); // nothing claimed after the signal
   expect(worker.output()).toContain('[worker] stopped');
-  expect(groupGone(worker.child.pid!)).toBe(true);
+  expect(await groupGone(worker.child.pid!)).toBe(true);
 });
 
-it('the Procfile line (run by sh -c): SIGTERM to the process it started reaches the worker', async () => {
+it('the Procfile line (run by sh -c): SIGTERM to the process it started reaches the worker; a second one ends the grace at once', async () => {
   await db.sql`delete from edgejobs.jobs`;
-  const worker = await startWorker(procfileCommand());
+  // A ten-minute grace: only the second signal can make it exit within the test's time.
+  const worker = await startWorker(procfileCommand(), { EDGEJOBS_SHUTDOWN_GRACE_MS: '600000' });
   const [job] = await db.store.enqueueJobs([{ type: 'report.generate', input: { title: 'procfile', rows: [1, 2], stepMs: 2_000 } }]);
   await waitFor(async () => (await statusOf(job!.id)).checkpoint !== null, 'a checkpoint', { timeoutMs: 20_000, intervalMs: 50, context: worker.output });
   worker.child.kill('SIGTERM');
+  await waitFor(async () => worker.output().includes('claiming nothing more'), 'the worker to take the first signal', { timeoutMs: 10_000, intervalMs: 20, context: worker.output });
+  expect((await statusOf(job!.id)).status).toBe('processing'); // it is in its grace
+  worker.child.kill('SIGTERM');
   expect(await worker.exited).toBe(0);
+  expect(worker.output()).toContain('handing running jobs back now');
   expect(await statusOf(job!.id)).toMatchObject({ status: 'queued', attempts: 0 });
-  expect(groupGone(worker.child.pid!)).toBe(true);
+  expect(await groupGone(worker.child.pid!)).toBe(true);
 });
