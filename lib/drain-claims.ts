@@ -30,8 +30,9 @@ export interface ClaimerOptions {
   batchSize: number;
   concurrency: number;
   idlePollMs: number;
-  /** Claims are retried through transient errors until this time (epoch ms). */
+  /** Claims are retried through transient errors until this time (epoch ms), and not once `stop` aborts. */
   until: number;
+  stop: AbortSignal;
   log: Logger;
   /** Whether another job (of the average duration so far) fits before the drain stops. */
   fits: () => boolean;
@@ -84,9 +85,9 @@ export function createClaimer(o: ClaimerOptions): Claimer {
     inFlight = (async () => {
       const jobs = await retryTransient(
         () => store.claimJobs({ workerId: o.workerId, types: o.types, limit: want, leaseMs: o.leaseMs, queues: o.queues }),
-        o.until, o.log, 'claim_jobs');
+        o.until, o.log, 'claim_jobs', o.stop);
       const limited = jobs.length < want
-        ? await retryTransient(() => store.getWaitingLimitedQueues(o.types, o.queues), o.until, o.log, 'get_waiting_limited_queues')
+        ? await retryTransient(() => store.getWaitingLimitedQueues(o.types, o.queues), o.until, o.log, 'get_waiting_limited_queues', o.stop)
         : [];
       return { jobs, limited };
     })().then(
@@ -105,18 +106,25 @@ export function createClaimer(o: ClaimerOptions): Claimer {
     });
   };
 
+  /** How many jobs a claim would ask for now, pacing aside (0: none may go out). */
+  const wanted = (idle: boolean): number => {
+    if (inFlight || closed || failure || !o.fits()) return 0;
+    // Idle after a look made while idle that found nothing to take: the drain waits or stops.
+    if (idle && foundWhileIdle && finding !== null && finding !== 'work' && !due) return 0;
+    const prefetch = o.fast() ? o.batchSize : 0;
+    const want = Math.min(o.batchSize, o.concurrency + prefetch - held.running - held.waiting);
+    if (want <= 0 || (prefetch > 0 && held.waiting >= Math.max(o.concurrency, o.batchSize / 2))) return 0;
+    return want;
+  };
+  /** After a short claim, while busy, the next look waits `idlePollMs` unless one is due. */
+  const paced = (idle: boolean) => finding !== null && finding !== 'work' && !idle && !due;
+
   return {
     maybeClaim() {
-      if (inFlight || closed || failure || !o.fits()) return;
       const idle = held.size === 0;
-      // Idle after a look made while idle that found nothing to take: the drain waits or stops.
-      if (idle && foundWhileIdle && finding !== null && finding !== 'work' && !due) return;
-      const prefetch = o.fast() ? o.batchSize : 0;
-      const want = Math.min(o.batchSize, o.concurrency + prefetch - held.running - held.waiting);
-      if (want <= 0) return;
-      if (prefetch > 0 && held.waiting >= Math.max(o.concurrency, o.batchSize / 2)) return;
-      const paced = finding !== null && finding !== 'work' && !idle && !due;
-      if (paced && Date.now() - lastClaimAt < o.idlePollMs) return;
+      const want = wanted(idle);
+      if (want === 0) return;
+      if (paced(idle) && Date.now() - lastClaimAt < o.idlePollMs) return;
       claim(want);
     },
     released(queue) {
@@ -143,7 +151,9 @@ export function createClaimer(o: ClaimerOptions): Claimer {
       return failure;
     },
     nextLookInMs() {
-      if (inFlight || closed || finding === null || finding === 'work' || held.size === 0) return null;
+      const idle = held.size === 0;
+      // Only when a claim could go out then: otherwise a job ending (or the stop) wakes the loop.
+      if (idle || !paced(idle) || wanted(idle) === 0) return null;
       return Math.max(0, lastClaimAt + o.idlePollMs - Date.now());
     },
   };

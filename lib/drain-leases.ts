@@ -22,8 +22,10 @@ export interface LeaseKeeperOptions {
 }
 
 export interface LeaseKeeper {
-  /** Acts on the database's news about a held job. */
-  news(id: string, leaseLost: boolean, cancelRequested: boolean): void;
+  /** Acts on the database's news about one lease this drain holds (an answer for an older lease of the job is ignored). */
+  news(id: string, leaseToken: string, leaseLost: boolean, cancelRequested: boolean): void;
+  /** The lease of a held job is gone (the job was claimed again): end that entry. */
+  lost(entry: HeldJob): void;
   /** Writes progress (and a checkpoint) for a running job now and acts on the answer. */
   saveProgress(entry: HeldJob, checkpoint?: { value: unknown }): ReturnType<Outcomes['saveProgress']>;
   /** Stops writing buffered progress (the outcome writes carry the latest). */
@@ -32,9 +34,8 @@ export interface LeaseKeeper {
 }
 
 export function startLeaseKeeper({ store, held, outcomes, leaseMs, heartbeatMs, progressFlushMs, log }: LeaseKeeperOptions): LeaseKeeper {
-  const news = (id: string, leaseLost: boolean, cancelRequested: boolean) => {
-    const entry = held.get(id);
-    if (!entry || (!leaseLost && !cancelRequested)) return;
+  const act = (entry: HeldJob, leaseLost: boolean, cancelRequested: boolean) => {
+    if (!leaseLost && !cancelRequested) return;
     switch (entry.state) {
       case 'waiting':
         // Never started: a lost lease needs nothing more; a cancelled job is handed back, which
@@ -51,10 +52,14 @@ export function startLeaseKeeper({ store, held, outcomes, leaseMs, heartbeatMs, 
         return; // its outcome write will say what happened
     }
   };
+  const news = (id: string, leaseToken: string, leaseLost: boolean, cancelRequested: boolean) => {
+    const entry = held.get(id, leaseToken);
+    if (entry) act(entry, leaseLost, cancelRequested);
+  };
 
   const saveProgress = async (entry: HeldJob, checkpoint?: { value: unknown }) => {
     const r = await outcomes.saveProgress(entry, checkpoint);
-    news(r.id, r.outcome === 'lease_lost', r.cancelRequested);
+    news(r.id, entry.job.leaseToken, r.outcome === 'lease_lost', r.cancelRequested);
     return r;
   };
 
@@ -63,8 +68,11 @@ export function startLeaseKeeper({ store, held, outcomes, leaseMs, heartbeatMs, 
     if (beating || held.size === 0) return;
     beating = true;
     try {
-      const answers = await store.heartbeatJobs(held.leases(), leaseMs);
-      for (const r of answers) news(r.id, r.outcome === 'lease_lost', r.cancelRequested);
+      const leases = held.leases();
+      const answers = await store.heartbeatJobs(leases, leaseMs);
+      // One answer per lease sent, in order: matched by token too, so an answer about a lease
+      // that was replaced meanwhile (the job ended and was claimed again) touches nothing.
+      answers.forEach((r, i) => news(r.id, leases[i]!.leaseToken, r.outcome === 'lease_lost', r.cancelRequested));
     } catch (error) {
       log.warn('heartbeat failed; leases may expire', { error: coerceError(error).message });
     } finally {
@@ -74,7 +82,7 @@ export function startLeaseKeeper({ store, held, outcomes, leaseMs, heartbeatMs, 
 
   const flushProgress = () => {
     for (const entry of held.inState('running')) {
-      if (entry.progressDirty) saveProgress(entry).catch((error) => log.warn('saving progress failed', { jobId: entry.job.id, error: coerceError(error).message }));
+      if (entry.progressDirty && held.get(entry.job.id, entry.job.leaseToken)) saveProgress(entry).catch((error) => log.warn('saving progress failed', { jobId: entry.job.id, error: coerceError(error).message }));
     }
   };
   const progress = setInterval(flushProgress, progressFlushMs);
@@ -82,6 +90,7 @@ export function startLeaseKeeper({ store, held, outcomes, leaseMs, heartbeatMs, 
 
   return {
     news,
+    lost: (entry) => act(entry, true, false),
     saveProgress,
     stopProgress,
     stop() {

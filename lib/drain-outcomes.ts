@@ -22,8 +22,8 @@ export interface OutcomesOptions {
   store: WorkerStore;
   held: HeldJobs;
   counts: OutcomeCounts;
-  /** Writes are retried until this time (epoch ms): the drain's deadline. */
-  until: number;
+  /** Writes are retried until this time (epoch ms): the drain's deadline, sooner once it is stopped. */
+  until: () => number;
   log: Logger;
   /** Called once a job is released, after its outcome was written (or failed for good). */
   onReleased: (entry: HeldJob) => void;

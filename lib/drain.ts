@@ -111,6 +111,8 @@ export const DEFAULT_HAND_BACK_MARGIN_MS = 2_000;
 export const DEFAULT_SHUTDOWN_GRACE_MS = 5_000;
 const FAST_JOB_MS = 50;
 const MIN_CLAIM_MS = 10;
+/** Stopped during a database outage: how long outcome writes are retried after the handlers' grace. */
+const STOP_WRITES_MS = 2_000;
 /** Synchronous handlers run back to back for at most this long before timers and I/O get a turn. */
 const SLICE_MS = 20;
 const yieldToEventLoop = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
@@ -131,7 +133,7 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
 
   let runId: string;
   try {
-    runId = await retryTransient(() => store.startWorkerRun({ workerId: o.workerId, trigger: o.trigger, deadline: new Date(o.deadline) }), stopAt, log, 'start_worker_run');
+    runId = await retryTransient(() => store.startWorkerRun({ workerId: o.workerId, trigger: o.trigger, deadline: new Date(o.deadline) }), stopAt, log, 'start_worker_run', o.signal);
   } catch (error) {
     log.error('could not start the worker run; nothing was claimed', { error: coerceError(error).message });
     return { runId: null, workerId: o.workerId, ...counts, stopReason: 'error', moreWork: true, durationMs: Date.now() - startedAt, error: serializeError(error, { stack: false }) };
@@ -143,15 +145,35 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
   let ewma: number | null = null;
   const anotherFits = () => stopAt - Date.now() > (ewma ?? 0) + MIN_CLAIM_MS;
 
+  // Stopping. `halt` ends the loop (no more claims, no more retries of a claim). The deadline
+  // aborts running handlers at once; an outside stop lets them run on for the shutdown grace
+  // (see the wind-down), a second one (`handBackNow`) ends the grace.
+  const halt = new AbortController();
+  halt.signal.addEventListener('abort', bell.ring);
+  let stoppedAt = 0;
+  let handBackNowAt = 0;
+  /**
+   * Until when outcome writes are retried through a database outage: the deadline; once
+   * stopped, only the grace, the aborted handlers' grace and a little for the writes, so that a
+   * stop during an outage still ends in time for the process manager.
+   */
+  const writesUntil = () => {
+    if (handBackNowAt) return Math.min(o.deadline, handBackNowAt + o.abortGraceMs + STOP_WRITES_MS);
+    if (stoppedAt) return Math.min(o.deadline, stoppedAt + o.shutdownGraceMs + o.abortGraceMs + STOP_WRITES_MS);
+    return o.deadline;
+  };
+
   const claimer = createClaimer({
     store, held, workerId: o.workerId, types: registry.types(), queues: o.queues, leaseMs: o.leaseMs,
-    batchSize: o.batchSize, concurrency: o.concurrency, idlePollMs: o.idlePollMs, until: stopAt, log,
+    batchSize: o.batchSize, concurrency: o.concurrency, idlePollMs: o.idlePollMs, until: stopAt, stop: halt.signal, log,
     fits: anotherFits,
     fast: () => ewma !== null && ewma < FAST_JOB_MS,
     onClaimed: (jobs) => {
       counts.claimed += jobs.length;
       for (const job of jobs) {
-        const entry = held.add(job);
+        const { entry, superseded } = held.add(job);
+        // This drain held the job under a lease that expired and was taken back: that run is over.
+        if (superseded) leases.lost(superseded);
         // Cancelled before it could start: handed back, it ends cancelled without an attempt.
         if (job.cancelRequested) outcomes.handBack(entry);
       }
@@ -159,7 +181,7 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
     wake: bell.ring,
   });
   const outcomes = createOutcomes({
-    store, held, counts, until: o.deadline, log,
+    store, held, counts, until: writesUntil, log,
     onReleased: (entry) => {
       claimer.released(entry.job.queue);
       bell.ring();
@@ -167,19 +189,14 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
   });
   const leases = startLeaseKeeper({ store, held, outcomes, leaseMs: o.leaseMs, heartbeatMs: o.heartbeatMs, progressFlushMs: o.progressFlushMs, log });
 
-  // Stopping. `halt` ends the loop (no more claims). The deadline aborts running handlers at
-  // once; an outside stop lets them run on for the shutdown grace (see the wind-down).
-  const halt = new AbortController();
-  halt.signal.addEventListener('abort', bell.ring);
   const abortRunning = (reason: EdgeJobsError) => {
-    for (const entry of [...held.inState('running')]) entry.abort?.abort(reason);
+    for (const entry of held.inState('running')) entry.abort?.abort(reason);
   };
   const deadlineReason = abortReason('deadline', 'the drain reached its deadline');
   const stopTimer = setTimeout(() => {
     halt.abort(deadlineReason);
     abortRunning(deadlineReason);
   }, Math.max(0, stopAt - Date.now()));
-  let stoppedAt = 0;
   const onStop = () => {
     stoppedAt ||= Date.now();
     halt.abort(abortReason('aborted', 'the drain was stopped'));
@@ -187,6 +204,7 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
   if (o.signal?.aborted) onStop();
   else o.signal?.addEventListener('abort', onStop, { once: true });
   const onHandBackNow = () => {
+    handBackNowAt ||= Date.now();
     onStop();
     bell.ring(); // ends the grace wait
   };
@@ -321,7 +339,7 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
   }
   clearTimeout(stopTimer);
   abortRunning(Date.now() >= stopAt ? deadlineReason : abortReason('aborted', 'the drain is stopping'));
-  await Promise.all([...held.inState('running')].map((entry) => entry.done));
+  await Promise.all(held.inState('running').map((entry) => entry.done));
   leases.stopProgress(); // every outcome write carries the latest progress
   await outcomes.flush();
   leases.stop();
@@ -338,7 +356,7 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
     error: fatal ? serializeError(fatal, { stack: false }) : null,
   };
   try {
-    await retryTransient(() => store.finishWorkerRun(runId, summary, summary.error), o.deadline, log, 'finish_worker_run');
+    await retryTransient(() => store.finishWorkerRun(runId, summary, summary.error), writesUntil, log, 'finish_worker_run');
   } catch (error) {
     log.error('could not record the end of the worker run', { error: coerceError(error).message });
   }

@@ -16,13 +16,15 @@ declare
 begin
   -- jobs_lease_idx holds processing rows only (workers x batch): a probe that finds nothing
   -- expired reads a handful of index entries.
+  -- retry_at = the job's own run_at: back in the queue at its old place in claim order, not
+  -- behind every job that became ready while its worker was dead.
   select jsonb_agg(jsonb_build_object(
-           'id', x.id, 'lease_token', x.lease_token, 'retry_at', now(),
+           'id', x.id, 'lease_token', x.lease_token, 'retry_at', x.run_at,
            'error', jsonb_build_object('message', 'lease expired: the worker ' || coalesce(x.locked_by, '?')
              || ' stopped renewing it (crashed, killed or timed out)', 'code', 'lease_expired')))
     into v_items
   from (
-    select j.id, j.lease_token, j.locked_by from edgejobs.jobs j
+    select j.id, j.lease_token, j.locked_by, j.run_at from edgejobs.jobs j
     where j.status = 'processing' and j.locked_until < now()
     order by j.locked_until
     limit p_max
@@ -35,7 +37,7 @@ begin
 end
 $$;
 comment on function edgejobs.reap_leases(integer) is
-  'Moves up to p_max jobs whose lease expired back to queued (at once), or to failed when out of attempts, or cancelled when cancel was requested, recording a lease_expired error for the lost attempt. Used by claim_jobs and reap_expired_leases.';
+  'Moves up to p_max jobs whose lease expired back to queued (claimable at once, at their old place in claim order), or to failed when out of attempts, or cancelled when cancel was requested, recording a lease_expired error for the lost attempt. Used by claim_jobs and reap_expired_leases.';
 
 create or replace function public.reap_expired_leases(max_jobs integer default 1000)
 returns table (id uuid, outcome text, run_at timestamptz)
@@ -233,8 +235,12 @@ returns text[]
 language sql stable security definer
 set search_path = ''
 as $$
-  -- Read after a claim came back short: ready jobs that only a queue's concurrency limit (or a
-  -- concurrent claimer's lock on it) keeps back mean "wait for a slot", not "the queue is empty".
+  -- Read after a claim came back short: ready jobs in a limited queue mean "wait for a slot", not
+  -- "the queue is empty". Not only full queues: the claim may have found the queue full just
+  -- before one of this drain's own completions committed, and that is exactly the slot to refill.
+  -- (Ready jobs of a queue that is not full and that the claim skipped were locked by another
+  -- claimer; waiting for a slot costs this drain one more look.) Runs only after short claims,
+  -- and reads nothing of the jobs table when no queue has a limit.
   select coalesce(array_agg(q.name order by q.name), '{}')
   from edgejobs.queues q
   where not q.paused and q.concurrency_limit is not null

@@ -211,12 +211,28 @@ describe('drain on real Postgres', () => {
 
   it('keeps the latest progress of a job handed back at the deadline', async () => {
     const queue = createQueue({ store: db.store, registry });
-    const { id } = await queue.enqueue('test.stepper', { steps: 50, stepMs: 100 });
-    await run({ deadline: Date.now() + 1_200, handBackMarginMs: 400, progressFlushMs: 60_000 });
+    // No checkpoint and no progress flush in the run: only the hand-back can carry the progress.
+    const { id } = await queue.enqueue('test.stepper', { steps: 50, stepMs: 100, checkpointEvery: 1_000 });
+    const summary = await run({ deadline: Date.now() + 1_200, handBackMarginMs: 400, progressFlushMs: 60_000 });
+    expect(summary.handedBack).toBe(1);
     const row = await job(id);
-    expect(row.status).toBe('queued');
-    expect((row.progress as { done: number }).done).toBe((row.checkpoint as { done: number }).done);
+    expect(row).toMatchObject({ status: 'queued', checkpoint: null });
     expect((row.progress as { done: number }).done).toBeGreaterThan(0);
+  });
+
+  it('ends its own older run of a job whose lease expired and that its next claim took back', async () => {
+    const queue = createQueue({ store: db.store, registry });
+    const { id } = await queue.enqueue('test.gated', {});
+    const draining = run({ concurrency: 2, idlePollMs: 100, heartbeatMs: 4_000, abortGraceMs: 100 });
+    await until(async () => gates.has(id));
+    // The lease runs out under the running handler (as after a long stall); the drain's next look
+    // (every 100 ms: it has a free handler) takes the job back and claims it again.
+    await db.sql`update edgejobs.jobs set locked_until = now() - interval '1 second' where id = ${id}`;
+    await until(async () => runs.get(id) === 2);
+    gates.get(id)!();
+    const summary = await draining;
+    expect(summary).toMatchObject({ claimed: 2, completed: 1, leaseLost: 1, stopReason: 'empty' });
+    expect(await job(id)).toMatchObject({ status: 'completed', attempts: 2, errors: [expect.objectContaining({ code: 'lease_expired', attempt: 1 })] });
   });
 
   describe('stopped from outside (SIGTERM)', () => {
@@ -265,7 +281,10 @@ describe('drain on real Postgres', () => {
       const draining = run({ signal: controller.signal, shutdownGraceMs: 0 });
       await until(async () => runs.has(id));
       controller.abort();
+      const abortedAt = Date.now();
       expect(await draining).toMatchObject({ stopReason: 'aborted', handedBack: 1 });
+      // Not after the default 5 s grace (the handler honours its signal: it stops at once).
+      expect(Date.now() - abortedAt).toBeLessThan(2_500);
       expect(await job(id)).toMatchObject({ status: 'queued', attempts: 0 });
     });
   });

@@ -12,8 +12,12 @@
  * 3. no job is left `processing` once the drains have returned;
  * 4. the summaries' counts equal the database's (and each drain's worker_runs row);
  * 5. no job waited on a limited queue while its queue had a free slot and a drain had a free
- *    handler, for longer than that drain's look-again interval (sampled every 25 ms);
- * and, after a last drain that runs what is left: every job ended, a completed one exactly once.
+ *    handler, for longer than that drain's look-again interval (sampled every 25 ms; 750 ms of
+ *    slack for a loaded machine: the defect this guards against stalled for seconds);
+ * 6. every lease claimed got exactly one outcome write, and no write was for a lease not claimed
+ *    (a ledger kept from the store calls, so one job counted twice cannot hide another dropped);
+ * and, after a last drain that runs what is left: every job ended, a completed one completed
+ * exactly once.
  *
  * `EDGEJOBS_FUZZ_RUNS` (default 8) sets the number of runs, `EDGEJOBS_FUZZ_SEED` replays one.
  * A failing run prints its seed and configuration.
@@ -25,7 +29,7 @@ import { PermanentError, RetryLaterError } from '../../lib/errors.ts';
 import { createRegistry, defineJob } from '../../lib/job.ts';
 import { silentLogger } from '../../lib/logger.ts';
 import { createPostgresStore } from '../../lib/postgres-store.ts';
-import type { EnqueueSpec } from '../../lib/store.ts';
+import type { EnqueueSpec, Lease, WorkerStore } from '../../lib/store.ts';
 import { useTestDb } from '../support/db.ts';
 
 const db = useTestDb();
@@ -144,6 +148,41 @@ const registry = createRegistry([
 ]);
 
 // ---------------------------------------------------------------------------------------------
+// A ledger of every lease claimed and every outcome written, from the store calls themselves: the
+// summaries' sums alone would let one job counted twice hide another never written.
+
+const leaseKey = (id: string, leaseToken: string) => `${id} ${leaseToken}`;
+const ledger = { claimed: new Set<string>(), written: new Map<string, number>(), completed: new Map<string, number>() };
+
+function recorded(store: WorkerStore): WorkerStore {
+  const wrote = async <I extends Lease, O extends { id: string; outcome: string }>(items: I[], call: (items: I[]) => Promise<O[]>) => {
+    const answers = await call(items);
+    items.forEach((item, i) => {
+      const key = leaseKey(item.id, item.leaseToken);
+      ledger.written.set(key, (ledger.written.get(key) ?? 0) + 1);
+      if (answers[i]!.outcome === 'completed') ledger.completed.set(item.id, (ledger.completed.get(item.id) ?? 0) + 1);
+    });
+    return answers;
+  };
+  return {
+    claimJobs: async (request) => {
+      const jobs = await store.claimJobs(request);
+      for (const job of jobs) ledger.claimed.add(leaseKey(job.id, job.leaseToken));
+      return jobs;
+    },
+    getWaitingLimitedQueues: (types, queues) => store.getWaitingLimitedQueues(types, queues),
+    heartbeatJobs: (leases, leaseMs) => store.heartbeatJobs(leases, leaseMs),
+    saveJobProgress: (items) => store.saveJobProgress(items),
+    completeJobs: (items) => wrote(items, (x) => store.completeJobs(x)),
+    failJobs: (items) => wrote(items, (x) => store.failJobs(x)),
+    handBackJobs: (items) => wrote(items, (x) => store.handBackJobs(x)),
+    reapExpiredLeases: (limit) => store.reapExpiredLeases(limit),
+    startWorkerRun: (run) => store.startWorkerRun(run),
+    finishWorkerRun: (id, summary, error) => store.finishWorkerRun(id, summary, error),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
 
 /** The longest a job of the plan runs (the 'cancel' sleepers; steps are at most 5 x 150 ms). */
 const LONGEST_JOB_MS = 800;
@@ -248,6 +287,9 @@ async function runOnce(seed: number) {
   const p = plan(seed);
   starts.clear();
   cancelOnStart.clear();
+  ledger.claimed.clear();
+  ledger.written.clear();
+  ledger.completed.clear();
   await db.sql`delete from edgejobs.jobs`;
   await db.sql`delete from edgejobs.queues`;
   await db.sql`delete from edgejobs.worker_runs`;
@@ -260,7 +302,7 @@ async function runOnce(seed: number) {
   const watcher = watchLimitedQueue(p.limit, active);
   const resume = p.resumePausedAfterMs === null ? null : setTimeout(() => void db.store.resumeQueue('paused'), p.resumePausedAfterMs);
   const summaries = await Promise.all(p.drains.map(async (d) => {
-    const store = createPostgresStore({ sql: db.connect(3) });
+    const store = recorded(createPostgresStore({ sql: db.connect(3) }));
     const controller = new AbortController();
     const startedAt = Date.now();
     const deadline = startedAt + d.deadlineMs;
@@ -299,6 +341,11 @@ async function check(seed: number, { p, summaries, stalls }: Awaited<ReturnType<
     expect(s.unrecorded, `unrecorded in ${s.workerId}`).toBe(0);
     expect(s.error, `error in ${s.workerId}`).toBeNull();
   }
+  // ... and so did each lease: every claimed lease got exactly one outcome write, and every write
+  // was for a claimed lease.
+  const unwritten = [...ledger.claimed].filter((k) => ledger.written.get(k) !== 1);
+  expect(unwritten.map((k) => `${k}: ${ledger.written.get(k) ?? 0} writes`), 'leases without exactly one outcome').toEqual([]);
+  expect([...ledger.written.keys()].filter((k) => !ledger.claimed.has(k)), 'outcomes for leases never claimed').toEqual([]);
   const jobs = await db.sql`select id, status, attempts, errors from edgejobs.jobs`;
   // 2. No attempt without a run: attempts never exceed the runs that started.
   for (const j of jobs) {
@@ -328,7 +375,7 @@ async function check(seed: number, { p, summaries, stalls }: Awaited<ReturnType<
   }
   // 5. The limited queue was kept at its limit: no stall longer than a look-again interval (plus
   //    the sampling step and a claim's round trips).
-  for (const stall of stalls) expect(stall.ms, `limited queue stalled (limit ${p.limit})`).toBeLessThanOrEqual(stall.allowedMs + 250);
+  for (const stall of stalls) expect(stall.ms, `limited queue stalled (limit ${p.limit})`).toBeLessThanOrEqual(stall.allowedMs + 750);
 
   // Finally, a drain runs what is left (waiting for retries and delayed jobs to come due): every
   // job ends, and a completed one completed once.
@@ -338,14 +385,18 @@ async function check(seed: number, { p, summaries, stalls }: Awaited<ReturnType<
     const [left] = await db.sql`select count(*)::int as n from edgejobs.jobs where status in ('queued', 'processing')`;
     if (left!.n === 0) break;
     await drain({
-      store: db.store, registry, deadline: Date.now() + 3_000, concurrency: 50, handBackMarginMs: 500, logger: silentLogger,
+      store: recorded(db.store), registry, deadline: Date.now() + 3_000, concurrency: 50, handBackMarginMs: 500, logger: silentLogger,
       waitForWork: (ms, signal) => sleep(Math.min(ms, 50), signal).catch(() => {}),
     });
   }
   const end = await db.sql`select id, type, status, attempts from edgejobs.jobs`;
   expect(end.filter((j) => !['completed', 'failed', 'cancelled'].includes(j.status)).map((j) => `${j.id} ${j.type} ${j.status}`)).toEqual([]);
   expect(end.length).toBe(p.jobs.length);
-  for (const j of end) if (j.status === 'completed') expect(starts.get(j.id)?.length ?? 0, `runs of completed ${j.id}`).toBeGreaterThanOrEqual(1);
+  for (const j of end) {
+    expect(ledger.completed.get(j.id) ?? 0, `completions of ${j.id} (${j.status})`).toBe(j.status === 'completed' ? 1 : 0);
+    if (j.status === 'completed') expect(starts.get(j.id)?.length ?? 0, `runs of completed ${j.id}`).toBeGreaterThanOrEqual(1);
+  }
+  expect([...ledger.claimed].filter((k) => ledger.written.get(k) !== 1), 'leases of the last drains without exactly one outcome').toEqual([]);
 }
 
 it(`keeps every invariant over ${FIXED_SEED === null ? RUNS : 1} randomised drain runs`, { timeout: 600_000 }, async () => {

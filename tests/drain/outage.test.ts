@@ -39,3 +39,24 @@ it('records every outcome of jobs that finished while Postgres restarted (3.5 s 
   expect(rows.every((r) => r.status === 'completed' && r.attempts === 1)).toBe(true);
   await store.stop();
 });
+
+it('stopped while Postgres is down, it gives up on its writes after the grace and returns in time', { timeout: 60_000 }, async () => {
+  const store = createPostgresStore({ url: pg.url, max: 4 });
+  const queue = createQueue({ store, registry });
+  await queue.enqueueMany(Array.from({ length: 4 }, () => ({ type: 'test.sleep' as const, input: { ms: 3_000 } })));
+  const controller = new AbortController();
+  const draining = drain({ store, registry, deadline: Date.now() + 40_000, logger: silentLogger, concurrency: 4, leaseMs: 30_000, shutdownGraceMs: 500, abortGraceMs: 200, signal: controller.signal });
+  const end = Date.now() + 10_000;
+  while (runs.size < 4 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+  const outage = pg.server.restart(8_000); // down for 8 s
+  await new Promise((r) => setTimeout(r, 300));
+  const stoppedAt = Date.now();
+  controller.abort();
+  const summary = await draining;
+  // A process manager waits grace + a few seconds, not the drain's 40 s deadline: the hand-backs
+  // are retried for 2 s after the grace and the handlers' 200 ms, then left to the leases.
+  expect(Date.now() - stoppedAt).toBeLessThan(500 + 200 + 2_000 + 1_500);
+  expect(summary).toMatchObject({ stopReason: 'aborted', claimed: 4, unrecorded: 4 });
+  await outage;
+  await store.stop(1_000);
+});

@@ -38,11 +38,11 @@ export const permanent = defineJob({
   },
 });
 
-/** Works in steps, saving a checkpoint after each; honours its AbortSignal. */
+/** Works in steps, saving a checkpoint after each (or every `checkpointEvery`); honours its AbortSignal. */
 export const stepper = defineJob({
   type: 'test.stepper',
-  input: z.object({ steps: z.number().int().positive(), stepMs: z.number().int().nonnegative() }),
-  handler: async ({ steps, stepMs }, ctx) => {
+  input: z.object({ steps: z.number().int().positive(), stepMs: z.number().int().nonnegative(), checkpointEvery: z.number().int().positive().default(1) }),
+  handler: async ({ steps, stepMs, checkpointEvery }, ctx) => {
     count(ctx.job.id);
     const start = (ctx.lastCheckpoint as { done?: number } | undefined)?.done ?? 0;
     for (let done = start; done < steps; ) {
@@ -50,7 +50,7 @@ export const stepper = defineJob({
       ctx.signal.throwIfAborted();
       done++;
       ctx.progress({ done, steps });
-      await ctx.checkpoint({ done });
+      if (done % checkpointEvery === 0) await ctx.checkpoint({ done });
     }
     return { resumedFrom: start, steps };
   },
