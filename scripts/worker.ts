@@ -91,7 +91,13 @@ process.exit(0);
 /** The job registry: `registry` (or the default export) of EDGEJOBS_JOBS_MODULE, else the demo's. */
 async function loadRegistry(path: string | undefined): Promise<JobRegistry> {
   if (!path) return (await import('../app/_server/demo-jobs.ts')).demoRegistry;
-  const mod = (await import(pathToFileURL(resolve(process.cwd(), path)).href)) as { registry?: JobRegistry; default?: JobRegistry };
+  let mod: { registry?: JobRegistry; default?: JobRegistry };
+  try {
+    mod = (await import(pathToFileURL(resolve(process.cwd(), path)).href)) as typeof mod;
+  } catch (error) {
+    console.error(`[worker] EDGEJOBS_JOBS_MODULE (${path}) could not be loaded: ${(error as Error).message}`);
+    process.exit(1);
+  }
   const found = mod.registry ?? mod.default;
   if (!found || typeof found.types !== 'function') {
     console.error(`[worker] EDGEJOBS_JOBS_MODULE (${path}) must export \`registry\` (createRegistry([...]))`);
