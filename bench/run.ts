@@ -22,7 +22,7 @@ const SIZES = quick
   ? { rounds: 1, drain: 2_000, seq: 200, bulk: 2_000, pickup: 10, deep: 20_000, shallow: 2_000, timeBoxMs: 3_000, httpSeconds: 3, httpConnections: 10 }
   : { rounds: 3, drain: 20_000, seq: 2_000, bulk: 20_000, pickup: 500, deep: 1_000_000, shallow: 10_000, timeBoxMs: 10_000, httpSeconds: 10, httpConnections: 20 };
 const skipHttp = process.argv.includes('--no-http');
-/** `--only=drain,enqueue,pickup,scale,kick,timebox,http`: run just these workloads (results are not written to bench/README.md). */
+/** `--only=drain,enqueue,pickup,scale,kick,timebox,http`: run just these workloads (printed only: a partial run is not a result to keep). */
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
 const wanted = (name: string) => !only || only.includes(name);
 // The same server settings for every contender (recorded with the results).
@@ -130,10 +130,11 @@ async function main() {
       '',
     ].join('\n');
     process.stdout.write(`${text}\n`);
+    if (only) return;
     const stamp = when.replace(/[:.]/g, '-');
     await writeFile(join(ROOT, 'bench', 'results', `${stamp}${quick ? '-quick' : ''}.md`), text);
     await writeFile(join(ROOT, 'bench', 'results', `${stamp}${quick ? '-quick' : ''}.raw.json`), JSON.stringify([...metrics.values()].map((m) => ({ ...m, samples: Object.fromEntries(m.samples) })), null, 2));
-    if (!quick && !only) {
+    if (!quick) {
       const readme = join(ROOT, 'bench', 'README.md');
       const current = await readFile(readme, 'utf8');
       const marker = '<!-- results -->';

@@ -55,8 +55,6 @@ export interface Claimer {
   close(): void;
   /** What the last settled claim found (null before the first). */
   readonly finding: ClaimFinding | null;
-  /** Whether the last claim was made while the drain held no job (so its finding still holds when idle). */
-  readonly foundWhileIdle: boolean;
   /** The claim in flight, if any (it never rejects). */
   readonly inFlight: Promise<void> | null;
   /** A claim that failed for good (not transient, or past `until`). */
@@ -140,9 +138,6 @@ export function createClaimer(o: ClaimerOptions): Claimer {
     },
     get finding() {
       return finding;
-    },
-    get foundWhileIdle() {
-      return foundWhileIdle;
     },
     get inFlight() {
       return inFlight;

@@ -108,7 +108,7 @@ export interface DrainSummary extends WorkerRunSummary {
 /** Default `handBackMarginMs`. */
 export const DEFAULT_HAND_BACK_MARGIN_MS = 2_000;
 /** Default `shutdownGraceMs`. */
-export const DEFAULT_SHUTDOWN_GRACE_MS = 5_000;
+const DEFAULT_SHUTDOWN_GRACE_MS = 5_000;
 const FAST_JOB_MS = 50;
 const MIN_CLAIM_MS = 10;
 /** Stopped during a database outage: how long outcome writes are retried after the handlers' grace. */

