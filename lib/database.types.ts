@@ -62,8 +62,8 @@ export type Database = {
         isSetofReturn: true
       } },
 "get_queue_health":
-{ Args: Record<PropertyKey, never>; Returns: {
-              "consecutive_failed_runs": number,"last_run_finished_at": string,"last_run_started_at": string,"last_run_status": string,"last_seen_at": string,"last_success_at": string,"oldest_ready_age_seconds": number,"processing": number,"ready": number,"scheduled": number
+{ Args: { "worker_seen_within"?: string }; Returns: {
+              "consecutive_failed_runs": number,"last_run_finished_at": string,"last_run_started_at": string,"last_run_status": string,"last_seen_at": string,"last_success_at": string,"oldest_ready_age_seconds": number,"processing": number,"ready": number,"scheduled": number,"unhandled": number,"unhandled_types": (string)[]
             }[]
                            },
 "get_queue_stats":
@@ -108,6 +108,9 @@ export type Database = {
               "id": string,"outcome": string,"run_at": string
             }[]
                            },
+"register_job_types":
+{ Args: { "types": Json,"worker_name"?: string }; Returns: number
+                           },
 "resume_queue":
 { Args: { "queue": string }; Returns: {
               "concurrency_limit": number,"name": string,"paused": boolean
@@ -132,7 +135,7 @@ export type Database = {
             }[]
                            },
 "start_worker_run":
-{ Args: { "deadline_at"?: string,"trigger": string,"worker_id": string }; Returns: string
+{ Args: { "deadline_at"?: string,"job_types"?: (string)[],"trigger": string,"worker_id": string,"worker_name"?: string }; Returns: string
                            },
 "unschedule_worker":
 { Args: Record<PropertyKey, never>; Returns: number

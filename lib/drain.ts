@@ -19,6 +19,7 @@
  */
 import { EdgeJobsError, coerceError, serializeError, type ErrorJson } from './errors.ts';
 import type { AnyJobDefinition, JobContext, JobRegistry } from './job.ts';
+import { registerOnce } from './job-types.ts';
 import { createConsoleLogger, type Logger } from './logger.ts';
 import { createClaimer } from './drain-claims.ts';
 import { startLeaseKeeper } from './drain-leases.ts';
@@ -35,6 +36,13 @@ export interface DrainOptions {
   deadline: number | Date;
   /** Unique id of this drain, recorded as the lease holder. Default `drain-<uuid>`. */
   workerId?: string;
+  /**
+   * The stable name of this worker deployment (e.g. 'process-jobs', 'worker@host'), not of one
+   * drain. The first drain of a process registers the registry's types under it (see
+   * registerJobTypes), and every drain marks it as seen, so health can tell which types no live
+   * worker runs. Default 'worker'.
+   */
+  workerName?: string;
   /** What started the drain, recorded in worker_runs (cron, kick, worker, ...). Default 'manual'. */
   trigger?: string;
   /** Handlers running at once. Default 10. */
@@ -131,9 +139,13 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
   const stopAt = o.deadline - o.handBackMarginMs;
   const counts: OutcomeCounts = { claimed: 0, completed: 0, failed: 0, retried: 0, cancelled: 0, handedBack: 0, leaseLost: 0, unrecorded: 0 };
 
+  // Once per process: the database learns the types and that this worker runs them.
+  await registerOnce(store, registry, { workerName: o.workerName, logger: log });
   let runId: string;
   try {
-    runId = await retryTransient(() => store.startWorkerRun({ workerId: o.workerId, trigger: o.trigger, deadline: new Date(o.deadline) }), stopAt, log, 'start_worker_run', o.signal);
+    runId = await retryTransient(() => store.startWorkerRun({
+      workerId: o.workerId, trigger: o.trigger, deadline: new Date(o.deadline), workerName: o.workerName, types: registry.types(),
+    }), stopAt, log, 'start_worker_run', o.signal);
   } catch (error) {
     log.error('could not start the worker run; nothing was claimed', { error: coerceError(error).message });
     return { runId: null, workerId: o.workerId, ...counts, stopReason: 'error', moreWork: true, durationMs: Date.now() - startedAt, error: serializeError(error, { stack: false }) };
@@ -414,10 +426,12 @@ function resolveOptions(options: DrainOptions) {
   if (!(idlePollMs >= 10)) bad('idlePollMs', 'must be at least 10');
   if (!(progressFlushMs >= 10)) bad('progressFlushMs', 'must be at least 10');
   if (options.registry.types().length === 0) bad('registry', 'has no job types');
+  if (options.workerName !== undefined && !(options.workerName.length >= 1 && options.workerName.length <= 200)) bad('workerName', 'must be 1-200 characters');
   return {
     ...options, deadline, concurrency, batchSize, leaseMs, heartbeatMs, handBackMarginMs, abortGraceMs, shutdownGraceMs,
     idlePollMs, progressFlushMs,
     workerId: options.workerId ?? `drain-${crypto.randomUUID()}`,
+    workerName: options.workerName ?? 'worker',
     trigger: options.trigger ?? 'manual',
     logger: options.logger ?? createConsoleLogger('warn'),
   };

@@ -75,7 +75,16 @@ export interface JobDefinitionInput<T extends string, I extends z.ZodType, O ext
   priority?: number;
   /** How long a finished job is kept (result, idempotency key). Default 7 days. */
   keepForMs?: number;
-  /** Whether anonymous callers may enqueue it through the HTTP routes. Default false. */
+  /**
+   * Whether signed-in users may enqueue it themselves, through the routes or `supabase.rpc()`.
+   * Default true; false leaves it to the server (the service role). Enforced by the routes and,
+   * once the type is registered, by the database.
+   */
+  allowUsers?: boolean;
+  /**
+   * Whether anonymous users (Supabase anonymous sign-ins, guest cookies) may enqueue it, through
+   * the routes or `supabase.rpc()`. Default false.
+   */
   allowAnonymous?: boolean;
 }
 
@@ -119,11 +128,14 @@ export function defineJob<T extends string, I extends z.ZodType, O extends z.Zod
   if (definition.queue !== undefined && !QUEUE_PATTERN.test(definition.queue)) fail('queue must be 1-64 characters: letters, digits, _ . : -');
   const retry = definition.retry ?? {};
   if (retry.maxAttempts !== undefined && !(Number.isInteger(retry.maxAttempts) && retry.maxAttempts >= 1 && retry.maxAttempts <= 1000)) fail('retry.maxAttempts must be an integer from 1 to 1000');
-  if (retry.baseDelayMs !== undefined && !(retry.baseDelayMs >= 1)) fail('retry.baseDelayMs must be at least 1');
-  if (retry.maxDelayMs !== undefined && !(retry.maxDelayMs >= (retry.baseDelayMs ?? 1000))) fail('retry.maxDelayMs must be at least retry.baseDelayMs');
+  // The same bounds as the database's (enqueue and register_job_types).
+  if (retry.baseDelayMs !== undefined && !(retry.baseDelayMs >= 1 && retry.baseDelayMs <= 86_400_000)) fail('retry.baseDelayMs must be from 1 to 86,400,000 (a day)');
+  if (retry.maxDelayMs !== undefined && !(retry.maxDelayMs <= 2_592_000_000)) fail('retry.maxDelayMs must be at most 2,592,000,000 (30 days)');
+  if (!((retry.maxDelayMs ?? 3_600_000) >= (retry.baseDelayMs ?? 1000))) fail('retry.maxDelayMs (default 3,600,000) must be at least retry.baseDelayMs');
   if (definition.timeoutMs !== undefined && !(definition.timeoutMs > 0)) fail('timeoutMs must be positive');
   if (definition.priority !== undefined && !(Number.isInteger(definition.priority) && Math.abs(definition.priority) <= 1_000_000)) fail('priority must be an integer between -1000000 and 1000000');
-  if (definition.keepForMs !== undefined && !(definition.keepForMs >= 1000)) fail('keepForMs must be at least 1000');
+  if (definition.keepForMs !== undefined && !(definition.keepForMs >= 1000 && definition.keepForMs <= 315_360_000_000)) fail('keepForMs must be from 1,000 to 315,360,000,000 (ten years)');
+  if (definition.allowUsers === false && definition.allowAnonymous) fail('allowAnonymous needs allowUsers (anonymous users are users)');
   return Object.freeze({ ...definition, kind: 'edgejobs.job' as const });
 }
 

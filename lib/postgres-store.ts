@@ -9,7 +9,7 @@ import { fromDatabaseError } from './sql-errors.ts';
 import {
   fromClaimedRow, fromEnqueuedRow, fromFailRow, fromHealthRow, fromHeartbeatRow, fromJobRow, fromOutcomeRow,
   fromProgressRow, fromQueueRow, fromQueueStatsRow,
-  intervalFromMs, leaseSeconds, toSqlComplete, toSqlFail, toSqlJobSpec, toSqlLease, toSqlProgress,
+  intervalFromMs, leaseSeconds, toSqlComplete, toSqlFail, toSqlJobSpec, toSqlJobType, toSqlLease, toSqlProgress,
 } from './rows.ts';
 import type { CompleteOutcome, HandBackOutcome, Store } from './store.ts';
 
@@ -121,6 +121,7 @@ function makeStore(sql: Sql, owned: boolean, auth: StoreAuth | undefined): Postg
 
   const store: PostgresStore = {
     sql,
+    actsAs: auth && auth.role !== 'service_role' ? 'user' : 'service',
     withAuth: (next) => makeStore(sql, false, next),
     async stop(timeoutMs = 5_000) {
       if (owned) await sql.end({ timeout: timeoutMs / 1000 });
@@ -183,8 +184,14 @@ function makeStore(sql: Sql, owned: boolean, auth: StoreAuth | undefined): Postg
       return rows.map(fromFailRow);
     },
     async startWorkerRun(run) {
-      const rows = await call('start_worker_run', (q) => q`select public.start_worker_run(worker_id => ${run.workerId}::text, trigger => ${run.trigger}::text, deadline_at => ${run.deadline}::timestamptz) as id`);
+      const rows = await call('start_worker_run', (q) => q`select public.start_worker_run(worker_id => ${run.workerId}::text,
+        trigger => ${run.trigger}::text, deadline_at => ${run.deadline}::timestamptz, worker_name => ${run.workerName ?? null}::text,
+        job_types => ${run.types ? q.array(run.types) : null}::text[]) as id`);
       return String(rows[0]?.id);
+    },
+    async registerJobTypes(types, workerName = null) {
+      const rows = await call('register_job_types', (q) => q`select public.register_job_types(types => ${json(types.map(toSqlJobType))}::jsonb, worker_name => ${workerName}::text) as n`);
+      return Number(rows[0]?.n);
     },
     async finishWorkerRun(runId, summary, error = null) {
       const body = {

@@ -1,11 +1,17 @@
 /**
  * The typed enqueue API: validates input against the job type's schema before anything is
  * stored, applies the type's defaults (queue, priority, retry policy), and calls the store once.
+ * On a store acting as an end user, it applies the rules the database applies to them: no
+ * server-only options, and the type's defaults come from the database's registry.
  */
 import type { z } from 'zod';
 import { EdgeJobsError } from './errors.ts';
 import { parseWith, type AnyJobDefinition, type JobRegistry } from './job.ts';
+import { assertStorableJson } from './json-value.ts';
 import type { ClientStore, EnqueueSpec, EnqueuedJob } from './store.ts';
+
+/** Options only the server (the service role) may set; the names the routes use. */
+export const SERVER_ONLY_OPTIONS = ['queue', 'priority', 'maxAttempts', 'backoffBaseMs', 'backoffMaxMs', 'keepForMs'] as const;
 
 /** Per-call options; each overrides the job type's default. */
 export type EnqueueOptions = Omit<EnqueueSpec, 'type' | 'input'>;
@@ -31,11 +37,23 @@ export interface Queue<D extends AnyJobDefinition> {
 export function createQueue<D extends AnyJobDefinition>(options: { store: ClientStore; registry: JobRegistry<D> }): Queue<D> {
   const { store, registry } = options;
   if (!store || !registry) throw new EdgeJobsError('configuration', 'createQueue: give both `store` and `registry`');
+  const forUser = store.actsAs === 'user';
   const toSpec = (type: string, input: unknown, opts: EnqueueOptions = {}): EnqueueSpec => {
     const definition = registry.require(type);
+    // What jsonb cannot hold (NUL, Infinity, absurd depth) is refused before zod walks it.
+    assertStorableJson(input, 'input');
+    if (opts.idempotencyKey !== undefined) assertStorableJson(opts.idempotencyKey, 'options.idempotencyKey');
     parseWith(definition.input, input, `input of "${type}"`);
     if (opts.runAt !== undefined && opts.delayMs !== undefined) {
       throw new EdgeJobsError('invalid_argument', 'give runAt or delayMs, not both');
+    }
+    const given = withoutUndefined(opts);
+    if (forUser) {
+      if (definition.allowUsers === false) throw new EdgeJobsError('forbidden', `"${type}" can only be enqueued by the server`);
+      const serverOnly = SERVER_ONLY_OPTIONS.filter((k) => k in given);
+      if (serverOnly.length) throw new EdgeJobsError('forbidden', `only the server may set ${serverOnly.map((k) => `options.${k}`).join(', ')}`);
+      // The database fills in the type's defaults from its registry (users may not send them).
+      return { type, input, ...given };
     }
     return {
       type,
@@ -48,7 +66,7 @@ export function createQueue<D extends AnyJobDefinition>(options: { store: Client
       backoffBaseMs: definition.retry?.baseDelayMs,
       backoffMaxMs: definition.retry?.maxDelayMs,
       keepForMs: definition.keepForMs,
-      ...withoutUndefined(opts),
+      ...given,
     };
   };
   return {

@@ -4,6 +4,7 @@
  * they cannot drift apart.
  */
 import type { ErrorJson } from './errors.ts';
+import type { JobTypeRecord } from './job-types.ts';
 import type { JobStatus } from './states.ts';
 import type {
   ClaimedJob, CompleteItem, CompleteOutcome, EnqueueSpec, EnqueuedJob, FailItem, FailOutcome, HandBackItem,
@@ -31,6 +32,21 @@ export function toSqlJobSpec(spec: EnqueueSpec): Record<string, unknown> {
   if (spec.backoffMaxMs !== undefined) out.backoff_max_seconds = spec.backoffMaxMs / 1000;
   if (spec.idempotencyKey !== undefined) out.idempotency_key = spec.idempotencyKey;
   if (spec.keepForMs !== undefined) out.keep_for_seconds = Math.ceil(spec.keepForMs / 1000);
+  return out;
+}
+
+/** A {@link JobTypeRecord} as register_job_types takes it. */
+export function toSqlJobType(record: JobTypeRecord): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    type: record.type, users_may_enqueue: record.usersMayEnqueue, anonymous_may_enqueue: record.anonymousMayEnqueue,
+    input_schema: record.inputSchema,
+  };
+  if (record.queue !== undefined) out.queue = record.queue;
+  if (record.priority !== undefined) out.priority = record.priority;
+  if (record.maxAttempts !== undefined) out.max_attempts = record.maxAttempts;
+  if (record.backoffBaseMs !== undefined) out.backoff_base_seconds = record.backoffBaseMs / 1000;
+  if (record.backoffMaxMs !== undefined) out.backoff_max_seconds = record.backoffMaxMs / 1000;
+  if (record.keepForMs !== undefined) out.keep_for_seconds = Math.ceil(record.keepForMs / 1000);
   return out;
 }
 
@@ -125,6 +141,7 @@ export function fromHealthRow(r: Row): QueueHealth {
     lastRunStatus: (r.last_run_status as QueueHealth['lastRunStatus']) ?? null,
     lastSuccessAt: dateOrNull(r.last_success_at), consecutiveFailedRuns: num(r.consecutive_failed_runs),
     lastSeenAt: dateOrNull(r.last_seen_at),
+    unhandled: num(r.unhandled ?? 0), unhandledTypes: (r.unhandled_types as string[] | null | undefined) ?? [],
   };
 }
 

@@ -11,9 +11,22 @@ const EDGEJOBS_SQLSTATES: Record<string, ErrorCode> = {
   EJ003: 'idempotency_conflict',
   EJ004: 'job_not_found',
   EJ005: 'job_finished',
-  '42501': 'forbidden', // insufficient_privilege: no EXECUTE grant, or sign-in required
-  '22P02': 'invalid_argument', // invalid_text_representation: e.g. a malformed uuid
+  EJ006: 'unknown_job_type',
+  EJ007: 'validation_failed',
+  '42501': 'forbidden', // insufficient_privilege: no EXECUTE grant, a server-only option or type, sign-in required
   '22023': 'invalid_argument', // invalid_parameter_value
+};
+
+/**
+ * Values the database cannot take, raised before our functions run (while Postgres reads the
+ * arguments): the caller's fault, answered as `invalid_argument` with what was wrong.
+ */
+const UNSTORABLE_SQLSTATES: Record<string, string> = {
+  '22P02': 'a value is not valid for its type (a malformed uuid, number or JSON text)', // invalid_text_representation
+  '22P05': 'a string holds a character Postgres cannot store (the NUL character \\u0000)', // untranslatable_character
+  '22021': 'a string holds a character Postgres cannot store (the NUL character, or invalid UTF-8)', // character_not_in_repertoire
+  '22003': 'a number is out of range (JSON numbers must fit Postgres numeric)', // numeric_value_out_of_range
+  '54001': 'a value is nested too deeply', // statement_too_complex (stack depth)
 };
 
 /**
@@ -51,6 +64,9 @@ export function fromDatabaseError(thrown: unknown, call: string): EdgeJobsError 
       cause: thrown,
       details: { sqlstate: code, ...(hint ? { hint } : {}) },
     });
+  }
+  if (code && UNSTORABLE_SQLSTATES[code]) {
+    return new EdgeJobsError('invalid_argument', `${UNSTORABLE_SQLSTATES[code]}: ${message}`, { cause: thrown, details: { sqlstate: code } });
   }
   if ((code && TRANSIENT_SQLSTATES.has(code)) || (code && TRANSIENT_NETWORK_CODES.has(code))) {
     return new EdgeJobsError('database_unavailable', `${call}: ${message}`, { cause: thrown, retryable: true, details: { sqlstate: code } });

@@ -5,6 +5,7 @@
  * Times are `Date`s and durations milliseconds on this side; the SQL API takes seconds.
  */
 import type { ErrorJson } from './errors.ts';
+import type { JobTypeRecord } from './job-types.ts';
 import type { JobStatus } from './states.ts';
 
 /** One job to enqueue. Every option has the SQL default when left out. */
@@ -184,6 +185,13 @@ export interface QueueHealth {
   consecutiveFailedRuns: number;
   /** When a worker was last seen: a run started or finished, or a drain that found nothing (which leaves no run record). */
   lastSeenAt: Date | null;
+  /**
+   * Ready jobs whose type no worker seen in the last 10 minutes runs (counted here, not in `ready`
+   * or `oldestReadyAgeMs`). Always 0 where no worker has registered its types.
+   */
+  unhandled: number;
+  /** The types of those jobs. */
+  unhandledTypes: string[];
 }
 
 export interface RetryFailedFilter {
@@ -202,6 +210,11 @@ export interface QueueSettings {
 
 /** Calls for clients: signed-in users (their own jobs) and the server. */
 export interface ClientStore {
+  /**
+   * Whom the calls act as: 'user' (an end user's identity: their own jobs, no server-only
+   * options) or 'service'. Undefined is taken as 'service'.
+   */
+  readonly actsAs?: 'service' | 'user';
   enqueueJobs(specs: EnqueueSpec[]): Promise<EnqueuedJob[]>;
   getJob(id: string): Promise<JobDetails | null>;
   listJobs(filter?: ListJobsFilter): Promise<JobDetails[]>;
@@ -222,7 +235,13 @@ export interface WorkerStore {
   failJobs(items: FailItem[]): Promise<FailOutcome[]>;
   handBackJobs(items: HandBackItem[]): Promise<HandBackOutcome[]>;
   reapExpiredLeases(limit?: number): Promise<ReapOutcome[]>;
-  startWorkerRun(run: { workerId: string; trigger: string; deadline: Date | null }): Promise<string>;
+  /**
+   * Records a drain's start. With `workerName` and `types`, also marks that worker as seen for
+   * each of those types (see {@link registerJobTypes}).
+   */
+  startWorkerRun(run: { workerId: string; trigger: string; deadline: Date | null; workerName?: string; types?: string[] }): Promise<string>;
+  /** Writes job types into the database's registry; with `workerName`, that worker runs exactly these. Returns how many. */
+  registerJobTypes(types: JobTypeRecord[], workerName?: string | null): Promise<number>;
   finishWorkerRun(runId: string, summary: WorkerRunSummary, error?: ErrorJson | null): Promise<void>;
 }
 

@@ -10,7 +10,7 @@ import { fromDatabaseError } from './sql-errors.ts';
 import {
   fromClaimedRow, fromEnqueuedRow, fromFailRow, fromHealthRow, fromHeartbeatRow, fromJobRow, fromOutcomeRow,
   fromProgressRow, fromQueueRow, fromQueueStatsRow,
-  intervalFromMs, leaseSeconds, toSqlComplete, toSqlFail, toSqlJobSpec, toSqlLease, toSqlProgress,
+  intervalFromMs, leaseSeconds, toSqlComplete, toSqlFail, toSqlJobSpec, toSqlJobType, toSqlLease, toSqlProgress,
 } from './rows.ts';
 import type { CompleteOutcome, HandBackOutcome, Store } from './store.ts';
 
@@ -59,7 +59,23 @@ export function createSupabaseStore(options: SupabaseStoreOptions): SupabaseStor
     }
     return createSupabaseStore({ ...options, client: undefined, accessToken: token });
   };
-  return makeStore(client, withAccessToken);
+  const actsAs = options.accessToken ? 'user' : options.key ? keyActsAs(options.key) : undefined;
+  return makeStore(client, withAccessToken, actsAs);
+}
+
+/**
+ * Whom an API key acts as, as Supabase's gateway maps it: `sb_secret_…` and a legacy JWT with
+ * role service_role act as the service; `sb_publishable_…` and the legacy anon JWT as a user.
+ */
+function keyActsAs(key: string): 'service' | 'user' | undefined {
+  if (key.startsWith('sb_secret_')) return 'service';
+  if (key.startsWith('sb_publishable_')) return 'user';
+  try {
+    const payload = JSON.parse(atob((key.split('.')[1] ?? '').replaceAll('-', '+').replaceAll('_', '/'))) as { role?: unknown };
+    return payload.role === 'service_role' ? 'service' : 'user';
+  } catch {
+    return undefined;
+  }
 }
 
 function makeClient(url: string, key: string, accessToken: string | undefined, customFetch: typeof fetch | undefined): AnyClient {
@@ -81,7 +97,7 @@ class NoWebSocket {
   }
 }
 
-function makeStore(client: AnyClient, withAccessToken: (token: string) => SupabaseStore): SupabaseStore {
+function makeStore(client: AnyClient, withAccessToken: (token: string) => SupabaseStore, actsAs: 'service' | 'user' | undefined): SupabaseStore {
   /** One rpc; unwraps `{ data, error }` at once into data or a typed error. */
   async function scalar(name: string, args: Row): Promise<unknown> {
     let result: { data: unknown; error: { code?: string; message?: string } | null; status: number };
@@ -108,6 +124,7 @@ function makeStore(client: AnyClient, withAccessToken: (token: string) => Supaba
   return {
     client,
     withAccessToken,
+    actsAs,
     async stop() {},
 
     async enqueueJobs(specs) {
@@ -159,7 +176,13 @@ function makeStore(client: AnyClient, withAccessToken: (token: string) => Supaba
       return (await rpc('reap_expired_leases', { max_jobs: limit })).map(fromFailRow);
     },
     async startWorkerRun(run) {
-      return String(await scalar('start_worker_run', { worker_id: run.workerId, trigger: run.trigger, deadline_at: run.deadline?.toISOString() ?? null }));
+      return String(await scalar('start_worker_run', {
+        worker_id: run.workerId, trigger: run.trigger, deadline_at: run.deadline?.toISOString() ?? null,
+        worker_name: run.workerName ?? null, job_types: run.types ?? null,
+      }));
+    },
+    async registerJobTypes(types, workerName = null) {
+      return Number(await scalar('register_job_types', { types: types.map(toSqlJobType), worker_name: workerName }));
     },
     async finishWorkerRun(runId, summary, error = null) {
       await scalar('finish_worker_run', {

@@ -96,7 +96,7 @@ async function main() {
   // The handed-back count of the round that was running when the loop stopped.
   let last: DrainSummary | null = null;
   loop = runDrainLoop({
-    store, registry: demoRegistry, signal: stop.signal, roundMs: 10_000, idleMs: 1_000, trigger: 'dev', logger: log,
+    store, registry: demoRegistry, signal: stop.signal, roundMs: 10_000, idleMs: 1_000, trigger: 'dev', workerName: 'dev', logger: log,
     // Ctrl-C in development: hand running jobs back at once rather than wait for them.
     shutdownGraceMs: 0,
     ...(wakeup ? { idleWait: wakeup.idleWait } : {}),

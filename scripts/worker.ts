@@ -16,7 +16,9 @@
  * EDGEJOBS_SHUTDOWN_GRACE_MS (5000; 0 hands running jobs back at once), EDGEJOBS_LEASE_MS (30000:
  * a killed worker's jobs are claimable again this long after its last heartbeat),
  * EDGEJOBS_JOBS_MODULE (a module exporting `registry`, path from the working directory; default
- * this app's demo jobs).
+ * this app's demo jobs), EDGEJOBS_WORKER_NAME (worker@<host>: the name under which it registers
+ * the registry's job types in edgejobs.job_type_workers, at start; health counts ready jobs of
+ * types no live worker runs as unhandled).
  */
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
@@ -46,6 +48,11 @@ const leaseMs = int('EDGEJOBS_LEASE_MS', 30_000, 1_000, 600_000);
 const registry = await loadRegistry(process.env.EDGEJOBS_JOBS_MODULE);
 // The lease holder recorded on every job this process runs, and its name in pg_stat_activity.
 const workerId = `worker-${hostname()}-${process.pid}`;
+const workerName = process.env.EDGEJOBS_WORKER_NAME || `worker@${hostname()}`.slice(0, 200);
+if (workerName.length > 200) {
+  console.error('[worker] EDGEJOBS_WORKER_NAME must be at most 200 characters');
+  process.exit(1);
+}
 const log = createConsoleLogger('info');
 const pooled = /:6543(\/|$)/.test(url);
 const store = createPostgresStore({ url, max: Math.min(10, concurrency + 2), prepare: !pooled, applicationName: workerId });
@@ -77,7 +84,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => sh
 
 console.log(`[worker] draining ${registry.types().join(', ')} with concurrency ${concurrency}; ${listening ? 'woken by LISTEN edgejobs_jobs' : `polling every ${idleMs} ms`}`);
 await runDrainLoop({
-  store, registry, signal: stop.signal, handBackNow: now.signal, roundMs, idleMs, concurrency, shutdownGraceMs, leaseMs, workerId, trigger: 'worker', logger: log,
+  store, registry, signal: stop.signal, handBackNow: now.signal, roundMs, idleMs, concurrency, shutdownGraceMs, leaseMs, workerId, workerName, trigger: 'worker', logger: log,
   ...(wakeup ? { idleWait: wakeup.idleWait } : {}),
   onRound: (s) => {
     if (s.claimed) console.log(`[worker] round: ${s.completed} completed, ${s.retried} retried, ${s.failed} failed, ${s.cancelled} cancelled, ${s.handedBack} handed back (${s.stopReason})`);

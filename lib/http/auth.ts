@@ -76,12 +76,21 @@ export function createAuthenticator(options: AuthOptions = {}): Authenticator {
     if (!key) {
       throw new EdgeJobsError('unauthorized', `cannot verify a ${alg} access token: the server has no ${alg === 'HS256' ? 'SUPABASE_JWT_SECRET' : 'JWKS (SUPABASE_URL)'}`);
     }
+    let payload: JWTPayload;
     try {
-      const { payload } = typeof key === 'function' ? await jwtVerify(token, key) : await jwtVerify(token, key, { algorithms: ['HS256'] });
-      return payload;
+      // exp is required: a token that never expires is refused, as Supabase's API refuses it.
+      const checks = { requiredClaims: ['exp'] };
+      ({ payload } = typeof key === 'function' ? await jwtVerify(token, key, checks) : await jwtVerify(token, key, { ...checks, algorithms: ['HS256'] }));
     } catch (e) {
       throw new EdgeJobsError('unauthorized', `the access token is invalid or expired (${(e as { code?: string }).code ?? 'invalid'})`, { cause: e });
     }
+    // A user's token is for this API: aud "authenticated", as Supabase Auth issues it. (The
+    // project's anon and service_role keys carry no aud; one that does must say the same.)
+    const audiences = payload.aud === undefined ? [] : Array.isArray(payload.aud) ? payload.aud : [payload.aud];
+    if ((payload.role === 'authenticated' || audiences.length) && !audiences.includes('authenticated')) {
+      throw new EdgeJobsError('unauthorized', `the access token is for another audience (aud ${JSON.stringify(payload.aud ?? null)}; this API takes "authenticated")`);
+    }
+    return payload;
   }
 
   function guestCaller(id: string): UserCaller {

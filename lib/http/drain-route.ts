@@ -44,7 +44,7 @@ export function drainRoute(options: DrainRouteOptions): (request: Request) => Pr
         throw new EdgeJobsError('unauthorized', 'this route is for Vercel Cron: send Authorization: Bearer $CRON_SECRET');
       }
       const result = await runInvocation({
-        ...options.invocation, store: options.store, registry: options.registry, trigger: 'cron',
+        workerName: 'vercel-cron', ...options.invocation, store: options.store, registry: options.registry, trigger: 'cron',
         deadline: Date.now() + options.drainMs, signal: request.signal,
       });
       return jsonResponse(200, result);

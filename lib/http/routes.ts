@@ -14,6 +14,7 @@ import { EdgeJobsError, ValidationError, type ErrorJson } from '../errors.ts';
 import { silentLogger, type Logger } from '../logger.ts';
 import { createQueue, type EnqueueOptions } from '../queue.ts';
 import { parseWith, type AnyJobDefinition, type JobRegistry } from '../job.ts';
+import { registerOnce } from '../job-types.ts';
 import { JOB_STATUS, isTerminal } from '../states.ts';
 import type { ClientStore, EnqueuedJob, JobDetails } from '../store.ts';
 import type { JobView } from '../client/types.ts';
@@ -53,6 +54,11 @@ export interface JobRoutesOptions<D extends AnyJobDefinition> {
   kick?: () => Promise<unknown>;
   /** Runs work after the response is sent: Next.js `after`, or `waitUntil`. Default: fire and forget. */
   afterResponse?: (task: () => Promise<unknown>) => void;
+  /**
+   * Write the registry's types into the database (registerJobTypes) before the first enqueue of
+   * this process, so that `supabase.rpc()` callers meet the same rules and defaults. Default true.
+   */
+  registerJobTypes?: boolean;
 }
 
 /** What a Next.js route handler receives as its second argument. */
@@ -141,6 +147,9 @@ export function createJobRoutes<D extends AnyJobDefinition>(options: JobRoutesOp
       caller = guest.caller;
       setCookie = guest.setCookie;
     }
+    if (caller.kind === 'user' && definition.allowUsers === false) {
+      throw new EdgeJobsError('forbidden', `"${definition.type}" can only be enqueued by the server`);
+    }
     if (caller.kind === 'user' && caller.anonymous && !definition.allowAnonymous) {
       throw new EdgeJobsError('forbidden', `"${definition.type}" needs a signed-in (not anonymous) user`);
     }
@@ -155,6 +164,7 @@ export function createJobRoutes<D extends AnyJobDefinition>(options: JobRoutesOp
     }
     const parsed = parseWith(caller.kind === 'service' ? serviceOptions : userOptions, merged, 'options');
     const enqueueOptions: EnqueueOptions = { ...parsed, runAt: parsed.runAt ? new Date(parsed.runAt) : undefined } as EnqueueOptions;
+    if (options.registerJobTypes !== false) await registerOnce(stores.service, registry, { logger: log });
     const store = (await storeFor(caller)) as ClientStore;
     const queue = createQueue({ store, registry: registry as JobRegistry });
     let job: EnqueuedJob;
@@ -311,6 +321,9 @@ export function createJobRoutes<D extends AnyJobDefinition>(options: JobRoutesOp
         healthy: problems.length === 0,
         problems,
         ready: h.ready,
+        // Ready jobs of types no live worker runs: not counted in ready or its age (see the README).
+        unhandled: h.unhandled,
+        unhandledTypes: h.unhandledTypes,
         scheduled: h.scheduled,
         processing: h.processing,
         oldestReadyAgeMs: h.oldestReadyAgeMs,

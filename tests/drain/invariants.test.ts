@@ -178,6 +178,7 @@ function recorded(store: WorkerStore): WorkerStore {
     handBackJobs: (items) => wrote(items, (x) => store.handBackJobs(x)),
     reapExpiredLeases: (limit) => store.reapExpiredLeases(limit),
     startWorkerRun: (run) => store.startWorkerRun(run),
+    registerJobTypes: (types, workerName) => store.registerJobTypes(types, workerName),
     finishWorkerRun: (id, summary, error) => store.finishWorkerRun(id, summary, error),
   };
 }

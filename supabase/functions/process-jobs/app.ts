@@ -75,7 +75,7 @@ export function createApp({ config, store, registry, waitUntil }: AppDeps) {
     const stop = new AbortController();
     running.add(stop);
     const work = runInvocation({
-      store, registry, trigger, deadline, workerId, signal: stop.signal, logger: log,
+      store, registry, trigger, deadline, workerId, workerName: 'process-jobs', signal: stop.signal, logger: log,
       concurrency: config.concurrency, leaseMs: config.leaseMs, maxDrains: config.maxDrains, readyPerDrain: config.readyPerDrain,
       // The only stop here is the platform's shutdown notice: hand everything back at once.
       shutdownGraceMs: 0,

@@ -1,0 +1,106 @@
+/**
+ * The registry in the database: `registerJobTypes()` writes each `defineJob()` type (its defaults,
+ * who may enqueue it, its input's JSON Schema) into edgejobs.job_types, so that the SQL API
+ * applies to `supabase.rpc()` callers the rules the routes apply. The app and every worker call it
+ * when they start; the drain and the routes do it for you, once per process.
+ */
+import { toJSONSchema } from 'zod';
+import { coerceError } from './errors.ts';
+import type { AnyJobDefinition, JobRegistry } from './job.ts';
+import type { Logger } from './logger.ts';
+import type { WorkerStore } from './store.ts';
+
+/** A job type as edgejobs.job_types holds it. Options left undefined take the SQL defaults. */
+export interface JobTypeRecord {
+  type: string;
+  queue?: string;
+  priority?: number;
+  maxAttempts?: number;
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  keepForMs?: number;
+  usersMayEnqueue: boolean;
+  anonymousMayEnqueue: boolean;
+  /** JSON Schema of the input, checked for end users' enqueues where pg_jsonschema is installed. */
+  inputSchema: Record<string, unknown> | null;
+}
+
+/** The database's record of a job definition. */
+export function jobTypeRecord(definition: AnyJobDefinition): JobTypeRecord {
+  return {
+    type: definition.type,
+    queue: definition.queue,
+    priority: definition.priority,
+    maxAttempts: definition.retry?.maxAttempts,
+    backoffBaseMs: definition.retry?.baseDelayMs,
+    backoffMaxMs: definition.retry?.maxDelayMs,
+    keepForMs: definition.keepForMs,
+    usersMayEnqueue: definition.allowUsers !== false,
+    anonymousMayEnqueue: definition.allowAnonymous === true,
+    inputSchema: inputJsonSchema(definition),
+  };
+}
+
+/**
+ * The input's JSON Schema as zod writes it (the shape a caller sends, before defaults and
+ * transforms), or null when zod cannot write one. Parts JSON Schema cannot say (a Date, a custom
+ * check) are left open, so the database never refuses what the schema accepts.
+ */
+export function inputJsonSchema(definition: AnyJobDefinition): Record<string, unknown> | null {
+  try {
+    return toJSONSchema(definition.input, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+}
+
+export interface RegisterOptions {
+  /**
+   * The stable name of this worker deployment (e.g. 'process-jobs', 'worker@host'): records that
+   * it runs the registry's types. Leave it out where no handler runs (the app's routes).
+   */
+  workerName?: string;
+}
+
+/**
+ * Writes the registry's job types into the database (one idempotent call; the last registration
+ * of a type wins). Needs the service role.
+ * @example
+ * await registerJobTypes(store, registry, { workerName: `worker@${hostname()}` })
+ */
+export async function registerJobTypes(
+  store: Pick<WorkerStore, 'registerJobTypes'>,
+  registry: JobRegistry<AnyJobDefinition>,
+  options: RegisterOptions = {},
+): Promise<number> {
+  return store.registerJobTypes(registry.definitions.map(jobTypeRecord), options.workerName ?? null);
+}
+
+const registrations = new WeakMap<object, WeakMap<object, Map<string, Promise<void>>>>();
+
+/**
+ * {@link registerJobTypes} once per process for this store, registry and worker name; a failed
+ * registration is logged and tried again on the next call. Resolves either way: a registry that
+ * could not be written leaves the database's rules as they were, it does not stop the caller.
+ */
+export function registerOnce(
+  store: Pick<WorkerStore, 'registerJobTypes'>,
+  registry: JobRegistry<AnyJobDefinition>,
+  options: RegisterOptions & { logger?: Logger } = {},
+): Promise<void> {
+  let byRegistry = registrations.get(store);
+  if (!byRegistry) registrations.set(store, (byRegistry = new WeakMap()));
+  let byName = byRegistry.get(registry);
+  if (!byName) byRegistry.set(registry, (byName = new Map()));
+  const key = options.workerName ?? '';
+  const known = byName.get(key);
+  if (known) return known;
+  const attempt = registerJobTypes(store, registry, options).then(() => undefined, (error: unknown) => {
+    byName.delete(key);
+    options.logger?.warn('could not register the job types in the database; trying again at the next start', {
+      error: coerceError(error).message,
+    });
+  });
+  byName.set(key, attempt);
+  return attempt;
+}

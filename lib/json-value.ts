@@ -1,0 +1,49 @@
+/**
+ * What Postgres `jsonb` can store, checked before a value is sent: strings without the NUL
+ * character (jsonb refuses `\u0000`: SQLSTATE 22P05) or lone UTF-16 surrogates, finite numbers
+ * (`JSON.parse('1e999')` is Infinity, which JSON.stringify would turn into null), and nesting no
+ * deeper than {@link MAX_JSON_DEPTH} (deeper values exhaust the stack of JSON code on both sides:
+ * SQLSTATE 54001; a value that contains itself is reported as too deep).
+ */
+import { EdgeJobsError } from './errors.ts';
+
+/** Deepest nesting of arrays and objects accepted in a job's input, result, progress or checkpoint. */
+export const MAX_JSON_DEPTH = 64;
+
+const NUL = '\u0000';
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Throws `invalid_argument` naming the first place (`input.rows.3.title`) where `value` holds
+ * something Postgres jsonb cannot store. Iterative, so no input can overflow the stack here.
+ */
+export function assertStorableJson(value: unknown, path: string): void {
+  const stack: Array<{ value: unknown; path: string; depth: number }> = [{ value, path, depth: 0 }];
+  const bad = (at: string, what: string): never => {
+    throw new EdgeJobsError('invalid_argument', `${at} ${what}`, { details: { path: at } });
+  };
+  while (stack.length) {
+    const { value: v, path: at, depth } = stack.pop()!;
+    if (typeof v === 'string') {
+      if (v.includes(NUL)) bad(at, 'holds the NUL character (\\u0000), which Postgres cannot store; remove it or encode the data (e.g. base64)');
+      if (LONE_SURROGATE.test(v)) bad(at, 'holds a lone UTF-16 surrogate, which is not valid Unicode');
+    } else if (typeof v === 'number') {
+      if (!Number.isFinite(v)) bad(at, `is ${v}: JSON numbers must be finite`);
+    } else if (typeof v === 'bigint') {
+      bad(at, 'is a bigint, which JSON cannot hold; send it as a string');
+    } else if (v !== null && typeof v === 'object') {
+      if (depth >= MAX_JSON_DEPTH) bad(at, `is nested more than ${MAX_JSON_DEPTH} levels deep (or contains itself)`);
+      // toJSON (Date and friends) decides what is sent: check that.
+      if (typeof (v as { toJSON?: unknown }).toJSON === 'function') {
+        stack.push({ value: JSON.parse(JSON.stringify(v)) as unknown, path: at, depth });
+        continue;
+      }
+      const entries = Array.isArray(v) ? v.map((item, i) => [String(i), item] as const) : Object.entries(v);
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const [key, item] = entries[i]!;
+        if (key.includes(NUL)) bad(at, 'has a key with the NUL character (\\u0000), which Postgres cannot store');
+        stack.push({ value: item, path: `${at}.${key}`, depth: depth + 1 });
+      }
+    }
+  }
+}
