@@ -527,3 +527,9 @@ revoke execute on function public.register_job_types(jsonb, text), public.start_
 grant execute on function public.register_job_types(jsonb, text), public.start_worker_run(text, text, timestamptz, text, text[]),
   public.get_queue_health(interval) to service_role;
 revoke all on function edgejobs.apply_job_types(jsonb) from public, anon, authenticated, service_role;
+
+-- The private helpers were executable by PUBLIC (the default for new functions). The schema's
+-- missing USAGE kept the API roles out, but the grant is the thing to get right: only the
+-- definer functions (running as their owner) call them. Functions created here later start the same.
+revoke execute on all functions in schema edgejobs from public;
+alter default privileges in schema edgejobs revoke execute on functions from public;
