@@ -112,6 +112,10 @@ function makeStore(client: AnyClient, withAccessToken: (token: string) => Supaba
     if (!error.code && (status === 0 || status >= 502)) {
       throw new EdgeJobsError('database_unavailable', `${name}: ${error.message ?? 'the Data API did not answer'}`, { cause: error, retryable: true, details: { status } });
     }
+    // The gateway refused the key or token itself (no SQLSTATE): the server is misconfigured.
+    if (!error.code && status === 401) {
+      throw new EdgeJobsError('configuration', `${name}: the Data API refused the API key or token (401: ${error.message ?? 'unauthorized'}); check SUPABASE_SECRET_KEY and SUPABASE_URL`, { cause: error, details: { status } });
+    }
     throw fromDatabaseError(error, name);
   }
   /** An rpc whose answer is rows: PostgREST sends an array for set-returning functions, an object for one composite. */

@@ -1,6 +1,7 @@
 /**
  * The whole Supabase + Vercel path through real processes: `next start` serving the routes on
- * the supabase-js store, the process-jobs function in real Deno, the real database. Stand-ins:
+ * the supabase-js store (with an `sb_secret_…` key), the process-jobs function in real Deno, the
+ * real database. Stand-ins:
  * PostgREST with the gateway's /functions/v1 route (tests/support/postgrest.ts), pg_net and Vault
  * (supabase-services.sql, pg-net.ts). POST a job → 202 → a worker starts (by the route's kick,
  * by the database's kick, or by the cron command) → GET shows progress and then the result.
@@ -13,7 +14,7 @@ import { ROOT } from '../../scripts/embedded-db.ts';
 import { useTestDb } from '../support/db.ts';
 import { JWT_SECRET, GUEST_SECRET } from '../support/http.ts';
 import { buildAndStartNext, type NextApp } from '../support/next-app.ts';
-import { signJwt, startPostgrest, type PostgrestStandIn } from '../support/postgrest.ts';
+import { SECRET_KEY, startPostgrest, type PostgrestStandIn } from '../support/postgrest.ts';
 import { WORKER_SECRET, startEdgeFunction, type RunningFunction } from '../support/edge-function.ts';
 import { startPgNetWorker, type PgNetWorker } from '../support/pg-net.ts';
 
@@ -30,7 +31,9 @@ beforeAll(async () => {
   pgNet = startPgNetWorker(db.url);
   app = await buildAndStartNext({
     SUPABASE_URL: gateway.url,
-    SUPABASE_SERVICE_ROLE_KEY: await signJwt(JWT_SECRET, { role: 'service_role' }, '2h'),
+    // The project's secret key in the new format, as the README recommends (the gateway stand-in
+    // maps it to service_role); tests/http/supabase-routes.test.ts keeps the legacy JWT key.
+    SUPABASE_SECRET_KEY: SECRET_KEY,
     SUPABASE_JWT_SECRET: JWT_SECRET,
     EDGEJOBS_WORKER_SECRET: WORKER_SECRET,
     EDGEJOBS_GUEST_SECRET: GUEST_SECRET,

@@ -57,6 +57,22 @@ describe('createAuthenticator', () => {
     expect(await codeOf(auth().authenticate(withBearer(`${SERVICE_KEY}x`)))).toBe('unauthorized');
   });
 
+  it('refuses a well-signed token without exp, or for another audience, as Supabase\'s API does', async () => {
+    const sub = randomUUID();
+    const key = new TextEncoder().encode(JWT_SECRET);
+    const forever = await new SignJWT({ sub, role: 'authenticated', aud: 'authenticated' }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().sign(key);
+    expect(await codeOf(auth().authenticate(withBearer(forever)))).toBe('unauthorized');
+    for (const aud of ['other-project', ['api', 'other']]) {
+      expect(await codeOf(auth().authenticate(withBearer(await signJwt(JWT_SECRET, { sub, role: 'authenticated', aud }))))).toBe('unauthorized');
+    }
+    // A user token must name its audience; the project's keys (anon, service_role) carry none.
+    expect(await codeOf(auth().authenticate(withBearer(await signJwt(JWT_SECRET, { sub, role: 'authenticated' }))))).toBe('unauthorized');
+    expect(await auth().authenticate(withBearer(await signJwt(JWT_SECRET, { sub, role: 'authenticated', aud: ['authenticated', 'x'] })))).toMatchObject({ kind: 'user', userId: sub });
+    expect(await auth().authenticate(withBearer(await es256({ sub, role: 'authenticated', aud: 'authenticated' })))).toMatchObject({ kind: 'user' });
+    expect(await codeOf(auth().authenticate(withBearer(await es256({ sub, role: 'authenticated', aud: 'elsewhere' }))))).toBe('unauthorized');
+    expect(await auth().authenticate(withBearer(await signJwt(JWT_SECRET, { role: 'service_role' })))).toEqual({ kind: 'service' });
+  });
+
   it('accepts its own guest cookies and ignores tampered ones', async () => {
     const issued = (await auth().issueGuest(request('POST', '/api/jobs')))!;
     const cookie = issued.setCookie.split(';')[0]!;

@@ -142,6 +142,47 @@ describe('POST /api/jobs', () => {
     expect((await rows())[0]!.owner_id).toBe(user);
   });
 
+  it('refuses (403) users on a type only the server enqueues; the server may', async () => {
+    const json = { type: 'billing.payout', input: { amount: 5 } };
+    const error = await expectError(await routes.enqueue(request('POST', '/api/jobs', { json, headers: bearer(await userToken(randomUUID())) })), 403, 'forbidden');
+    expect(error.message).toBe('"billing.payout" can only be enqueued by the server');
+    expect((await routes.enqueue(request('POST', '/api/jobs', { json, headers: bearer(SERVICE_KEY) }))).status).toBe(202);
+  });
+
+  it('refuses with 400, naming the place, what Postgres cannot store, before it reaches the database', async () => {
+    const headers = bearer(await userToken(randomUUID()));
+    const post = (body: string) => routes.enqueue(request('POST', '/api/jobs', { body, headers: { ...headers, 'content-type': 'application/json' } }));
+    const cases: Array<[string, RegExp]> = [
+      ['{"type":"report.generate","input":{"title":"a\\u0000b","rows":[]}}', /^input\.title holds the NUL character/],
+      ['{"type":"report.generate","input":{"title":"t","rows":[1e200000]}}', /^input\.rows\.0 is Infinity: JSON numbers must be finite/],
+      ['{"type":"report.generate","input":{"title":"\\ud800","rows":[]}}', /^input\.title holds a lone UTF-16 surrogate/],
+      [`{"type":"report.generate","input":{"title":"t","rows":[],"deep":${'['.repeat(100_000)}${']'.repeat(100_000)}}}`, /^input\.deep(\.0)+ is nested more than 64 levels deep/],
+      ['{"type":"report.generate","input":{"title":"t","rows":[]},"options":{"idempotencyKey":"k\\u0000"}}', /^options\.idempotencyKey holds the NUL character/],
+    ];
+    for (const [body, message] of cases) {
+      const error = await expectError(await post(body), 400, 'invalid_argument');
+      expect(error.message).toMatch(message);
+    }
+  });
+
+  it('writes the registry into the database, so that rpc() callers meet the same rules', async () => {
+    await routes.enqueue(request('POST', '/api/jobs', { json: { type: 'billing.sync', input: { account: 'a' } }, headers: bearer(await userToken(randomUUID())) }));
+    const types = await db.sql`select type, users_may_enqueue, anonymous_may_enqueue from edgejobs.job_types order by type`;
+    expect(types).toEqual([
+      { type: 'billing.payout', users_may_enqueue: false, anonymous_may_enqueue: false },
+      { type: 'billing.sync', users_may_enqueue: true, anonymous_may_enqueue: false },
+      { type: 'report.generate', users_may_enqueue: true, anonymous_may_enqueue: true },
+    ]);
+    // The same user, straight to the SQL API as supabase.rpc() would call it: the route's answers.
+    const claims = { sub: randomUUID(), role: 'authenticated', aud: 'authenticated' };
+    const rpc = (jobs: unknown) => db.as('authenticated', claims, (tx) => tx`select * from public.enqueue_jobs(${tx.json(jobs as never)}::jsonb)`)
+      .then(() => 'stored', (e: { code: string }) => e.code);
+    expect(await rpc([{ type: 'no.such.type', input: {} }])).toBe('EJ006');
+    expect(await rpc([{ type: 'billing.payout', input: { amount: 1 } }])).toBe('42501');
+    expect(await rpc([{ type: 'billing.sync', input: { account: 'a' }, priority: 1_000_000 }])).toBe('42501');
+    expect(await rpc([{ type: 'billing.sync', input: { account: 'a' } }])).toBe('stored');
+  });
+
   it('answers 503 with Retry-After when the database is unreachable', async () => {
     const { createPostgresStore } = await import('../../lib/postgres-store.ts');
     const down = createPostgresStore({ url: 'postgres://postgres@127.0.0.1:1/none', max: 1 });

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestDb } from '../support/db.ts';
-import { SERVICE_KEY, bearer, makeRoutes, params, request, userToken } from '../support/http.ts';
+import { SERVICE_KEY, billing, bearer, makeRoutes, params, report, request, userToken } from '../support/http.ts';
+import { createRegistry } from '../../lib/job.ts';
+import { registerJobTypes } from '../../lib/job-types.ts';
 import type { JobRoutes } from '../../lib/http/routes.ts';
 
 const db = useTestDb({ truncate: ['edgejobs.jobs', 'edgejobs.worker_runs'] });
@@ -188,6 +190,25 @@ describe('GET /api/jobs/health', () => {
     const seen = await (await routes.health(request('GET', '/api/jobs/health'))).json();
     expect(seen).toMatchObject({ consecutiveFailedRuns: 0, lastSeenAt: expect.any(String) });
     expect(seen.problems.join()).not.toMatch(/worker/);
+  });
+
+  it('counts ready jobs of a type no live worker runs as unhandled: their wait does not fail the check', async () => {
+    // A worker that runs billing.sync only, seen just now; a report job (a type the app knows but
+    // no worker runs) has waited 329 s, past the 300 s limit on the oldest ready job.
+    await registerJobTypes(db.store, createRegistry([billing]), { workerName: 'worker@test' });
+    const look = await db.store.startWorkerRun({ workerId: 'w', trigger: 'test', deadline: null, workerName: 'worker@test', types: ['billing.sync'] });
+    await db.store.finishWorkerRun(look, { claimed: 0, completed: 0, failed: 0, retried: 0, cancelled: 0, handedBack: 0, leaseLost: 0, stopReason: 'empty' });
+    const response = await routes.enqueue(request('POST', '/api/jobs', { json: { type: 'report.generate', input: { title: 't', rows: [] } }, headers: bearer(SERVICE_KEY) }));
+    const { id } = await response.json();
+    await db.sql`update edgejobs.jobs set run_at = now() - interval '329 seconds' where id = ${id}`;
+    const health = await routes.health(request('GET', '/api/jobs/health'));
+    expect(await health.json()).toMatchObject({ healthy: true, problems: [], ready: 0, oldestReadyAgeMs: null, unhandled: 1, unhandledTypes: ['report.generate'] });
+    expect(health.status).toBe(200);
+    // Once a worker that runs it is seen, it is an old ready job like any other.
+    await registerJobTypes(db.store, createRegistry([report]), { workerName: 'worker@reports' });
+    const late = await routes.health(request('GET', '/api/jobs/health'));
+    expect(late.status).toBe(503);
+    expect(await late.json()).toMatchObject({ ready: 1, unhandled: 0, problems: [expect.stringMatching(/oldest ready job has waited 329 s/)] });
   });
 
   it('can be limited to the service key', async () => {

@@ -52,6 +52,25 @@ describe('job broadcasts', () => {
     expect(anon).toHaveLength(0);
   });
 
+  it('shows a user none of another user\'s broadcasts, whatever topic setting they choose', async () => {
+    const alice = randomUUID();
+    const bob = randomUUID();
+    const ownerOf = new Map<string, string>();
+    for (const user of [alice, alice, bob]) {
+      const job = await enqueueAs(user);
+      ownerOf.set(job.id, user);
+      await db.store.withAuth({ role: 'authenticated', claims: userClaims(user) }).cancelJob(job.id);
+    }
+    // The probe: Bob sets the topic to one of his own and reads every row the policy lets through.
+    const bobsJob = [...ownerOf].find(([, user]) => user === bob)![0];
+    const seen = await db.as('authenticated', userClaims(bob), async (tx) => {
+      await tx`select set_config('realtime.topic', ${`edgejobs:${bob}:job:${bobsJob}`}, true)`;
+      return tx`select topic from realtime.messages`;
+    });
+    expect(await db.sql`select count(*)::int as n from realtime.messages`).toEqual([{ n: 3 }]);
+    expect(seen.map((r) => r.topic)).toEqual([`edgejobs:${bob}:job:${bobsJob}`]);
+  });
+
   it('sends nothing for ownerless jobs or when broadcasts are switched off', async () => {
     const [serverJob] = await db.store.enqueueJobs([{ type: 'rt.server' }]);
     await db.store.cancelJob(serverJob!.id);

@@ -45,6 +45,10 @@ export function storeConformance(name: string, setup: () => ConformanceSetup): v
       expect(await codeOf(store.enqueueJobs([{ type: 'conf.bad', priority: 10_000_000 }]))).toBe('invalid_argument');
       expect(await codeOf(store.enqueueJobs([{ type: 'conf.big', input: { s: 'x'.repeat(1_100_000) } }]))).toBe('input_too_large');
       expect(await codeOf(store.getJob('not-a-uuid'))).toBe('invalid_argument');
+      // What jsonb cannot hold, sent past the TypeScript API's own check: the database's error
+      // (22P05), mapped to the caller's fault.
+      expect(await codeOf(store.enqueueJobs([{ type: 'conf.nul', input: { title: 'a\u0000b' } }]))).toBe('invalid_argument');
+      expect(await codeOf(store.enqueueJobs([{ type: 'conf.nul', input: {}, idempotencyKey: 'k\u0000' }]))).toBe('invalid_argument');
       expect((await s().rows('select count(*)::int as n from edgejobs.jobs'))[0]).toEqual(before);
     });
 

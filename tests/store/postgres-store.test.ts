@@ -33,3 +33,24 @@ describe('postgres.js store acting as a user', () => {
     }
   });
 });
+
+describe('errors of values the database cannot read', () => {
+  it('are the caller\'s fault (invalid_argument), for every SQLSTATE Postgres raises for them', async () => {
+    const { fromDatabaseError } = await import('../../lib/sql-errors.ts');
+    // Sent as JSON text, as supabase.rpc() or a hand-written call would: Postgres refuses it while
+    // reading the argument, before any edgejobs function runs.
+    const bodies: Array<[string, string]> = [
+      ['22P05', '[{"type":"a","input":{"t":"a\\u0000b"}}]'],
+      ['22003', '[{"type":"a","input":{"n":1e200000}}]'],
+      ['22P02', '[{"type":"a","input":{"n":1e}}]'],
+      ['54001', `[{"type":"a","input":${'['.repeat(200_000)}${']'.repeat(200_000)}}]`],
+    ];
+    for (const [sqlstate, body] of bodies) {
+      const error = await db.as('authenticated', userClaims(randomUUID()), (tx) => tx`select * from public.enqueue_jobs(${body}::text::jsonb)`)
+        .then(() => null, (e: unknown) => e);
+      expect({ sqlstate, got: (error as { code?: string })?.code, message: (error as Error).message }).toEqual({ sqlstate, got: sqlstate, message: expect.any(String) });
+      expect({ sqlstate, mapped: fromDatabaseError(error, 'enqueue_jobs').code }).toEqual({ sqlstate, mapped: 'invalid_argument' });
+    }
+    expect(await db.sql`select count(*)::int as n from edgejobs.jobs where type = 'a'`).toEqual([{ n: 0 }]);
+  });
+});

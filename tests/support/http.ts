@@ -22,7 +22,14 @@ export const billing = defineJob({
   input: z.object({ account: z.string() }),
   handler: () => ({ ok: true }),
 });
-export const registry = createRegistry([report, billing]);
+/** Only server code enqueues payouts (allowUsers: false). */
+export const payout = defineJob({
+  type: 'billing.payout',
+  input: z.object({ amount: z.number() }),
+  allowUsers: false,
+  handler: () => ({ paid: true }),
+});
+export const registry = createRegistry([report, billing, payout]);
 
 export function makeRoutes(store: PostgresStore, overrides: Partial<JobRoutesOptions<typeof registry.definitions[number]>> = {}) {
   return createJobRoutes({

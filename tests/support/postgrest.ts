@@ -3,8 +3,12 @@
  * part of PostgREST's protocol that supabase-js `rpc()` uses, against the real database:
  * - `POST /rest/v1/rpc/<fn>` with the named arguments as a JSON object; arguments are typed the
  *   way PostgREST does it (`json_to_record` over the body, with the function's own argument types);
- * - the `apikey` header is required (as Supabase's gateway requires it); the JWT comes from
- *   `Authorization: Bearer`, else from `apikey`; it is verified (HS256, the project's JWT secret);
+ * - the `apikey` header is required (as Supabase's gateway requires it). The gateway's key
+ *   mapping: a publishable key (`sb_publishable_…`, {@link PUBLISHABLE_KEY}) acts as `anon` and a
+ *   secret key (`sb_secret_…`, {@link SECRET_KEY}) as `service_role`, unless `Authorization:
+ *   Bearer` carries a user's JWT; any other `sb_` key is refused. With a legacy key (a JWT), the
+ *   JWT comes from `Authorization: Bearer`, else from `apikey`. JWTs are verified (HS256, the
+ *   project's JWT secret);
  *   the call runs in a transaction with `set local role <claims.role>` and
  *   `request.jwt.claims` set, so `auth.uid()` and grants behave as on Supabase;
  * - answers: an array for set-returning functions, an object for one composite, the bare value
@@ -30,6 +34,12 @@ interface FunctionInfo {
 }
 
 const API_ROLES = new Set(['anon', 'authenticated', 'service_role']);
+
+/** The stand-in project's publishable key (the new format of the anon key). */
+export const PUBLISHABLE_KEY = 'sb_publishable_edgejobs-test-publishable-key';
+/** The stand-in project's secret key (the new format of the service_role key). */
+export const SECRET_KEY = 'sb_secret_edgejobs-test-secret-key-0123456789';
+const KEY_ROLES = new Map([[PUBLISHABLE_KEY, 'anon'], [SECRET_KEY, 'service_role']]);
 
 /**
  * With `functionsUrl`, the server also stands in for the gateway's Edge Functions route:
@@ -91,12 +101,19 @@ export async function startPostgrest(options: { databaseUrl: string; jwtSecret: 
     calls.push(fn);
     const apikey = req.headers.apikey;
     if (!apikey) return send(401, { message: 'No API key found in request', hint: 'No `apikey` request header or url param was found.' });
-    const bearer = /^Bearer (.+)$/i.exec(String(req.headers.authorization ?? ''))?.[1] ?? String(apikey);
+    const key = String(apikey);
+    const bearerToken = /^Bearer (.+)$/i.exec(String(req.headers.authorization ?? ''))?.[1];
+    if (key.startsWith('sb_') && !KEY_ROLES.has(key)) return send(401, { message: 'Invalid API key', hint: 'Double check your Supabase `anon` or `service_role` API key.' });
     let claims: Record<string, unknown>;
-    try {
-      claims = (await jwtVerify(bearer, secret)).payload as Record<string, unknown>;
-    } catch (e) {
-      return send(401, { code: 'PGRST301', message: `JWT invalid: ${(e as Error).message}`, details: null, hint: null });
+    if (KEY_ROLES.has(key) && (bearerToken === undefined || bearerToken === key)) {
+      // What the gateway does for the new keys: the call runs as the key's role.
+      claims = { role: KEY_ROLES.get(key) };
+    } else {
+      try {
+        claims = (await jwtVerify(bearerToken ?? key, secret)).payload as Record<string, unknown>;
+      } catch (e) {
+        return send(401, { code: 'PGRST301', message: `JWT invalid: ${(e as Error).message}`, details: null, hint: null });
+      }
     }
     const role = String(claims.role ?? 'anon');
     if (!API_ROLES.has(role)) return send(401, { code: 'PGRST301', message: `role "${role}" is not an API role`, details: null, hint: null });
