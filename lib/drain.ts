@@ -20,6 +20,7 @@
 import { EdgeJobsError, coerceError, serializeError, type ErrorJson } from './errors.ts';
 import type { AnyJobDefinition, JobContext, JobRegistry } from './job.ts';
 import { registerOnce } from './job-types.ts';
+import { assertStorableJson } from './json-value.ts';
 import { createConsoleLogger, type Logger } from './logger.ts';
 import { createClaimer } from './drain-claims.ts';
 import { startLeaseKeeper } from './drain-leases.ts';
@@ -257,11 +258,14 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
       lastCheckpoint: job.checkpoint ?? undefined,
       idempotencyKey: job.idempotencyKey ?? job.id,
       progress(value) {
+        // Refused here, where the handler can see it: in the batched write it would fail every job.
+        assertStorableJson(value, 'progress');
         entry.progress = value;
         entry.progressSet = true;
         entry.progressDirty = true;
       },
       async checkpoint(value) {
+        assertStorableJson(value, 'checkpoint');
         const r = await leases.saveProgress(entry, { value });
         if (r.outcome === 'lease_lost') throw new EdgeJobsError('lease_lost', `job ${job.id}: the lease was lost; the checkpoint was not saved`);
       },

@@ -3,6 +3,7 @@
  * stable `code`; branch on `code` (or `instanceof`), never on message text. Errors survive
  * `JSON.stringify` through `toJSON()`.
  */
+import { toStorableJson } from './json-value.ts';
 
 /** Every error code the library uses, and what it means. */
 export const ERROR_CODES = {
@@ -155,7 +156,8 @@ export function serializeError(thrown: unknown, { stack = true }: { stack?: bool
     : { name: error.name, code: typeof ownCode === 'string' ? ownCode : 'handler_error', message: error.message };
   base.message = truncate(base.message, MAX_MESSAGE);
   if (stack && error.stack) base.stack = truncate(error.stack, MAX_STACK);
-  return base;
+  // A message may quote anything (a NUL byte from an upstream API): the record must still store.
+  return toStorableJson(base) as ErrorJson;
 }
 
 function truncate(text: string, max: number): string {

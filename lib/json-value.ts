@@ -47,3 +47,23 @@ export function assertStorableJson(value: unknown, path: string): void {
     }
   }
 }
+
+const UNSTORABLE_CHARS = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * A copy of `value` that jsonb can store, for the records edgejobs writes itself (a failed
+ * attempt's error): the NUL character and lone surrogates become U+FFFD, non-finite numbers and
+ * bigints become strings, and anything nested deeper than {@link MAX_JSON_DEPTH} is cut.
+ */
+export function toStorableJson(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return value.replace(UNSTORABLE_CHARS, '\uFFFD');
+  if (typeof value === 'number') return Number.isFinite(value) ? value : String(value);
+  if (typeof value === 'bigint') return value.toString();
+  if (value === null || typeof value !== 'object') return value;
+  if (depth >= MAX_JSON_DEPTH) return '[nested too deeply]';
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return toStorableJson(JSON.parse(JSON.stringify(value)) as unknown, depth);
+  if (Array.isArray(value)) return value.map((item) => toStorableJson(item, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) out[String(toStorableJson(key))] = toStorableJson(item, depth + 1);
+  return out;
+}

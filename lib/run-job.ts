@@ -5,6 +5,7 @@
  */
 import { EdgeJobsError, PermanentError, RetryLaterError, serializeError, type ErrorJson } from './errors.ts';
 import { parseWith, type AnyJobDefinition, type JobContext } from './job.ts';
+import { assertStorableJson } from './json-value.ts';
 import type { ClaimedJob } from './store.ts';
 
 /** What became of one run. */
@@ -111,13 +112,13 @@ function outcomeOf(job: ClaimedJob, definition: AnyJobDefinition, abort: LazyAbo
   const reasonCode = reason instanceof EdgeJobsError ? reason.code : undefined;
 
   if (settled !== 'aborted' && settled.ok && reasonCode !== 'lease_lost') {
-    if (definition.output) {
-      try {
-        parseWith(definition.output, settled.value, `result of "${job.type}" job ${job.id}`);
-      } catch (error) {
-        // The same input would give the same bad result: do not retry.
-        return { kind: 'failed', error: serializeError(error, { stack: false }), permanent: true, durationMs: elapsed() };
-      }
+    try {
+      if (definition.output) parseWith(definition.output, settled.value, `result of "${job.type}" job ${job.id}`);
+      // A result Postgres cannot store would fail the whole batch's write, and every retry.
+      assertStorableJson(settled.value, 'result');
+    } catch (error) {
+      // The same input would give the same bad result: do not retry.
+      return { kind: 'failed', error: serializeError(error, { stack: false }), permanent: true, durationMs: elapsed() };
     }
     return { kind: 'completed', result: settled.value === undefined ? null : settled.value, durationMs: elapsed() };
   }
