@@ -4,6 +4,7 @@ import { createPostgresStore } from '../../lib/postgres-store.ts';
 import { createQueue } from '../../lib/queue.ts';
 import { createRegistry, defineJob } from '../../lib/job.ts';
 import { drain } from '../../lib/drain.ts';
+import { registerJobTypes } from '../../lib/job-types.ts';
 import { createWakeup, runDrainLoop } from '../../lib/drain-loop.ts';
 import { silentLogger } from '../../lib/logger.ts';
 import type { Contender } from './types.ts';
@@ -16,6 +17,9 @@ export async function edgejobsContender(url: string): Promise<Contender> {
   const noop = defineJob({ type: 'noop', input: z.record(z.string(), z.unknown()), handler: (input) => { onPicked?.(input); return null; } });
   const registry = createRegistry([noop]);
   const queue = createQueue({ store, registry });
+  // As an app does at start (the routes before their first enqueue, every worker's first drain):
+  // enqueue then applies the registry's rules and defaults, the path production takes.
+  await registerJobTypes(store, registry, { workerName: 'bench' });
 
   /** An idle worker loop, woken by `idleWait`. */
   const loop = (idleWait: ((ms: number, signal: AbortSignal) => Promise<void>) | undefined, pollMs: number) => async (onJob: (p: Record<string, unknown>) => void) => {
