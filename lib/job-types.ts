@@ -6,7 +6,7 @@
  */
 import { toJSONSchema } from 'zod';
 import { coerceError } from './errors.ts';
-import type { AnyJobDefinition, JobRegistry } from './job.ts';
+import { enqueueDefaults, type AnyJobDefinition, type JobRegistry } from './job.ts';
 import type { Logger } from './logger.ts';
 import type { WorkerStore } from './store.ts';
 
@@ -29,12 +29,7 @@ export interface JobTypeRecord {
 export function jobTypeRecord(definition: AnyJobDefinition): JobTypeRecord {
   return {
     type: definition.type,
-    queue: definition.queue,
-    priority: definition.priority,
-    maxAttempts: definition.retry?.maxAttempts,
-    backoffBaseMs: definition.retry?.baseDelayMs,
-    backoffMaxMs: definition.retry?.maxDelayMs,
-    keepForMs: definition.keepForMs,
+    ...enqueueDefaults(definition),
     usersMayEnqueue: definition.allowUsers !== false,
     anonymousMayEnqueue: definition.allowAnonymous === true,
     inputSchema: inputJsonSchema(definition),

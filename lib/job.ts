@@ -139,6 +139,20 @@ export function defineJob<T extends string, I extends z.ZodType, O extends z.Zod
   return Object.freeze({ ...definition, kind: 'edgejobs.job' as const });
 }
 
+/** A job type's enqueue defaults, in the store's terms (undefined: the SQL default). */
+export function enqueueDefaults(definition: AnyJobDefinition): {
+  queue?: string; priority?: number; maxAttempts?: number; backoffBaseMs?: number; backoffMaxMs?: number; keepForMs?: number;
+} {
+  return {
+    queue: definition.queue,
+    priority: definition.priority,
+    maxAttempts: definition.retry?.maxAttempts,
+    backoffBaseMs: definition.retry?.baseDelayMs,
+    backoffMaxMs: definition.retry?.maxDelayMs,
+    keepForMs: definition.keepForMs,
+  };
+}
+
 /** The job types a worker can run and a client can enqueue. */
 export interface JobRegistry<D extends AnyJobDefinition = AnyJobDefinition> {
   /** The definition of a type, or undefined. */

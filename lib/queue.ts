@@ -6,7 +6,7 @@
  */
 import type { z } from 'zod';
 import { EdgeJobsError } from './errors.ts';
-import { parseWith, type AnyJobDefinition, type JobRegistry } from './job.ts';
+import { enqueueDefaults, parseWith, type AnyJobDefinition, type JobRegistry } from './job.ts';
 import { assertStorableJson } from './json-value.ts';
 import type { ClientStore, EnqueueSpec, EnqueuedJob } from './store.ts';
 
@@ -55,19 +55,9 @@ export function createQueue<D extends AnyJobDefinition>(options: { store: Client
       // The database fills in the type's defaults from its registry (users may not send them).
       return { type, input, ...given };
     }
-    return {
-      type,
-      // The input is stored as given (after validation) and parsed again by the worker, so
-      // schema defaults and transforms apply at run time, once.
-      input,
-      queue: definition.queue,
-      priority: definition.priority,
-      maxAttempts: definition.retry?.maxAttempts,
-      backoffBaseMs: definition.retry?.baseDelayMs,
-      backoffMaxMs: definition.retry?.maxDelayMs,
-      keepForMs: definition.keepForMs,
-      ...given,
-    };
+    // The input is stored as given (after validation) and parsed again by the worker, so schema
+    // defaults and transforms apply at run time, once.
+    return { type, input, ...enqueueDefaults(definition), ...given };
   };
   return {
     async enqueue(type, input, opts) {

@@ -179,9 +179,11 @@ comment on function public.register_job_types(jsonb, text) is
 $$edgejobs: register job types (service role; the app and every worker call it when they start, from their defineJob registry; idempotent). `types` is a JSON array of {type, queue, priority, max_attempts, backoff_base_seconds, backoff_max_seconds, keep_for_seconds, users_may_enqueue (true), anonymous_may_enqueue (false), input_schema}; each row is replaced by what is given (last registration wins). With `worker_name`, records that this worker runs exactly these types. Returns the number of types.$$;
 
 -- ---------------------------------------------------------------------------------------------
--- Enqueue applies the registry and the callers' rules.
+-- Enqueue applies the registry and the callers' rules. The checks are one pass over the batch's
+-- distinct types (plus, for end users only, one over their keys); the defaults are a join in the
+-- INSERT itself, so a registered type costs the hot path one hash join, not a rebuilt batch.
 
-create function edgejobs.apply_job_types(p_jobs jsonb) returns jsonb
+create function edgejobs.check_enqueue_rules(p_jobs jsonb) returns void
 language plpgsql stable
 set search_path = ''
 as $$
@@ -189,10 +191,8 @@ declare
   v_server_only constant text[] := array['queue', 'priority', 'max_attempts', 'backoff_base_seconds',
     'backoff_max_seconds', 'keep_for_seconds'];
   v_service boolean := edgejobs.caller_is_service();
-  v_anonymous boolean;
+  v_anonymous boolean := false;
   v_bad record;
-  v_refused jsonb;
-  v_merged jsonb;
   v_matches regprocedure;
   v_idx integer;
   v_type text;
@@ -209,40 +209,31 @@ begin
       raise exception 'edgejobs: only the server may set % (jobs[%])', v_bad.keys, v_bad.idx
         using errcode = '42501', hint = 'Queue, priority, attempts, backoff and keep-for come from the job type; set them from the server with the service role.';
     end if;
+    v_anonymous := coalesce(auth.jwt() ->> 'is_anonymous', 'false') = 'true';
   end if;
 
   -- 2. No type registered: every well-formed type is accepted, as before the registry.
   if not exists (select from edgejobs.job_types) then
-    return p_jobs;
+    return;
   end if;
 
-  -- 3. Unknown types and types not open to this caller; the options each job leaves out come from
-  --    its type (one pass over the batch).
-  v_anonymous := not v_service and coalesce(auth.jwt() ->> 'is_anonymous', 'false') = 'true';
-  select
-    jsonb_agg(
-      case when jt.type is null then t.e else
-        jsonb_strip_nulls(jsonb_build_object(
-          'queue', jt.queue, 'priority', jt.priority, 'max_attempts', jt.max_attempts,
-          'backoff_base_seconds', jt.backoff_base_seconds, 'backoff_max_seconds', jt.backoff_max_seconds,
-          'keep_for_seconds', extract(epoch from jt.keep_for)))
-        || (t.e - array(select x.k from jsonb_each(t.e) x(k, v) where x.k = any(v_server_only) and x.v = 'null'::jsonb))
-      end order by t.ord),
-    (array_agg(jsonb_build_object('idx', t.ord - 1, 'type', t.e ->> 'type',
-       'problem', case when jt.type is null then 'unknown' when not jt.users_may_enqueue then 'server' else 'anonymous' end)
-       order by t.ord)
-     filter (where jt.type is null or (not v_service and not jt.users_may_enqueue) or (v_anonymous and not jt.anonymous_may_enqueue)))[1]
-  into v_merged, v_refused
-  from jsonb_array_elements(p_jobs) with ordinality as t(e, ord)
-  left join edgejobs.job_types jt on jt.type = t.e ->> 'type';
-  if v_refused is not null then
-    if v_refused ->> 'problem' = 'unknown' then
-      raise exception 'edgejobs: unknown job type "%" (jobs[%])', v_refused ->> 'type', v_refused ->> 'idx'
+  -- 3. Unknown types and types not open to this caller: the batch's first such element.
+  select x.type, x.first - 1 as idx,
+    case when jt.type is null then 'unknown' when not v_service and not jt.users_may_enqueue then 'server' else 'anonymous' end as problem
+  into v_bad
+  from (select t.e ->> 'type' as type, min(t.ord) as first
+        from jsonb_array_elements(p_jobs) with ordinality as t(e, ord) group by 1) x
+  left join edgejobs.job_types jt on jt.type = x.type
+  where jt.type is null or (not v_service and not jt.users_may_enqueue) or (v_anonymous and not jt.anonymous_may_enqueue)
+  order by x.first limit 1;
+  if found then
+    if v_bad.problem = 'unknown' then
+      raise exception 'edgejobs: unknown job type "%" (jobs[%])', v_bad.type, v_bad.idx
         using errcode = 'EJ006', hint = 'Only types registered with register_job_types() can be enqueued; see edgejobs.job_types.';
-    elsif v_refused ->> 'problem' = 'server' then
-      raise exception 'edgejobs: "%" can only be enqueued by the server (jobs[%])', v_refused ->> 'type', v_refused ->> 'idx' using errcode = '42501';
+    elsif v_bad.problem = 'server' then
+      raise exception 'edgejobs: "%" can only be enqueued by the server (jobs[%])', v_bad.type, v_bad.idx using errcode = '42501';
     end if;
-    raise exception 'edgejobs: "%" needs a signed-in (not anonymous) user (jobs[%])', v_refused ->> 'type', v_refused ->> 'idx' using errcode = '42501';
+    raise exception 'edgejobs: "%" needs a signed-in (not anonymous) user (jobs[%])', v_bad.type, v_bad.idx using errcode = '42501';
   end if;
 
   -- 4. Input schemas, for end users, where pg_jsonschema is installed (in the schema the extension
@@ -266,23 +257,13 @@ begin
       end if;
     end if;
   end if;
-
-  -- A type's backoff default and a job's own backoff option may not fit together.
-  select t.ord - 1 as idx into v_bad
-  from jsonb_array_elements(v_merged) with ordinality as t(e, ord)
-  where coalesce((t.e ->> 'backoff_max_seconds')::double precision, 3600) < coalesce((t.e ->> 'backoff_base_seconds')::double precision, 1)
-  order by t.ord limit 1;
-  if found then
-    raise exception 'edgejobs: jobs[%] backoff_max_seconds must not be below backoff_base_seconds (with the type''s defaults)', v_bad.idx
-      using errcode = 'EJ001';
-  end if;
-  return coalesce(v_merged, '[]'::jsonb);
 end
 $$;
-comment on function edgejobs.apply_job_types(jsonb) is
-  'Enqueue rules: refuses server-only options from end users (42501); with registered types, unknown types (EJ006), types not open to the caller (42501) and, with pg_jsonschema, inputs that break the type''s schema (EJ007). Returns the specs with each type''s defaults filled in.';
+comment on function edgejobs.check_enqueue_rules(jsonb) is
+  'Enqueue rules: refuses server-only options from end users (42501); with registered types, unknown types (EJ006), types not open to the caller (42501) and, with pg_jsonschema, end users'' inputs that break the type''s schema (EJ007).';
 
--- insert_jobs: the same, with the registry applied after the format checks.
+-- insert_jobs: the same, with the rules checked after the format checks and each job's options
+-- left out taken from its type (edgejobs.job_types), then the global defaults.
 create or replace function edgejobs.insert_jobs(p_jobs jsonb, p_owner uuid)
 returns table (id uuid, type text, queue text, status text, priority integer, run_at timestamptz,
                created_at timestamptz, idempotency_key text, replayed boolean)
@@ -293,9 +274,10 @@ as $$
 declare
   v_ids uuid[];
   v_bad record;
+  v_constraint text;
 begin
   perform edgejobs.validate_job_specs(p_jobs);
-  p_jobs := edgejobs.apply_job_types(p_jobs);
+  perform edgejobs.check_enqueue_rules(p_jobs);
 
   if not (p_jobs @? '$[*].idempotency_key ? (@ != null)') then
     -- No idempotency keys (the common case): one statement inserts and answers, in order.
@@ -308,29 +290,37 @@ begin
       ins as (
         insert into edgejobs.jobs as j (id, type, queue, input, priority, run_at, max_attempts,
           backoff_base_seconds, backoff_max_seconds, owner_id, keep_for)
-        select src.id, src.e ->> 'type', coalesce(src.e ->> 'queue', 'default'),
+        select src.id, src.e ->> 'type', coalesce(src.e ->> 'queue', jt.queue, 'default'),
           coalesce(src.e -> 'input', '{}'::jsonb),
-          coalesce((src.e ->> 'priority')::integer, 0),
+          coalesce((src.e ->> 'priority')::integer, jt.priority, 0),
           case
             when (src.e ->> 'run_at') is not null then (src.e ->> 'run_at')::timestamptz
             when (src.e ->> 'delay_seconds') is not null then now() + make_interval(secs => (src.e ->> 'delay_seconds')::double precision)
             else now()
           end,
-          coalesce((src.e ->> 'max_attempts')::integer, 3),
-          coalesce((src.e ->> 'backoff_base_seconds')::double precision, 1),
-          coalesce((src.e ->> 'backoff_max_seconds')::double precision, 3600),
+          coalesce((src.e ->> 'max_attempts')::integer, jt.max_attempts, 3),
+          coalesce((src.e ->> 'backoff_base_seconds')::double precision, jt.backoff_base_seconds, 1),
+          coalesce((src.e ->> 'backoff_max_seconds')::double precision, jt.backoff_max_seconds, 3600),
           p_owner,
-          coalesce(make_interval(secs => (src.e ->> 'keep_for_seconds')::double precision),
+          coalesce(make_interval(secs => (src.e ->> 'keep_for_seconds')::double precision), jt.keep_for,
                    (select s.default_keep_for from edgejobs.settings s))
         from src
+        left join edgejobs.job_types jt on jt.type = src.e ->> 'type'
         order by src.ord
         returning j.id, j.type, j.queue, j.status, j.priority, j.run_at, j.created_at, j.idempotency_key
       )
       select ins.id, ins.type, ins.queue, ins.status, ins.priority, ins.run_at, ins.created_at, ins.idempotency_key, false
       from src join ins on ins.id = src.id
       order by src.ord;
-    exception when invalid_datetime_format or datetime_field_overflow then
-      raise exception 'edgejobs: a run_at is not a valid timestamp (%)', sqlerrm using errcode = 'EJ001';
+    exception
+      when invalid_datetime_format or datetime_field_overflow then
+        raise exception 'edgejobs: a run_at is not a valid timestamp (%)', sqlerrm using errcode = 'EJ001';
+      when check_violation then
+        get stacked diagnostics v_constraint = constraint_name;
+        if v_constraint = 'jobs_backoff_valid' then
+          raise exception 'edgejobs: a job''s backoff_max_seconds is below its backoff_base_seconds (given, or from its type)' using errcode = 'EJ001';
+        end if;
+        raise;
     end;
     return;
   end if;
@@ -351,26 +341,34 @@ begin
   begin
     insert into edgejobs.jobs as j (id, type, queue, input, priority, run_at, max_attempts,
       backoff_base_seconds, backoff_max_seconds, idempotency_key, owner_id, keep_for)
-    select v_ids[t.ord], t.e ->> 'type', coalesce(t.e ->> 'queue', 'default'),
+    select v_ids[t.ord], t.e ->> 'type', coalesce(t.e ->> 'queue', jt.queue, 'default'),
       coalesce(t.e -> 'input', '{}'::jsonb),
-      coalesce((t.e ->> 'priority')::integer, 0),
+      coalesce((t.e ->> 'priority')::integer, jt.priority, 0),
       case
         when (t.e ->> 'run_at') is not null then (t.e ->> 'run_at')::timestamptz
         when (t.e ->> 'delay_seconds') is not null then now() + make_interval(secs => (t.e ->> 'delay_seconds')::double precision)
         else now()
       end,
-      coalesce((t.e ->> 'max_attempts')::integer, 3),
-      coalesce((t.e ->> 'backoff_base_seconds')::double precision, 1),
-      coalesce((t.e ->> 'backoff_max_seconds')::double precision, 3600),
+      coalesce((t.e ->> 'max_attempts')::integer, jt.max_attempts, 3),
+      coalesce((t.e ->> 'backoff_base_seconds')::double precision, jt.backoff_base_seconds, 1),
+      coalesce((t.e ->> 'backoff_max_seconds')::double precision, jt.backoff_max_seconds, 3600),
       t.e ->> 'idempotency_key',
       p_owner,
-      coalesce(make_interval(secs => (t.e ->> 'keep_for_seconds')::double precision),
+      coalesce(make_interval(secs => (t.e ->> 'keep_for_seconds')::double precision), jt.keep_for,
                (select s.default_keep_for from edgejobs.settings s))
     from jsonb_array_elements(p_jobs) with ordinality as t(e, ord)
+    left join edgejobs.job_types jt on jt.type = t.e ->> 'type'
     order by t.ord
     on conflict (type, idempotency_key, owner_id) where idempotency_key is not null do nothing;
-  exception when invalid_datetime_format or datetime_field_overflow then
-    raise exception 'edgejobs: a run_at is not a valid timestamp (%)', sqlerrm using errcode = 'EJ001';
+  exception
+    when invalid_datetime_format or datetime_field_overflow then
+      raise exception 'edgejobs: a run_at is not a valid timestamp (%)', sqlerrm using errcode = 'EJ001';
+    when check_violation then
+      get stacked diagnostics v_constraint = constraint_name;
+      if v_constraint = 'jobs_backoff_valid' then
+        raise exception 'edgejobs: a job''s backoff_max_seconds is below its backoff_base_seconds (given, or from its type)' using errcode = 'EJ001';
+      end if;
+      raise;
   end;
 
   -- Rows that were not inserted hit an existing key: a replay if the input is the same.
@@ -401,7 +399,7 @@ begin
 end
 $$;
 comment on function edgejobs.insert_jobs(jsonb, uuid) is
-  'Core of enqueue_job(s): validates, applies the registry and the caller''s rules (apply_job_types), inserts, resolves idempotency keys (replay or EJ003), returns one row per spec in order.';
+  'Core of enqueue_job(s): validates, applies the caller''s rules (check_enqueue_rules), inserts with each type''s defaults (edgejobs.job_types) for the options left out, resolves idempotency keys (replay or EJ003), returns one row per spec in order.';
 
 comment on function public.enqueue_jobs(jsonb) is
 $$edgejobs: enqueue many jobs in one call. `jobs` is a JSON array of objects with `type` (required), `input`, `run_at` or `delay_seconds`, `idempotency_key`, and, for the service role only, `queue`, `priority` (higher first), `max_attempts` (counting the first run), `backoff_base_seconds`, `backoff_max_seconds`, `keep_for_seconds`; options left out come from the type's row in edgejobs.job_types, else 'default', 0, 3, 1, 3600, 7 days. Returns one row per job, in order; `replayed` is true when an idempotency key matched an existing job (nothing new stored). All or nothing: any refused element (EJ001 malformed, EJ002 too large, EJ003 key reused, EJ006 unknown type, EJ007 input breaks the type's schema, 42501 option or type not open to the caller) stores nothing. The owner is auth.uid() (null for the service role).$$;
@@ -526,7 +524,7 @@ revoke execute on function public.register_job_types(jsonb, text), public.start_
   public.get_queue_health(interval) from public, anon, authenticated;
 grant execute on function public.register_job_types(jsonb, text), public.start_worker_run(text, text, timestamptz, text, text[]),
   public.get_queue_health(interval) to service_role;
-revoke all on function edgejobs.apply_job_types(jsonb) from public, anon, authenticated, service_role;
+revoke all on function edgejobs.check_enqueue_rules(jsonb) from public, anon, authenticated, service_role;
 
 -- The private helpers were executable by PUBLIC (the default for new functions). The schema's
 -- missing USAGE kept the API roles out, but the grant is the thing to get right: only the

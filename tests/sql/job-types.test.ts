@@ -136,6 +136,10 @@ describe('enqueue through rpc() applies the routes\' rules', () => {
     expect(byId[mine!.id]).toEqual({ queue: 'reports', priority: 5, max_attempts: 7, backoff_base_seconds: 2, backoff_max_seconds: 60, keep_for: 3600 });
     expect(byId[server!.id]).toMatchObject({ queue: 'reports', priority: -3, max_attempts: 7 });
     expect(byId[plain!.id]).toEqual({ queue: 'default', priority: 0, max_attempts: 3, backoff_base_seconds: 1, backoff_max_seconds: 3600, keep_for: 7 * 24 * 3600 });
+    // A server's own backoff base above the type's cap: refused with the reason, nothing stored.
+    const clash = await errorOf(db.sql`select id from public.enqueue_jobs('[{"type":"preview.render","input":{}},{"type":"report.generate","input":{},"backoff_base_seconds":100}]'::jsonb)`);
+    expect(clash).toMatchObject({ code: 'EJ001', message: expect.stringContaining('backoff_max_seconds is below its backoff_base_seconds') });
+    expect(await jobCount()).toBe(3);
   });
 
   it('lets the TypeScript API on a user\'s store send what the database allows, and refuse the rest itself', async () => {
