@@ -179,19 +179,30 @@ comment on function public.register_job_types(jsonb, text) is
 $$edgejobs: register job types (service role; the app and every worker call it when they start, from their defineJob registry; idempotent). `types` is a JSON array of {type, queue, priority, max_attempts, backoff_base_seconds, backoff_max_seconds, keep_for_seconds, users_may_enqueue (true), anonymous_may_enqueue (false), input_schema}; each row is replaced by what is given (last registration wins). With `worker_name`, records that this worker runs exactly these types. Returns the number of types.$$;
 
 -- ---------------------------------------------------------------------------------------------
--- Enqueue applies the registry and the callers' rules. The checks are one pass over the batch's
--- distinct types (plus, for end users only, one over their keys); the defaults are a join in the
--- INSERT itself, so a registered type costs the hot path one hash join, not a rebuilt batch.
+-- Enqueue applies the registry and the callers' rules. End users' batches (small) are checked in
+-- passes of their own; the service role's (up to 50,000 jobs, the hot path) only need their types
+-- known, which the INSERT checks as it joins each job to its type for the defaults: a registered
+-- type costs the hot path one hash join.
 
-create function edgejobs.check_enqueue_rules(p_jobs jsonb) returns void
+create function edgejobs.refuse(p_sqlstate text, p_message text) returns text
+language plpgsql volatile
+set search_path = ''
+as $$
+begin
+  raise exception using errcode = p_sqlstate, message = p_message;
+end
+$$;
+comment on function edgejobs.refuse(text, text) is
+  'Raises p_message with SQLSTATE p_sqlstate; for checks inside a statement (CASE ... THEN edgejobs.refuse(...)).';
+
+create function edgejobs.check_user_enqueue(p_jobs jsonb) returns void
 language plpgsql stable
 set search_path = ''
 as $$
 declare
   v_server_only constant text[] := array['queue', 'priority', 'max_attempts', 'backoff_base_seconds',
     'backoff_max_seconds', 'keep_for_seconds'];
-  v_service boolean := edgejobs.caller_is_service();
-  v_anonymous boolean := false;
+  v_anonymous boolean := coalesce(auth.jwt() ->> 'is_anonymous', 'false') = 'true';
   v_bad record;
   v_matches regprocedure;
   v_idx integer;
@@ -199,17 +210,14 @@ declare
 begin
   -- 1. Options only the server may set, whether or not types are registered. (A JSON null is
   --    the same as leaving the option out.)
-  if not v_service then
-    select t.ord - 1 as idx, string_agg(x.k, ', ' order by x.k) as keys into v_bad
-    from jsonb_array_elements(p_jobs) with ordinality as t(e, ord)
-    cross join lateral jsonb_each(t.e) as x(k, v)
-    where x.k = any(v_server_only) and x.v <> 'null'::jsonb
-    group by t.ord order by t.ord limit 1;
-    if found then
-      raise exception 'edgejobs: only the server may set % (jobs[%])', v_bad.keys, v_bad.idx
-        using errcode = '42501', hint = 'Queue, priority, attempts, backoff and keep-for come from the job type; set them from the server with the service role.';
-    end if;
-    v_anonymous := coalesce(auth.jwt() ->> 'is_anonymous', 'false') = 'true';
+  select t.ord - 1 as idx, string_agg(x.k, ', ' order by x.k) as keys into v_bad
+  from jsonb_array_elements(p_jobs) with ordinality as t(e, ord)
+  cross join lateral jsonb_each(t.e) as x(k, v)
+  where x.k = any(v_server_only) and x.v <> 'null'::jsonb
+  group by t.ord order by t.ord limit 1;
+  if found then
+    raise exception 'edgejobs: only the server may set % (jobs[%])', v_bad.keys, v_bad.idx
+      using errcode = '42501', hint = 'Queue, priority, attempts, backoff and keep-for come from the job type; set them from the server with the service role.';
   end if;
 
   -- 2. No type registered: every well-formed type is accepted, as before the registry.
@@ -217,14 +225,14 @@ begin
     return;
   end if;
 
-  -- 3. Unknown types and types not open to this caller: the batch's first such element.
+  -- 3. Unknown types and types not open to this user: the batch's first such element.
   select x.type, x.first - 1 as idx,
-    case when jt.type is null then 'unknown' when not v_service and not jt.users_may_enqueue then 'server' else 'anonymous' end as problem
+    case when jt.type is null then 'unknown' when not jt.users_may_enqueue then 'server' else 'anonymous' end as problem
   into v_bad
   from (select t.e ->> 'type' as type, min(t.ord) as first
         from jsonb_array_elements(p_jobs) with ordinality as t(e, ord) group by 1) x
   left join edgejobs.job_types jt on jt.type = x.type
-  where jt.type is null or (not v_service and not jt.users_may_enqueue) or (v_anonymous and not jt.anonymous_may_enqueue)
+  where jt.type is null or not jt.users_may_enqueue or (v_anonymous and not jt.anonymous_may_enqueue)
   order by x.first limit 1;
   if found then
     if v_bad.problem = 'unknown' then
@@ -236,31 +244,29 @@ begin
     raise exception 'edgejobs: "%" needs a signed-in (not anonymous) user (jobs[%])', v_bad.type, v_bad.idx using errcode = '42501';
   end if;
 
-  -- 4. Input schemas, for end users, where pg_jsonschema is installed (in the schema the extension
-  --    lives in, else `extensions`, where Supabase installs it). The service role's enqueues were
-  --    checked with zod by the app.
-  if not v_service then
-    v_matches := to_regprocedure(coalesce(
-      (select quote_ident(n.nspname) from pg_catalog.pg_extension e join pg_catalog.pg_namespace n on n.oid = e.extnamespace
-       where e.extname = 'pg_jsonschema'), 'extensions') || '.jsonb_matches_schema(json, jsonb)');
-    if v_matches is not null then
-      execute format(
-        'select t.ord - 1 as idx, t.e ->> ''type'' as type
-         from jsonb_array_elements($1) with ordinality as t(e, ord)
-         join edgejobs.job_types jt on jt.type = t.e ->> ''type''
-         where jt.input_schema is not null and not %s(jt.input_schema::json, coalesce(t.e -> ''input'', ''{}''::jsonb))
-         order by t.ord limit 1', v_matches::regproc)
-      into v_idx, v_type using p_jobs;
-      if v_idx is not null then
-        raise exception 'edgejobs: jobs[%].input does not match the input schema of "%"', v_idx, v_type
-          using errcode = 'EJ007', hint = 'See input_schema in edgejobs.job_types.';
-      end if;
+  -- 4. Input schemas, where pg_jsonschema is installed (in the schema the extension lives in,
+  --    else `extensions`, where Supabase installs it). The service role's enqueues were checked
+  --    with zod by the app.
+  v_matches := to_regprocedure(coalesce(
+    (select quote_ident(n.nspname) from pg_catalog.pg_extension e join pg_catalog.pg_namespace n on n.oid = e.extnamespace
+     where e.extname = 'pg_jsonschema'), 'extensions') || '.jsonb_matches_schema(json, jsonb)');
+  if v_matches is not null then
+    execute format(
+      'select t.ord - 1 as idx, t.e ->> ''type'' as type
+       from jsonb_array_elements($1) with ordinality as t(e, ord)
+       join edgejobs.job_types jt on jt.type = t.e ->> ''type''
+       where jt.input_schema is not null and not %s(jt.input_schema::json, coalesce(t.e -> ''input'', ''{}''::jsonb))
+       order by t.ord limit 1', v_matches::regproc)
+    into v_idx, v_type using p_jobs;
+    if v_idx is not null then
+      raise exception 'edgejobs: jobs[%].input does not match the input schema of "%"', v_idx, v_type
+        using errcode = 'EJ007', hint = 'See input_schema in edgejobs.job_types.';
     end if;
   end if;
 end
 $$;
-comment on function edgejobs.check_enqueue_rules(jsonb) is
-  'Enqueue rules: refuses server-only options from end users (42501); with registered types, unknown types (EJ006), types not open to the caller (42501) and, with pg_jsonschema, end users'' inputs that break the type''s schema (EJ007).';
+comment on function edgejobs.check_user_enqueue(jsonb) is
+  'The enqueue rules for end users (anon/authenticated): no server-only options (42501); with registered types, no unknown types (EJ006) or types not open to the caller (42501); with pg_jsonschema, inputs that match the type''s schema (EJ007).';
 
 -- insert_jobs: the same, with the rules checked after the format checks and each job's options
 -- left out taken from its type (edgejobs.job_types), then the global defaults.
@@ -275,9 +281,14 @@ declare
   v_ids uuid[];
   v_bad record;
   v_constraint text;
+  v_registered boolean;
 begin
   perform edgejobs.validate_job_specs(p_jobs);
-  perform edgejobs.check_enqueue_rules(p_jobs);
+  if not edgejobs.caller_is_service() then
+    perform edgejobs.check_user_enqueue(p_jobs);
+  end if;
+  -- With a registry, a type it does not know is refused by the INSERT below (EJ006).
+  v_registered := exists (select from edgejobs.job_types);
 
   if not (p_jobs @? '$[*].idempotency_key ? (@ != null)') then
     -- No idempotency keys (the common case): one statement inserts and answers, in order.
@@ -290,7 +301,11 @@ begin
       ins as (
         insert into edgejobs.jobs as j (id, type, queue, input, priority, run_at, max_attempts,
           backoff_base_seconds, backoff_max_seconds, owner_id, keep_for)
-        select src.id, src.e ->> 'type', coalesce(src.e ->> 'queue', jt.queue, 'default'),
+        select src.id,
+          case when jt.type is null and v_registered
+            then edgejobs.refuse('EJ006', format('edgejobs: unknown job type "%s" (jobs[%s])', src.e ->> 'type', src.ord - 1))
+            else src.e ->> 'type' end,
+          coalesce(src.e ->> 'queue', jt.queue, 'default'),
           coalesce(src.e -> 'input', '{}'::jsonb),
           coalesce((src.e ->> 'priority')::integer, jt.priority, 0),
           case
@@ -341,7 +356,11 @@ begin
   begin
     insert into edgejobs.jobs as j (id, type, queue, input, priority, run_at, max_attempts,
       backoff_base_seconds, backoff_max_seconds, idempotency_key, owner_id, keep_for)
-    select v_ids[t.ord], t.e ->> 'type', coalesce(t.e ->> 'queue', jt.queue, 'default'),
+    select v_ids[t.ord],
+      case when jt.type is null and v_registered
+        then edgejobs.refuse('EJ006', format('edgejobs: unknown job type "%s" (jobs[%s])', t.e ->> 'type', t.ord - 1))
+        else t.e ->> 'type' end,
+      coalesce(t.e ->> 'queue', jt.queue, 'default'),
       coalesce(t.e -> 'input', '{}'::jsonb),
       coalesce((t.e ->> 'priority')::integer, jt.priority, 0),
       case
@@ -399,7 +418,7 @@ begin
 end
 $$;
 comment on function edgejobs.insert_jobs(jsonb, uuid) is
-  'Core of enqueue_job(s): validates, applies the caller''s rules (check_enqueue_rules), inserts with each type''s defaults (edgejobs.job_types) for the options left out, resolves idempotency keys (replay or EJ003), returns one row per spec in order.';
+  'Core of enqueue_job(s): validates, applies an end user''s rules (check_user_enqueue), inserts with each type''s defaults (edgejobs.job_types) for the options left out, resolves idempotency keys (replay or EJ003), returns one row per spec in order.';
 
 comment on function public.enqueue_jobs(jsonb) is
 $$edgejobs: enqueue many jobs in one call. `jobs` is a JSON array of objects with `type` (required), `input`, `run_at` or `delay_seconds`, `idempotency_key`, and, for the service role only, `queue`, `priority` (higher first), `max_attempts` (counting the first run), `backoff_base_seconds`, `backoff_max_seconds`, `keep_for_seconds`; options left out come from the type's row in edgejobs.job_types, else 'default', 0, 3, 1, 3600, 7 days. Returns one row per job, in order; `replayed` is true when an idempotency key matched an existing job (nothing new stored). All or nothing: any refused element (EJ001 malformed, EJ002 too large, EJ003 key reused, EJ006 unknown type, EJ007 input breaks the type's schema, 42501 option or type not open to the caller) stores nothing. The owner is auth.uid() (null for the service role).$$;
@@ -524,7 +543,7 @@ revoke execute on function public.register_job_types(jsonb, text), public.start_
   public.get_queue_health(interval) from public, anon, authenticated;
 grant execute on function public.register_job_types(jsonb, text), public.start_worker_run(text, text, timestamptz, text, text[]),
   public.get_queue_health(interval) to service_role;
-revoke all on function edgejobs.check_enqueue_rules(jsonb) from public, anon, authenticated, service_role;
+revoke all on function edgejobs.check_user_enqueue(jsonb), edgejobs.refuse(text, text) from public, anon, authenticated, service_role;
 
 -- The private helpers were executable by PUBLIC (the default for new functions). The schema's
 -- missing USAGE kept the API roles out, but the grant is the thing to get right: only the
