@@ -15,37 +15,54 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 
 /**
  * Throws `invalid_argument` naming the first place (`input.rows.3.title`) where `value` holds
- * something Postgres jsonb cannot store. Iterative, so no input can overflow the stack here.
+ * something Postgres jsonb cannot store. The walk stops at {@link MAX_JSON_DEPTH}, so no input
+ * can overflow the stack here; the path is built only for the error.
  */
 export function assertStorableJson(value: unknown, path: string): void {
-  const stack: Array<{ value: unknown; path: string; depth: number }> = [{ value, path, depth: 0 }];
-  const bad = (at: string, what: string): never => {
-    throw new EdgeJobsError('invalid_argument', `${at} ${what}`, { details: { path: at } });
-  };
-  while (stack.length) {
-    const { value: v, path: at, depth } = stack.pop()!;
-    if (typeof v === 'string') {
-      if (v.includes(NUL)) bad(at, 'holds the NUL character (\\u0000), which Postgres cannot store; remove it or encode the data (e.g. base64)');
-      if (LONE_SURROGATE.test(v)) bad(at, 'holds a lone UTF-16 surrogate, which is not valid Unicode');
-    } else if (typeof v === 'number') {
-      if (!Number.isFinite(v)) bad(at, `is ${v}: JSON numbers must be finite`);
-    } else if (typeof v === 'bigint') {
-      bad(at, 'is a bigint, which JSON cannot hold; send it as a string');
-    } else if (v !== null && typeof v === 'object') {
-      if (depth >= MAX_JSON_DEPTH) bad(at, `is nested more than ${MAX_JSON_DEPTH} levels deep (or contains itself)`);
+  if (value === null || value === undefined || typeof value === 'boolean') return;
+  walk(value, 0, path, []);
+}
+
+function walk(v: unknown, depth: number, path: string, keys: string[]): void {
+  switch (typeof v) {
+    case 'string':
+      if (v.includes(NUL)) refuse(path, keys, 'holds the NUL character (\\u0000), which Postgres cannot store; remove it or encode the data (e.g. base64)');
+      if (LONE_SURROGATE.test(v)) refuse(path, keys, 'holds a lone UTF-16 surrogate, which is not valid Unicode');
+      return;
+    case 'number':
+      if (!Number.isFinite(v)) refuse(path, keys, `is ${v}: JSON numbers must be finite`);
+      return;
+    case 'bigint':
+      return refuse(path, keys, 'is a bigint, which JSON cannot hold; send it as a string');
+    case 'object': {
+      if (v === null) return;
+      if (depth >= MAX_JSON_DEPTH) refuse(path, keys, `is nested more than ${MAX_JSON_DEPTH} levels deep (or contains itself)`);
       // toJSON (Date and friends) decides what is sent: check that.
-      if (typeof (v as { toJSON?: unknown }).toJSON === 'function') {
-        stack.push({ value: JSON.parse(JSON.stringify(v)) as unknown, path: at, depth });
-        continue;
+      if (typeof (v as { toJSON?: unknown }).toJSON === 'function') return walk(JSON.parse(JSON.stringify(v)) as unknown, depth, path, keys);
+      if (Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++) {
+          keys.push(String(i));
+          walk(v[i], depth + 1, path, keys);
+          keys.pop();
+        }
+        return;
       }
-      const entries = Array.isArray(v) ? v.map((item, i) => [String(i), item] as const) : Object.entries(v);
-      for (let i = entries.length - 1; i >= 0; i--) {
-        const [key, item] = entries[i]!;
-        if (key.includes(NUL)) bad(at, 'has a key with the NUL character (\\u0000), which Postgres cannot store');
-        stack.push({ value: item, path: `${at}.${key}`, depth: depth + 1 });
+      for (const key in v) {
+        if (!Object.hasOwn(v, key)) continue;
+        if (key.includes(NUL)) refuse(path, keys, 'has a key with the NUL character (\\u0000), which Postgres cannot store');
+        keys.push(key);
+        walk((v as Record<string, unknown>)[key], depth + 1, path, keys);
+        keys.pop();
       }
+      return;
     }
+    default:
   }
+}
+
+function refuse(path: string, keys: string[], what: string): never {
+  const at = [path, ...keys].join('.');
+  throw new EdgeJobsError('invalid_argument', `${at} ${what}`, { details: { path: at } });
 }
 
 const UNSTORABLE_CHARS = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
