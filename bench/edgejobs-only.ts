@@ -11,13 +11,20 @@ import { z } from 'zod';
 import { createPostgresStore, type PostgresStore } from '../lib/postgres-store.ts';
 import { createRegistry, defineJob } from '../lib/job.ts';
 import { drain } from '../lib/drain.ts';
+import { registerJobTypes } from '../lib/job-types.ts';
 import { silentLogger } from '../lib/logger.ts';
 import { ROOT } from '../scripts/embedded-db.ts';
 import { percentile, type RecordFn } from './stats.ts';
 
 interface Sizes { deep: number; shallow: number; timeBoxMs: number }
 
+/** As an app does at start: the database's registry learns the types a workload enqueues. */
+async function registerTypes(store: PostgresStore, types: string[]) {
+  await store.registerJobTypes(types.map((type) => ({ type, usersMayEnqueue: true, anonymousMayEnqueue: false, inputSchema: null })));
+}
+
 async function enqueueNoop(store: PostgresStore, n: number) {
+  await registerTypes(store, ['noop']);
   for (let i = 0; i < n; i += 20_000) {
     await store.enqueueJobs(Array.from({ length: Math.min(20_000, n - i) }, () => ({ type: 'noop', input: {} })));
   }
@@ -110,6 +117,7 @@ export async function timeBoxWorkload(url: string, sizes: Sizes, record: RecordF
   const store = createPostgresStore({ url, max: 2 });
   try {
     await store.sql`truncate edgejobs.jobs, edgejobs.worker_runs`;
+    await registerTypes(store, ['work']);
     const capacity = Math.ceil((sizes.timeBoxMs / 300) * 10);
     // Incompressible inputs (random base64), so Postgres cannot make them small on disk either.
     const input = (i: number) => ({ ms: 100 + ((i * 37) % 401), data: randomBytes(75 * 1024).toString('base64') });
@@ -152,6 +160,8 @@ export async function kickPickupWorkload(url: string, sizes: { pickup: number },
   try {
     await sql`truncate edgejobs.jobs, edgejobs.worker_runs`;
     await sql`update edgejobs.kicks set min_interval = interval '100 milliseconds', last_kick_at = '-infinity'`;
+    const { demoRegistry } = await import('../app/_server/demo-jobs.ts');
+    await registerJobTypes(store, demoRegistry);
     const kick = createKicker({ store, functionsUrl: `http://127.0.0.1:${fn.port}`, secret: WORKER_SECRET });
     const latencies: number[] = [];
     const samples = Math.min(sizes.pickup, 200);
