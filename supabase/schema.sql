@@ -1,0 +1,1954 @@
+-- edgejobs: the current schema, generated from the migrated database (npm run db:schema).
+-- Do not edit: change a migration, then regenerate. tests/sql/schema.test.ts checks it.
+
+create schema edgejobs;
+
+create type public.job_details as (
+  id uuid,
+  type text,
+  queue text,
+  status text,
+  priority integer,
+  input jsonb,
+  progress jsonb,
+  result jsonb,
+  error jsonb,
+  attempts integer,
+  max_attempts integer,
+  run_at timestamp with time zone,
+  created_at timestamp with time zone,
+  updated_at timestamp with time zone,
+  started_at timestamp with time zone,
+  finished_at timestamp with time zone,
+  cancel_requested_at timestamp with time zone,
+  idempotency_key text,
+  expires_at timestamp with time zone
+);
+comment on type public.job_details is 'edgejobs: a job as clients see it (no lease internals). Returned by get_job, list_jobs and cancel_job.';
+
+create table edgejobs.job_type_workers (
+  type text not null,
+  worker_name text not null,
+  first_seen_at timestamp with time zone default now() not null,
+  last_seen_at timestamp with time zone default now() not null,
+  constraint job_type_workers_pkey PRIMARY KEY (type, worker_name),
+  constraint job_type_workers_type_fkey FOREIGN KEY (type) REFERENCES edgejobs.job_types(type) ON DELETE CASCADE,
+  constraint job_type_workers_worker_name_length CHECK (((length(worker_name) >= 1) AND (length(worker_name) <= 200)))
+);
+alter table edgejobs.job_type_workers enable row level security;
+-- privileges: owner only
+comment on table edgejobs.job_type_workers is 'edgejobs registry: which workers run each job type, and when each was last seen (at registration and at every drain start). get_queue_health counts ready jobs whose type no worker seen lately handles as unhandled.';
+comment on column edgejobs.job_type_workers.type is 'The job type.';
+comment on column edgejobs.job_type_workers.worker_name is 'The stable name of a worker deployment (e.g. process-jobs, worker@host), not one drain''s id.';
+comment on column edgejobs.job_type_workers.first_seen_at is 'When this worker first registered the type.';
+comment on column edgejobs.job_type_workers.last_seen_at is 'When this worker last started a drain (or registered), to within a few seconds.';
+
+create table edgejobs.job_types (
+  type text not null,
+  queue text,
+  priority integer,
+  max_attempts integer,
+  backoff_base_seconds double precision,
+  backoff_max_seconds double precision,
+  keep_for interval,
+  users_may_enqueue boolean default true not null,
+  anonymous_may_enqueue boolean default false not null,
+  input_schema jsonb,
+  registered_at timestamp with time zone default now() not null,
+  updated_at timestamp with time zone default now() not null,
+  constraint job_types_anonymous_needs_users CHECK ((users_may_enqueue OR (NOT anonymous_may_enqueue))),
+  constraint job_types_backoff_valid CHECK ((((backoff_base_seconds IS NULL) OR ((backoff_base_seconds >= (0.001)::double precision) AND (backoff_base_seconds <= (86400)::double precision))) AND ((backoff_max_seconds IS NULL) OR ((backoff_max_seconds >= (0.001)::double precision) AND (backoff_max_seconds <= (2592000)::double precision))) AND (COALESCE(backoff_max_seconds, (3600)::double precision) >= COALESCE(backoff_base_seconds, (1)::double precision)))),
+  constraint job_types_input_schema_object CHECK (((input_schema IS NULL) OR (jsonb_typeof(input_schema) = 'object'::text))),
+  constraint job_types_keep_for_positive CHECK (((keep_for IS NULL) OR (keep_for > '00:00:00'::interval))),
+  constraint job_types_max_attempts_range CHECK (((max_attempts IS NULL) OR ((max_attempts >= 1) AND (max_attempts <= 1000)))),
+  constraint job_types_pkey PRIMARY KEY (type),
+  constraint job_types_priority_range CHECK (((priority IS NULL) OR ((priority >= '-1000000'::integer) AND (priority <= 1000000)))),
+  constraint job_types_queue_format CHECK (((queue IS NULL) OR (queue ~ '^[A-Za-z0-9_.:-]{1,64}$'::text))),
+  constraint job_types_type_format CHECK ((type ~ '^[A-Za-z0-9_.:/-]{1,128}$'::text))
+);
+alter table edgejobs.job_types enable row level security;
+-- privileges: owner only
+comment on table edgejobs.job_types is 'edgejobs registry: the job types the app and its workers define (defineJob), written by register_job_types() when they start. Once it holds a row, enqueue refuses unknown types and applies each type''s defaults and access rules. A type removed from code stays until deleted here.';
+comment on column edgejobs.job_types.type is 'Job type name, as given to enqueue.';
+comment on column edgejobs.job_types.queue is 'Queue for jobs of this type when the enqueue does not say (null: ''default'').';
+comment on column edgejobs.job_types.priority is 'Priority when the enqueue does not say (null: 0).';
+comment on column edgejobs.job_types.max_attempts is 'Most runs, counting the first, when the enqueue does not say (null: 3).';
+comment on column edgejobs.job_types.backoff_base_seconds is 'Retry delay after the first failure when the enqueue does not say (null: 1 s).';
+comment on column edgejobs.job_types.backoff_max_seconds is 'Cap on the retry delay when the enqueue does not say (null: 3600 s).';
+comment on column edgejobs.job_types.keep_for is 'How long a finished job is kept when the enqueue does not say (null: settings.default_keep_for).';
+comment on column edgejobs.job_types.users_may_enqueue is 'Whether signed-in users may enqueue this type themselves (through the routes or supabase.rpc()); false: only the service role.';
+comment on column edgejobs.job_types.anonymous_may_enqueue is 'Whether anonymous users (Supabase anonymous sign-ins, guest cookies) may enqueue this type.';
+comment on column edgejobs.job_types.input_schema is 'JSON Schema of the input (from the zod schema); checked for end users'' enqueues where the pg_jsonschema extension is installed.';
+comment on column edgejobs.job_types.registered_at is 'When the type was first registered.';
+comment on column edgejobs.job_types.updated_at is 'When a registration last changed the row.';
+
+create table edgejobs.jobs (
+  id uuid default gen_random_uuid() not null,
+  type text not null,
+  queue text default 'default'::text not null,
+  status text default 'queued'::text not null,
+  input jsonb default '{}'::jsonb not null,
+  priority integer default 0 not null,
+  run_at timestamp with time zone default now() not null,
+  attempts integer default 0 not null,
+  max_attempts integer default 3 not null,
+  backoff_base_seconds double precision default 1 not null,
+  backoff_max_seconds double precision default 3600 not null,
+  lease_token uuid,
+  locked_by text,
+  locked_until timestamp with time zone,
+  progress jsonb,
+  checkpoint jsonb,
+  result jsonb,
+  error jsonb,
+  errors jsonb default '[]'::jsonb not null,
+  idempotency_key text,
+  owner_id uuid,
+  cancel_requested_at timestamp with time zone,
+  keep_for interval default '7 days'::interval not null,
+  expires_at timestamp with time zone,
+  created_at timestamp with time zone default date_trunc('milliseconds'::text, now()) not null,
+  updated_at timestamp with time zone default now() not null,
+  started_at timestamp with time zone,
+  finished_at timestamp with time zone,
+  constraint jobs_attempts_range CHECK (((attempts >= 0) AND (attempts <= max_attempts))),
+  constraint jobs_backoff_valid CHECK (((backoff_base_seconds > (0)::double precision) AND (backoff_max_seconds >= backoff_base_seconds))),
+  constraint jobs_errors_is_array CHECK ((jsonb_typeof(errors) = 'array'::text)),
+  constraint jobs_finished_iff_terminal CHECK (((status = ANY (ARRAY['completed'::text, 'failed'::text, 'cancelled'::text])) = (finished_at IS NOT NULL))),
+  constraint jobs_idempotency_key_length CHECK (((idempotency_key IS NULL) OR ((length(idempotency_key) >= 1) AND (length(idempotency_key) <= 255)))),
+  constraint jobs_keep_for_positive CHECK ((keep_for > '00:00:00'::interval)),
+  constraint jobs_lease_iff_processing CHECK (((status = 'processing'::text) = ((lease_token IS NOT NULL) AND (locked_until IS NOT NULL)))),
+  constraint jobs_max_attempts_range CHECK (((max_attempts >= 1) AND (max_attempts <= 1000))),
+  constraint jobs_pkey PRIMARY KEY (id),
+  constraint jobs_priority_range CHECK (((priority >= '-1000000'::integer) AND (priority <= 1000000))),
+  constraint jobs_queue_format CHECK ((((length(queue) >= 1) AND (length(queue) <= 64)) AND (queue !~ '[^A-Za-z0-9_.:-]'::text))),
+  constraint jobs_status_valid CHECK ((status = ANY (ARRAY['queued'::text, 'processing'::text, 'completed'::text, 'failed'::text, 'cancelled'::text]))),
+  constraint jobs_type_format CHECK ((((length(type) >= 1) AND (length(type) <= 128)) AND (type !~ '[^A-Za-z0-9_.:/-]'::text)))
+) with (autovacuum_vacuum_scale_factor=0.02, autovacuum_analyze_scale_factor=0.05);
+alter table edgejobs.jobs enable row level security;
+-- privileges: owner only
+comment on table edgejobs.jobs is 'Every accepted job, from enqueue until purged. States: queued -> processing -> completed | failed | cancelled; processing -> queued on retry, lease expiry or deadline hand-back. Change rows only through the edgejobs functions.';
+comment on column edgejobs.jobs.id is 'Job id (uuid v4), returned by enqueue and used by every other call.';
+comment on column edgejobs.jobs.type is 'Job type: which handler runs it (1-128 characters: letters, digits, _ . : / -).';
+comment on column edgejobs.jobs.queue is 'Queue the job belongs to (default ''default''); queues can be paused or limited in edgejobs.queues.';
+comment on column edgejobs.jobs.status is 'queued, processing, completed, failed (dead letter) or cancelled.';
+comment on column edgejobs.jobs.input is 'The job input (JSON), validated against the job type''s schema before it was stored.';
+comment on column edgejobs.jobs.priority is 'Higher runs first (default 0); among equal priorities the earliest run_at first.';
+comment on column edgejobs.jobs.run_at is 'Not claimed before this time: the scheduled time, or the time of the next retry.';
+comment on column edgejobs.jobs.attempts is 'Runs started so far, counting the current one; a hand-back (deadline, stop, or a job that never started) does not count.';
+comment on column edgejobs.jobs.max_attempts is 'Most runs the job gets, counting the first (default 3); after the last failure it is failed.';
+comment on column edgejobs.jobs.backoff_base_seconds is 'Retry delay before the second attempt; it doubles each attempt (with +-25% jitter) up to backoff_max_seconds.';
+comment on column edgejobs.jobs.backoff_max_seconds is 'Cap on the retry delay, in seconds (default 3600).';
+comment on column edgejobs.jobs.lease_token is 'Fencing token of the current lease: fresh on every claim; every worker write must present it.';
+comment on column edgejobs.jobs.locked_by is 'Worker id holding the lease, while processing.';
+comment on column edgejobs.jobs.locked_until is 'Lease expiry, while processing; after it the job is reaped back to the queue.';
+comment on column edgejobs.jobs.progress is 'Latest progress the handler reported (any JSON, e.g. {"percent": 40}).';
+comment on column edgejobs.jobs.checkpoint is 'Latest checkpoint the handler saved; handed to the next attempt so work resumes where it stopped.';
+comment on column edgejobs.jobs.result is 'Handler result, once completed.';
+comment on column edgejobs.jobs.error is 'Last error (message, code, attempt, at), if any attempt failed.';
+comment on column edgejobs.jobs.errors is 'Every failed attempt''s error, oldest first.';
+comment on column edgejobs.jobs.idempotency_key is 'Client-chosen key: the same key for the same type and owner returns this job instead of creating another, until expires_at.';
+comment on column edgejobs.jobs.owner_id is 'auth.uid() of the user who enqueued the job; null for jobs enqueued by the server (service role).';
+comment on column edgejobs.jobs.cancel_requested_at is 'When cancellation of a processing job was requested; the worker aborts the handler and ends the job cancelled.';
+comment on column edgejobs.jobs.keep_for is 'How long the job is kept after it finishes (result and idempotency key included).';
+comment on column edgejobs.jobs.expires_at is 'finished_at + keep_for: after it, purge_jobs deletes the row and the idempotency key may be reused.';
+comment on column edgejobs.jobs.created_at is 'When the job was enqueued.';
+comment on column edgejobs.jobs.updated_at is 'When the row last changed.';
+comment on column edgejobs.jobs.started_at is 'When the current (or last) attempt started.';
+comment on column edgejobs.jobs.finished_at is 'When the job reached completed, failed or cancelled.';
+create index jobs_claim_idx on edgejobs.jobs using btree (priority DESC, run_at, id) where (status = 'queued'::text);
+create index jobs_expires_idx on edgejobs.jobs using btree (expires_at) where (expires_at IS NOT NULL);
+create index jobs_failed_idx on edgejobs.jobs using btree (finished_at DESC) where (status = 'failed'::text);
+create UNIQUE index jobs_idempotency_key_idx on edgejobs.jobs using btree (type, idempotency_key, owner_id) NULLS NOT DISTINCT where (idempotency_key IS NOT NULL);
+create index jobs_lease_idx on edgejobs.jobs using btree (locked_until) where (status = 'processing'::text);
+create index jobs_owner_idx on edgejobs.jobs using btree (owner_id, created_at DESC, id DESC) where (owner_id IS NOT NULL);
+CREATE TRIGGER jobs_broadcast_change AFTER UPDATE OF status, progress, cancel_requested_at ON edgejobs.jobs FOR EACH ROW WHEN (((new.owner_id IS NOT NULL) AND ((old.status IS DISTINCT FROM new.status) OR (old.progress IS DISTINCT FROM new.progress) OR (old.cancel_requested_at IS DISTINCT FROM new.cancel_requested_at)))) EXECUTE FUNCTION edgejobs.broadcast_job_change();
+CREATE TRIGGER jobs_kick_worker AFTER INSERT ON edgejobs.jobs FOR EACH STATEMENT EXECUTE FUNCTION edgejobs.kick_after_insert();
+
+create table edgejobs.kicks (
+  id boolean default true not null,
+  last_kick_at timestamp with time zone default '-infinity'::timestamp with time zone not null,
+  kicks bigint default 0 not null,
+  min_interval interval default '00:00:01'::interval not null,
+  constraint kicks_min_interval_positive CHECK ((min_interval > '00:00:00'::interval)),
+  constraint kicks_pkey PRIMARY KEY (id),
+  constraint kicks_singleton CHECK (id)
+);
+alter table edgejobs.kicks enable row level security;
+-- privileges: default
+comment on table edgejobs.kicks is 'edgejobs: when a worker was last kicked. One row: every instance and every enqueue path shares it, so there is at most one kick per min_interval.';
+comment on column edgejobs.kicks.id is 'Always true: the table holds exactly one row.';
+comment on column edgejobs.kicks.last_kick_at is 'When the last kick was claimed.';
+comment on column edgejobs.kicks.kicks is 'Kicks claimed so far.';
+comment on column edgejobs.kicks.min_interval is 'Least time between two kicks (default 1 s).';
+
+create table edgejobs.queues (
+  name text not null,
+  concurrency_limit integer,
+  paused boolean default false not null,
+  created_at timestamp with time zone default now() not null,
+  updated_at timestamp with time zone default now() not null,
+  constraint queues_concurrency_limit_positive CHECK (((concurrency_limit IS NULL) OR (concurrency_limit > 0))),
+  constraint queues_name_format CHECK ((((length(name) >= 1) AND (length(name) <= 64)) AND (name !~ '[^A-Za-z0-9_.:-]'::text))),
+  constraint queues_pkey PRIMARY KEY (name)
+);
+alter table edgejobs.queues enable row level security;
+-- privileges: owner only
+comment on table edgejobs.queues is 'Per-queue settings: concurrency limit and pause. Queues without a row are unlimited and running. Change with pause_queue, resume_queue, set_queue_concurrency.';
+comment on column edgejobs.queues.name is 'Queue name, as given to enqueue (1-64 characters: letters, digits, _ . : -).';
+comment on column edgejobs.queues.concurrency_limit is 'At most this many jobs of the queue are processing at once, across all workers; null means unlimited.';
+comment on column edgejobs.queues.paused is 'When true, workers claim no job from this queue; enqueues are still accepted.';
+comment on column edgejobs.queues.created_at is 'When the queue row was created.';
+comment on column edgejobs.queues.updated_at is 'When the queue settings last changed.';
+
+create table edgejobs.settings (
+  id boolean default true not null,
+  max_input_bytes integer default 1048576 not null,
+  default_keep_for interval default '7 days'::interval not null,
+  broadcast_changes boolean default true not null,
+  constraint settings_default_keep_for_positive CHECK ((default_keep_for > '00:00:00'::interval)),
+  constraint settings_max_input_bytes_range CHECK (((max_input_bytes >= 1) AND (max_input_bytes <= 104857600))),
+  constraint settings_pkey PRIMARY KEY (id),
+  constraint settings_singleton CHECK (id)
+);
+alter table edgejobs.settings enable row level security;
+-- privileges: owner only
+comment on table edgejobs.settings is 'edgejobs configuration: a single row read by the enqueue functions.';
+comment on column edgejobs.settings.id is 'Always true: the table holds exactly one row.';
+comment on column edgejobs.settings.max_input_bytes is 'Largest accepted job input, in bytes of its JSON text (default 1 MiB). Bigger inputs are refused at enqueue with SQLSTATE EJ002.';
+comment on column edgejobs.settings.default_keep_for is 'How long a finished job (its row, result and idempotency key) is kept when the enqueue did not say (default 7 days).';
+comment on column edgejobs.settings.broadcast_changes is 'Send Realtime broadcasts when an owned job changes status or progress (default true). Jobs without an owner (enqueued by the server) never broadcast: no end user could join their topic.';
+
+create table edgejobs.worker_liveness (
+  id boolean default true not null,
+  last_look_at timestamp with time zone,
+  last_worker_id text,
+  last_trigger text,
+  empty_looks bigint default 0 not null,
+  constraint worker_liveness_pkey PRIMARY KEY (id),
+  constraint worker_liveness_singleton CHECK (id)
+);
+alter table edgejobs.worker_liveness enable row level security;
+-- privileges: owner only
+comment on table edgejobs.worker_liveness is 'edgejobs: when a worker last looked for jobs and found none (such drains leave no worker_runs row). One row.';
+comment on column edgejobs.worker_liveness.id is 'Always true: the table holds exactly one row.';
+comment on column edgejobs.worker_liveness.last_look_at is 'When the last drain that claimed nothing finished.';
+comment on column edgejobs.worker_liveness.last_worker_id is 'The worker id of that drain.';
+comment on column edgejobs.worker_liveness.last_trigger is 'What started that drain (cron, kick, worker, dev, ...).';
+comment on column edgejobs.worker_liveness.empty_looks is 'Drains that claimed nothing, counted instead of recorded in worker_runs.';
+
+create table edgejobs.worker_runs (
+  id uuid default gen_random_uuid() not null,
+  worker_id text not null,
+  trigger text not null,
+  status text default 'running'::text not null,
+  started_at timestamp with time zone default now() not null,
+  deadline_at timestamp with time zone,
+  finished_at timestamp with time zone,
+  claimed integer default 0 not null,
+  completed integer default 0 not null,
+  failed integer default 0 not null,
+  retried integer default 0 not null,
+  cancelled integer default 0 not null,
+  handed_back integer default 0 not null,
+  lease_lost integer default 0 not null,
+  stop_reason text,
+  error jsonb,
+  constraint worker_runs_counts_nonnegative CHECK ((LEAST(claimed, completed, failed, retried, cancelled, handed_back, lease_lost) >= 0)),
+  constraint worker_runs_finished_iff_done CHECK (((status = 'running'::text) = (finished_at IS NULL))),
+  constraint worker_runs_pkey PRIMARY KEY (id),
+  constraint worker_runs_status_valid CHECK ((status = ANY (ARRAY['running'::text, 'succeeded'::text, 'failed'::text]))),
+  constraint worker_runs_trigger_length CHECK (((length(trigger) >= 1) AND (length(trigger) <= 64))),
+  constraint worker_runs_worker_id_length CHECK (((length(worker_id) >= 1) AND (length(worker_id) <= 200)))
+);
+alter table edgejobs.worker_runs enable row level security;
+-- privileges: owner only
+comment on table edgejobs.worker_runs is 'One row per drain that claimed a job or failed (drains that found nothing leave edgejobs.worker_liveness instead): who ran it, why (trigger), when, what it did, and how it ended. A row left running past its deadline means the worker was killed.';
+comment on column edgejobs.worker_runs.id is 'Run id, returned by start_worker_run.';
+comment on column edgejobs.worker_runs.worker_id is 'Id of the worker that ran the drain (unique per drain).';
+comment on column edgejobs.worker_runs.trigger is 'What started the drain: cron, kick, continuation, fan-out, worker, manual, ...';
+comment on column edgejobs.worker_runs.status is 'running, succeeded, or failed (the drain itself failed, not a job).';
+comment on column edgejobs.worker_runs.started_at is 'When the drain started.';
+comment on column edgejobs.worker_runs.deadline_at is 'The time the drain had to be done by.';
+comment on column edgejobs.worker_runs.finished_at is 'When the drain finished; null while running (or if the worker was killed).';
+comment on column edgejobs.worker_runs.claimed is 'Jobs claimed by the drain.';
+comment on column edgejobs.worker_runs.completed is 'Jobs completed.';
+comment on column edgejobs.worker_runs.failed is 'Jobs that failed for good (dead letter).';
+comment on column edgejobs.worker_runs.retried is 'Jobs that failed and were scheduled for another attempt.';
+comment on column edgejobs.worker_runs.cancelled is 'Jobs that ended cancelled.';
+comment on column edgejobs.worker_runs.handed_back is 'Jobs handed back to the queue at the deadline (attempt not counted).';
+comment on column edgejobs.worker_runs.lease_lost is 'Jobs whose lease the worker had lost: its writes for them were refused.';
+comment on column edgejobs.worker_runs.stop_reason is 'Why the drain stopped: empty (nothing claimable), limited (jobs wait for a slot in a queue at its concurrency limit that other workers hold), deadline, aborted or error.';
+comment on column edgejobs.worker_runs.error is 'The error that failed the drain, if any.';
+create index worker_runs_running_idx on edgejobs.worker_runs using btree (deadline_at) where (status = 'running'::text);
+create index worker_runs_started_idx on edgejobs.worker_runs using btree (started_at DESC);
+
+create view edgejobs.failed_jobs with (security_invoker=true) as
+ SELECT id,
+    type,
+    queue,
+    attempts,
+    max_attempts,
+    error,
+    errors,
+    input,
+    created_at,
+    finished_at,
+    owner_id
+   FROM edgejobs.jobs j
+  WHERE (status = 'failed'::text)
+  ORDER BY finished_at DESC;
+-- privileges: owner only
+comment on view edgejobs.failed_jobs is 'The dead letter queue: failed jobs, newest first. Retry them with retry_failed_jobs.';
+comment on column edgejobs.failed_jobs.id is 'Job id.';
+comment on column edgejobs.failed_jobs.type is 'Job type.';
+comment on column edgejobs.failed_jobs.queue is 'Queue name.';
+comment on column edgejobs.failed_jobs.attempts is 'Attempts used.';
+comment on column edgejobs.failed_jobs.max_attempts is 'Attempts allowed.';
+comment on column edgejobs.failed_jobs.error is 'The last error.';
+comment on column edgejobs.failed_jobs.errors is 'Every attempt''s error, oldest first.';
+comment on column edgejobs.failed_jobs.input is 'The job input.';
+comment on column edgejobs.failed_jobs.created_at is 'When the job was enqueued.';
+comment on column edgejobs.failed_jobs.finished_at is 'When the job failed for good.';
+comment on column edgejobs.failed_jobs.owner_id is 'The user who enqueued it, if any.';
+
+create view edgejobs.queue_stats with (security_invoker=true) as
+ SELECT queue,
+    type,
+    count(*) FILTER (WHERE ((status = 'queued'::text) AND (run_at <= now()))) AS ready,
+    count(*) FILTER (WHERE ((status = 'queued'::text) AND (run_at > now()))) AS scheduled,
+    count(*) FILTER (WHERE (status = 'processing'::text)) AS processing,
+    count(*) FILTER (WHERE (status = 'completed'::text)) AS completed,
+    count(*) FILTER (WHERE (status = 'failed'::text)) AS failed,
+    count(*) FILTER (WHERE (status = 'cancelled'::text)) AS cancelled,
+    min(run_at) FILTER (WHERE ((status = 'queued'::text) AND (run_at <= now()))) AS oldest_ready_at
+   FROM edgejobs.jobs j
+  GROUP BY queue, type;
+-- privileges: owner only
+comment on view edgejobs.queue_stats is 'Jobs per queue and type by state; oldest_ready_at is the run_at of the longest-waiting ready job.';
+comment on column edgejobs.queue_stats.queue is 'Queue name.';
+comment on column edgejobs.queue_stats.type is 'Job type.';
+comment on column edgejobs.queue_stats.ready is 'Queued jobs whose run_at has come: waiting for a worker.';
+comment on column edgejobs.queue_stats.scheduled is 'Queued jobs with a future run_at (delayed or waiting for a retry).';
+comment on column edgejobs.queue_stats.processing is 'Jobs a worker holds a lease on.';
+comment on column edgejobs.queue_stats.completed is 'Completed jobs not yet purged.';
+comment on column edgejobs.queue_stats.failed is 'Failed jobs (dead letter) not yet purged or retried.';
+comment on column edgejobs.queue_stats.cancelled is 'Cancelled jobs not yet purged.';
+comment on column edgejobs.queue_stats.oldest_ready_at is 'run_at of the oldest ready job; now() minus this is how far behind the workers are.';
+
+create view edgejobs.recent_worker_runs with (security_invoker=true) as
+ SELECT id,
+    worker_id,
+    trigger,
+        CASE
+            WHEN ((status = 'running'::text) AND (deadline_at < (now() - '00:01:00'::interval))) THEN 'lost'::text
+            ELSE status
+        END AS status,
+    started_at,
+    finished_at,
+    (finished_at - started_at) AS duration,
+    claimed,
+    completed,
+    failed,
+    retried,
+    cancelled,
+    handed_back,
+    lease_lost,
+    stop_reason,
+    error
+   FROM edgejobs.worker_runs r
+  ORDER BY started_at DESC
+ LIMIT 200;
+-- privileges: owner only
+comment on view edgejobs.recent_worker_runs is 'The last 200 drains, newest first. Status lost: still marked running a minute past its deadline (the worker was killed).';
+comment on column edgejobs.recent_worker_runs.id is 'Run id.';
+comment on column edgejobs.recent_worker_runs.worker_id is 'Worker id.';
+comment on column edgejobs.recent_worker_runs.trigger is 'What started the drain.';
+comment on column edgejobs.recent_worker_runs.status is 'running, succeeded, failed, or lost.';
+comment on column edgejobs.recent_worker_runs.started_at is 'Start time.';
+comment on column edgejobs.recent_worker_runs.finished_at is 'End time.';
+comment on column edgejobs.recent_worker_runs.duration is 'How long the drain ran.';
+comment on column edgejobs.recent_worker_runs.claimed is 'Jobs claimed.';
+comment on column edgejobs.recent_worker_runs.completed is 'Jobs completed.';
+comment on column edgejobs.recent_worker_runs.failed is 'Jobs failed for good.';
+comment on column edgejobs.recent_worker_runs.retried is 'Jobs scheduled for a retry.';
+comment on column edgejobs.recent_worker_runs.cancelled is 'Jobs cancelled.';
+comment on column edgejobs.recent_worker_runs.handed_back is 'Jobs handed back at the deadline.';
+comment on column edgejobs.recent_worker_runs.lease_lost is 'Jobs whose lease was lost.';
+comment on column edgejobs.recent_worker_runs.stop_reason is 'Why the drain stopped.';
+comment on column edgejobs.recent_worker_runs.error is 'Error that failed the drain.';
+
+CREATE OR REPLACE FUNCTION edgejobs.broadcast_job_change()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+begin
+  if not (select s.broadcast_changes from edgejobs.settings s) then
+    return null;
+  end if;
+  perform realtime.send(
+    jsonb_build_object(
+      'id', new.id, 'type', new.type, 'status', new.status, 'progress', new.progress,
+      'attempts', new.attempts, 'cancel_requested', new.cancel_requested_at is not null,
+      'updated_at', new.updated_at),
+    'job_changed',
+    edgejobs.job_topic(new.owner_id, new.id),
+    true);
+  return null;
+end
+$function$;
+-- privileges: owner only
+comment on function edgejobs.broadcast_job_change() is 'Trigger: broadcasts {id, type, status, progress, attempts, cancel_requested, updated_at} as event job_changed on the job''s private topic.';
+
+CREATE OR REPLACE FUNCTION edgejobs.caller_is_service()
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  -- PostgREST switches to the JWT's role with SET ROLE (set_config('role', ...)); a direct
+  -- connection (the dashboard, a worker on SUPABASE_DB_URL) has no such role set. Only the two
+  -- end-user roles are restricted to their own jobs.
+  select coalesce(nullif(current_setting('role', true), ''), 'none') not in ('anon', 'authenticated')
+$function$;
+-- privileges: owner only
+comment on function edgejobs.caller_is_service() is 'True unless the caller acts as anon or authenticated: service_role and direct database connections see every job.';
+
+CREATE OR REPLACE FUNCTION edgejobs.caller_owner_id()
+ RETURNS uuid
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO ''
+AS $function$
+declare
+  v_uid uuid := auth.uid();
+begin
+  if edgejobs.caller_is_service() then
+    return null;
+  end if;
+  if v_uid is null then
+    raise exception 'edgejobs: a signed-in user is required (auth.uid() is null)'
+      using errcode = '42501', hint = 'Call with a user''s JWT, or from the server with the service role.';
+  end if;
+  return v_uid;
+end
+$function$;
+-- privileges: owner only
+comment on function edgejobs.caller_owner_id() is 'The owner recorded on jobs the caller enqueues: auth.uid() for end users (who must be signed in), null for the service role.';
+
+CREATE OR REPLACE FUNCTION edgejobs.check_user_enqueue(p_jobs jsonb)
+ RETURNS void
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO ''
+AS $function$
+declare
+  v_server_only constant text[] := array['queue', 'priority', 'max_attempts', 'backoff_base_seconds',
+    'backoff_max_seconds', 'keep_for_seconds'];
+  v_anonymous boolean := coalesce(auth.jwt() ->> 'is_anonymous', 'false') = 'true';
+  v_bad record;
+  v_matches regprocedure;
+  v_idx integer;
+  v_type text;
+begin
+  -- 1. Options only the server may set, whether or not types are registered. (A JSON null is
+  --    the same as leaving the option out.)
+  select t.ord - 1 as idx, string_agg(x.k, ', ' order by x.k) as keys into v_bad
+  from jsonb_array_elements(p_jobs) with ordinality as t(e, ord)
+  cross join lateral jsonb_each(t.e) as x(k, v)
+  where x.k = any(v_server_only) and x.v <> 'null'::jsonb
+  group by t.ord order by t.ord limit 1;
+  if found then
+    raise exception 'edgejobs: only the server may set % (jobs[%])', v_bad.keys, v_bad.idx
+      using errcode = '42501', hint = 'Queue, priority, attempts, backoff and keep-for come from the job type; set them from the server with the service role.';
+  end if;
+
+  -- 2. No type registered: every well-formed type is accepted, as before the registry.
+  if not exists (select from edgejobs.job_types) then
+    return;
+  end if;
+
+  -- 3. Unknown types and types not open to this user: the batch's first such element.
+  select x.type, x.first - 1 as idx,
+    case when jt.type is null then 'unknown' when not jt.users_may_enqueue then 'server' else 'anonymous' end as problem
+  into v_bad
+  from (select t.e ->> 'type' as type, min(t.ord) as first
+        from jsonb_array_elements(p_jobs) with ordinality as t(e, ord) group by 1) x
+  left join edgejobs.job_types jt on jt.type = x.type
+  where jt.type is null or not jt.users_may_enqueue or (v_anonymous and not jt.anonymous_may_enqueue)
+  order by x.first limit 1;
+  if found then
+    if v_bad.problem = 'unknown' then
+      raise exception 'edgejobs: unknown job type "%" (jobs[%])', v_bad.type, v_bad.idx
+        using errcode = 'EJ006', hint = 'Only types registered with register_job_types() can be enqueued; see edgejobs.job_types.';
+    elsif v_bad.problem = 'server' then
+      raise exception 'edgejobs: "%" can only be enqueued by the server (jobs[%])', v_bad.type, v_bad.idx using errcode = '42501';
+    end if;
+    raise exception 'edgejobs: "%" needs a signed-in (not anonymous) user (jobs[%])', v_bad.type, v_bad.idx using errcode = '42501';
+  end if;
+
+  -- 4. Input schemas, where pg_jsonschema is installed (in the schema the extension lives in,
+  --    else `extensions`, where Supabase installs it). The service role's enqueues were checked
+  --    with zod by the app.
+  v_matches := to_regprocedure(coalesce(
+    (select quote_ident(n.nspname) from pg_catalog.pg_extension e join pg_catalog.pg_namespace n on n.oid = e.extnamespace
+     where e.extname = 'pg_jsonschema'), 'extensions') || '.jsonb_matches_schema(json, jsonb)');
+  if v_matches is not null then
+    execute format(
+      'select t.ord - 1 as idx, t.e ->> ''type'' as type
+       from jsonb_array_elements($1) with ordinality as t(e, ord)
+       join edgejobs.job_types jt on jt.type = t.e ->> ''type''
+       where jt.input_schema is not null and not %s(jt.input_schema::json, coalesce(t.e -> ''input'', ''{}''::jsonb))
+       order by t.ord limit 1', v_matches::regproc)
+    into v_idx, v_type using p_jobs;
+    if v_idx is not null then
+      raise exception 'edgejobs: jobs[%].input does not match the input schema of "%"', v_idx, v_type
+        using errcode = 'EJ007', hint = 'See input_schema in edgejobs.job_types.';
+    end if;
+  end if;
+end
+$function$;
+-- privileges: owner only
+comment on function edgejobs.check_user_enqueue(jsonb) is 'The enqueue rules for end users (anon/authenticated): no server-only options (42501); with registered types, no unknown types (EJ006) or types not open to the caller (42501); with pg_jsonschema, inputs that match the type''s schema (EJ007).';
+
+CREATE OR REPLACE FUNCTION edgejobs.details(j edgejobs.jobs)
+ RETURNS job_details
+ LANGUAGE sql
+ IMMUTABLE
+ SET search_path TO ''
+AS $function$
+  select row(j.id, j.type, j.queue, j.status, j.priority, j.input, j.progress, j.result, j.error,
+             j.attempts, j.max_attempts, j.run_at, j.created_at, j.updated_at, j.started_at,
+             j.finished_at, j.cancel_requested_at, j.idempotency_key, j.expires_at)::public.job_details
+$function$;
+-- privileges: owner only
+comment on function edgejobs.details(edgejobs.jobs) is 'Projects a jobs row onto public.job_details.';
+
+CREATE OR REPLACE FUNCTION edgejobs.fail_leased_jobs(p_items jsonb)
+ RETURNS TABLE(id uuid, outcome text, run_at timestamp with time zone)
+ LANGUAGE sql
+ SET search_path TO ''
+AS $function$
+  with i as (
+    select t.ord, (t.e ->> 'id')::uuid as id, (t.e ->> 'lease_token')::uuid as lease_token, t.e as item,
+           coalesce((t.e ->> 'permanent')::boolean, false) as permanent,
+           (t.e ->> 'retry_at')::timestamptz as retry_at,
+           jsonb_build_object('message', 'unknown error')
+             || case when jsonb_typeof(t.e -> 'error') = 'object' then t.e -> 'error'
+                     when (t.e ->> 'error') is not null then jsonb_build_object('message', t.e ->> 'error')
+                     else '{}'::jsonb end as error
+    from jsonb_array_elements(p_items) with ordinality as t(e, ord)
+  ),
+  u as (
+    update edgejobs.jobs j
+    set (status, run_at, finished_at, expires_at) = (
+          select n.status,
+                 case when n.status = 'queued'
+                      then coalesce(i.retry_at, now() + edgejobs.retry_delay(j.attempts, j.backoff_base_seconds, j.backoff_max_seconds))
+                      else j.run_at end,
+                 case when n.status = 'queued' then null else now() end,
+                 case when n.status = 'queued' then null else now() + j.keep_for end
+          from (select edgejobs.status_after_failure(j.cancel_requested_at, i.permanent, j.attempts, j.max_attempts) as status) n),
+        error = i.error || jsonb_build_object('attempt', j.attempts, 'at', now()),
+        errors = j.errors || jsonb_build_array(i.error || jsonb_build_object('attempt', j.attempts, 'at', now())),
+        progress = case when i.item ? 'progress' then i.item -> 'progress' else j.progress end,
+        lease_token = null, locked_by = null, locked_until = null,
+        updated_at = now()
+    from i
+    where j.id = any (array(select i.id from i)) and j.id = i.id and j.lease_token = i.lease_token
+    returning j.id, j.status, j.run_at
+  )
+  select i.id, case when u.id is null then 'lease_lost' when u.status = 'queued' then 'retrying' else u.status end,
+         u.run_at
+  from i left join u on u.id = i.id
+  order by i.ord
+$function$;
+-- privileges: owner only
+comment on function edgejobs.fail_leased_jobs(jsonb) is 'Core of fail_jobs and reap_expired_leases: records the error (and the latest progress, when given) and moves each job to queued (retry), failed or cancelled.';
+
+CREATE OR REPLACE FUNCTION edgejobs.insert_jobs(p_jobs jsonb, p_owner uuid)
+ RETURNS TABLE(id uuid, type text, queue text, status text, priority integer, run_at timestamp with time zone, created_at timestamp with time zone, idempotency_key text, replayed boolean)
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+#variable_conflict use_column
+declare
+  v_ids uuid[];
+  v_bad record;
+  v_constraint text;
+  v_registered boolean;
+begin
+  perform edgejobs.validate_job_specs(p_jobs);
+  if not edgejobs.caller_is_service() then
+    perform edgejobs.check_user_enqueue(p_jobs);
+  end if;
+  -- With a registry, a type it does not know is refused by the INSERT below (EJ006).
+  v_registered := exists (select from edgejobs.job_types);
+
+  if not (p_jobs @? '$[*].idempotency_key ? (@ != null)') then
+    -- No idempotency keys (the common case): one statement inserts and answers, in order.
+    begin
+      return query
+      with src as materialized (
+        select t.ord, t.e, gen_random_uuid() as id
+        from jsonb_array_elements(p_jobs) with ordinality as t(e, ord)
+      ),
+      ins as (
+        insert into edgejobs.jobs as j (id, type, queue, input, priority, run_at, max_attempts,
+          backoff_base_seconds, backoff_max_seconds, owner_id, keep_for)
+        select src.id,
+          case when jt.type is null and v_registered
+            then edgejobs.refuse('EJ006', format('edgejobs: unknown job type "%s" (jobs[%s])', src.e ->> 'type', src.ord - 1))
+            else src.e ->> 'type' end,
+          coalesce(src.e ->> 'queue', jt.queue, 'default'),
+          coalesce(src.e -> 'input', '{}'::jsonb),
+          coalesce((src.e ->> 'priority')::integer, jt.priority, 0),
+          case
+            when (src.e ->> 'run_at') is not null then (src.e ->> 'run_at')::timestamptz
+            when (src.e ->> 'delay_seconds') is not null then now() + make_interval(secs => (src.e ->> 'delay_seconds')::double precision)
+            else now()
+          end,
+          coalesce((src.e ->> 'max_attempts')::integer, jt.max_attempts, 3),
+          coalesce((src.e ->> 'backoff_base_seconds')::double precision, jt.backoff_base_seconds, 1),
+          coalesce((src.e ->> 'backoff_max_seconds')::double precision, jt.backoff_max_seconds, 3600),
+          p_owner,
+          coalesce(make_interval(secs => (src.e ->> 'keep_for_seconds')::double precision), jt.keep_for,
+                   (select s.default_keep_for from edgejobs.settings s))
+        from src
+        left join edgejobs.job_types jt on jt.type = src.e ->> 'type'
+        order by src.ord
+        returning j.id, j.type, j.queue, j.status, j.priority, j.run_at, j.created_at, j.idempotency_key
+      )
+      select ins.id, ins.type, ins.queue, ins.status, ins.priority, ins.run_at, ins.created_at, ins.idempotency_key, false
+      from src join ins on ins.id = src.id
+      order by src.ord;
+    exception
+      when invalid_datetime_format or datetime_field_overflow then
+        raise exception 'edgejobs: a run_at is not a valid timestamp (%)', sqlerrm using errcode = 'EJ001';
+      when check_violation then
+        get stacked diagnostics v_constraint = constraint_name;
+        if v_constraint = 'jobs_backoff_valid' then
+          raise exception 'edgejobs: a job''s backoff_max_seconds is below its backoff_base_seconds (given, or from its type)' using errcode = 'EJ001';
+        end if;
+        raise;
+    end;
+    return;
+  end if;
+
+  -- Ids are chosen up front so that every statement below sees the same row -> id mapping.
+  select array_agg(gen_random_uuid()) into v_ids from generate_series(1, jsonb_array_length(p_jobs));
+  if v_ids is null then
+    return;
+  end if;
+  -- Some jobs carry idempotency keys. A key whose job has expired may be used again: release it
+  -- before inserting.
+  update edgejobs.jobs j set idempotency_key = null, updated_at = now()
+  from (select distinct e ->> 'type' as type, e ->> 'idempotency_key' as k
+        from jsonb_array_elements(p_jobs) e where (e ->> 'idempotency_key') is not null) x
+  where j.type = x.type and j.idempotency_key = x.k and j.owner_id is not distinct from p_owner
+    and j.expires_at < now();
+
+  begin
+    insert into edgejobs.jobs as j (id, type, queue, input, priority, run_at, max_attempts,
+      backoff_base_seconds, backoff_max_seconds, idempotency_key, owner_id, keep_for)
+    select v_ids[t.ord],
+      case when jt.type is null and v_registered
+        then edgejobs.refuse('EJ006', format('edgejobs: unknown job type "%s" (jobs[%s])', t.e ->> 'type', t.ord - 1))
+        else t.e ->> 'type' end,
+      coalesce(t.e ->> 'queue', jt.queue, 'default'),
+      coalesce(t.e -> 'input', '{}'::jsonb),
+      coalesce((t.e ->> 'priority')::integer, jt.priority, 0),
+      case
+        when (t.e ->> 'run_at') is not null then (t.e ->> 'run_at')::timestamptz
+        when (t.e ->> 'delay_seconds') is not null then now() + make_interval(secs => (t.e ->> 'delay_seconds')::double precision)
+        else now()
+      end,
+      coalesce((t.e ->> 'max_attempts')::integer, jt.max_attempts, 3),
+      coalesce((t.e ->> 'backoff_base_seconds')::double precision, jt.backoff_base_seconds, 1),
+      coalesce((t.e ->> 'backoff_max_seconds')::double precision, jt.backoff_max_seconds, 3600),
+      t.e ->> 'idempotency_key',
+      p_owner,
+      coalesce(make_interval(secs => (t.e ->> 'keep_for_seconds')::double precision), jt.keep_for,
+               (select s.default_keep_for from edgejobs.settings s))
+    from jsonb_array_elements(p_jobs) with ordinality as t(e, ord)
+    left join edgejobs.job_types jt on jt.type = t.e ->> 'type'
+    order by t.ord
+    on conflict (type, idempotency_key, owner_id) where idempotency_key is not null do nothing;
+  exception
+    when invalid_datetime_format or datetime_field_overflow then
+      raise exception 'edgejobs: a run_at is not a valid timestamp (%)', sqlerrm using errcode = 'EJ001';
+    when check_violation then
+      get stacked diagnostics v_constraint = constraint_name;
+      if v_constraint = 'jobs_backoff_valid' then
+        raise exception 'edgejobs: a job''s backoff_max_seconds is below its backoff_base_seconds (given, or from its type)' using errcode = 'EJ001';
+      end if;
+      raise;
+  end;
+
+  -- Rows that were not inserted hit an existing key: a replay if the input is the same.
+  select t.ord - 1 as idx, t.e ->> 'idempotency_key' as k, j.id as existing into v_bad
+  from jsonb_array_elements(p_jobs) with ordinality as t(e, ord)
+  join edgejobs.jobs j on j.type = t.e ->> 'type' and j.idempotency_key = t.e ->> 'idempotency_key'
+    and j.owner_id is not distinct from p_owner
+  where j.id <> v_ids[t.ord] and j.input is distinct from coalesce(t.e -> 'input', '{}'::jsonb)
+  order by t.ord limit 1;
+  if found then
+    raise exception 'edgejobs: jobs[%] reuses idempotency key "%" of job % with a different input', v_bad.idx, v_bad.k, v_bad.existing
+      using errcode = 'EJ003', hint = 'Use a new key for new input; the key is kept until the job expires.';
+  end if;
+
+  return query
+  select j.id, j.type, j.queue, j.status, j.priority, j.run_at, j.created_at, j.idempotency_key,
+         j.id <> v_ids[t.ord] as replayed
+  from jsonb_array_elements(p_jobs) with ordinality as t(e, ord)
+  cross join lateral (
+    select k.* from edgejobs.jobs k where k.id = v_ids[t.ord]
+    union all
+    select k.* from edgejobs.jobs k
+    where (t.e ->> 'idempotency_key') is not null and k.type = t.e ->> 'type'
+      and k.idempotency_key = t.e ->> 'idempotency_key' and k.owner_id is not distinct from p_owner
+    limit 1
+  ) j
+  order by t.ord;
+end
+$function$;
+-- privileges: owner only
+comment on function edgejobs.insert_jobs(jsonb,uuid) is 'Core of enqueue_job(s): validates, applies an end user''s rules (check_user_enqueue), inserts with each type''s defaults (edgejobs.job_types) for the options left out, resolves idempotency keys (replay or EJ003), returns one row per spec in order.';
+
+CREATE OR REPLACE FUNCTION edgejobs.is_json_int(v jsonb, lo bigint, hi bigint)
+ RETURNS boolean
+ LANGUAGE sql
+ IMMUTABLE
+ SET search_path TO ''
+AS $function$
+  select jsonb_typeof(v) = 'number' and v::text ~ '^-?[0-9]{1,18}$' and v::text::bigint between lo and hi
+$function$;
+-- privileges: owner only
+comment on function edgejobs.is_json_int(jsonb,bigint,bigint) is 'True when the JSON value is an integer between lo and hi.';
+
+CREATE OR REPLACE FUNCTION edgejobs.job_topic(owner_id uuid, job_id uuid)
+ RETURNS text
+ LANGUAGE sql
+ IMMUTABLE
+ SET search_path TO ''
+AS $function$ select 'edgejobs:' || owner_id::text || ':job:' || job_id::text $function$;
+-- privileges: owner only
+comment on function edgejobs.job_topic(uuid,uuid) is 'The private Realtime topic of a job: edgejobs:<owner id>:job:<job id>. The owner id in the topic lets the RLS policy authorise a join without reading the jobs table.';
+
+CREATE OR REPLACE FUNCTION edgejobs.kick_after_insert()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+begin
+  perform pg_notify('edgejobs_jobs', '');
+  -- Cheapest test first: the Vault read (a decryption) happens only when a kick is due.
+  if to_regprocedure('net.http_post(text, jsonb, jsonb, jsonb, integer)') is not null
+     and edgejobs.kick_due()
+     and (select e.url is not null and e.secret is not null from edgejobs.worker_endpoint() e)
+     and edgejobs.try_claim_kick() then
+    perform edgejobs.post_to_worker('kick');
+  end if;
+  return null;
+end
+$function$;
+-- privileges: owner only
+comment on function edgejobs.kick_after_insert() is 'Trigger: after jobs are inserted (by any path: routes, SQL, schedules), wake listening workers (NOTIFY edgejobs_jobs) and kick the worker through pg_net unless one was kicked recently or is running.';
+
+CREATE OR REPLACE FUNCTION edgejobs.kick_due()
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  -- Plain reads: no lock, no write. Most enqueues find a recent kick or a running drain here.
+  select k.last_kick_at <= clock_timestamp() - k.min_interval
+     and not exists (
+       select 1 from edgejobs.worker_runs r
+       where r.status = 'running' and r.deadline_at > clock_timestamp() + interval '2 seconds')  -- a live drain picks new jobs up by itself
+  from edgejobs.kicks k
+$function$;
+-- privileges: owner only
+comment on function edgejobs.kick_due() is 'True when a kick would be useful now: none within kicks.min_interval and no drain running. Reads only.';
+
+CREATE OR REPLACE FUNCTION edgejobs.parse_leases(p_jobs jsonb)
+ RETURNS TABLE(ord bigint, id uuid, lease_token uuid, item jsonb)
+ LANGUAGE plpgsql
+ IMMUTABLE
+ SET search_path TO ''
+AS $function$
+declare
+  v_bad bigint;
+  v_e jsonb;
+begin
+  if p_jobs is null or jsonb_typeof(p_jobs) <> 'array' then
+    raise exception 'edgejobs: jobs must be a JSON array of {id, lease_token, ...} objects' using errcode = 'EJ001';
+  end if;
+  select t.ord - 1 into v_bad
+  from jsonb_array_elements(p_jobs) with ordinality as t(e, ord)
+  where jsonb_typeof(t.e) <> 'object'
+     or jsonb_typeof(t.e -> 'id') is distinct from 'string'
+     or jsonb_typeof(t.e -> 'lease_token') is distinct from 'string'
+  order by t.ord limit 1;
+  if found then
+    raise exception 'edgejobs: jobs[%] must be an object with uuid "id" and "lease_token"', v_bad using errcode = 'EJ001';
+  end if;
+  begin
+    return query
+    select t.ord, (t.e ->> 'id')::uuid, (t.e ->> 'lease_token')::uuid, t.e
+    from jsonb_array_elements(p_jobs) with ordinality as t(e, ord);
+  exception when invalid_text_representation then
+    -- Rare path: find the element whose id or lease_token is not a uuid.
+    for v_bad, v_e in
+      select t.ord - 1, t.e from jsonb_array_elements(p_jobs) with ordinality as t(e, ord) order by t.ord
+    loop
+      begin
+        perform (v_e ->> 'id')::uuid, (v_e ->> 'lease_token')::uuid;
+      exception when invalid_text_representation then
+        raise exception 'edgejobs: jobs[%] must be an object with uuid "id" and "lease_token"', v_bad using errcode = 'EJ001';
+      end;
+    end loop;
+    raise;
+  end;
+end
+$function$;
+-- privileges: owner only
+comment on function edgejobs.parse_leases(jsonb) is 'Validates a worker batch (array of objects with uuid id and lease_token), raising EJ001 with the bad index; returns the elements in order.';
+
+CREATE OR REPLACE FUNCTION edgejobs.post_to_worker(trigger text, body jsonb DEFAULT '{}'::jsonb)
+ RETURNS bigint
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_url text;
+  v_secret text;
+begin
+  if to_regprocedure('net.http_post(text, jsonb, jsonb, jsonb, integer)') is null then
+    return null;
+  end if;
+  select e.url, e.secret into v_url, v_secret from edgejobs.worker_endpoint() e;
+  if v_url is null or v_secret is null then
+    return null;
+  end if;
+  -- pg_net sends after commit; bodies stay tiny (pg_net hangs on bodies over 64 KB).
+  return net.http_post(
+    url := v_url,
+    body := jsonb_build_object('trigger', post_to_worker.trigger) || post_to_worker.body,
+    params := '{}'::jsonb,
+    headers := jsonb_build_object('Content-Type', 'application/json', 'Authorization', 'Bearer ' || v_secret),
+    timeout_milliseconds := 5000);
+end
+$function$;
+-- privileges: owner only
+comment on function edgejobs.post_to_worker(text,jsonb) is 'Starts a drain: POSTs {trigger, ...body} to the worker URL from Vault through pg_net (after commit). Returns the pg_net request id, or null when pg_net or the secrets are missing.';
+
+CREATE OR REPLACE FUNCTION edgejobs.reap_leases(p_max integer)
+ RETURNS TABLE(id uuid, outcome text, run_at timestamp with time zone)
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_items jsonb;
+begin
+  -- jobs_lease_idx holds processing rows only (workers x batch): a probe that finds nothing
+  -- expired reads a handful of index entries.
+  -- retry_at = the job's own run_at: back in the queue at its old place in claim order, not
+  -- behind every job that became ready while its worker was dead.
+  select jsonb_agg(jsonb_build_object(
+           'id', x.id, 'lease_token', x.lease_token, 'retry_at', x.run_at,
+           'error', jsonb_build_object('message', 'lease expired: the worker ' || coalesce(x.locked_by, '?')
+             || ' stopped renewing it (crashed, killed or timed out)', 'code', 'lease_expired')))
+    into v_items
+  from (
+    select j.id, j.lease_token, j.locked_by, j.run_at from edgejobs.jobs j
+    where j.status = 'processing' and j.locked_until < now()
+    order by j.locked_until
+    limit p_max
+    for update skip locked
+  ) x;
+  if v_items is null then
+    return;
+  end if;
+  return query select * from edgejobs.fail_leased_jobs(v_items);
+end
+$function$;
+-- privileges: owner only
+comment on function edgejobs.reap_leases(integer) is 'Moves up to p_max jobs whose lease expired back to queued (claimable at once, at their old place in claim order), or to failed when out of attempts, or cancelled when cancel was requested, recording a lease_expired error for the lost attempt. Used by claim_jobs and reap_expired_leases.';
+
+CREATE OR REPLACE FUNCTION edgejobs.refuse(p_sqlstate text, p_message text)
+ RETURNS text
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+begin
+  raise exception using errcode = p_sqlstate, message = p_message;
+end
+$function$;
+-- privileges: owner only
+comment on function edgejobs.refuse(text,text) is 'Raises p_message with SQLSTATE p_sqlstate; for checks inside a statement (CASE ... THEN edgejobs.refuse(...)).';
+
+CREATE OR REPLACE FUNCTION edgejobs.retry_delay(attempt integer, base_seconds double precision, max_seconds double precision)
+ RETURNS interval
+ LANGUAGE sql
+ SET search_path TO ''
+AS $function$
+  -- delay = min(max, base * 2^(attempt-1)) * U(0.75, 1.25): exponential, capped, +-25% jitter so
+  -- that jobs failing together do not retry together. See README "Retries and backoff".
+  select make_interval(secs => least(max_seconds, base_seconds * power(2::double precision, greatest(attempt - 1, 0)))
+                               * (0.75 + random() * 0.5))
+$function$;
+-- privileges: owner only
+comment on function edgejobs.retry_delay(integer,double precision,double precision) is 'Retry delay after the given attempt failed: min(max, base * 2^(attempt-1)) with +-25% jitter.';
+
+CREATE OR REPLACE FUNCTION edgejobs.status_after_failure(cancel_requested_at timestamp with time zone, permanent boolean, attempts integer, max_attempts integer)
+ RETURNS text
+ LANGUAGE sql
+ IMMUTABLE
+ SET search_path TO ''
+AS $function$
+  -- cancelled if a cancel was requested, failed if permanent or out of attempts, else queued.
+  select case when cancel_requested_at is not null then 'cancelled'
+              when permanent or attempts >= max_attempts then 'failed'
+              else 'queued' end
+$function$;
+-- privileges: owner only
+comment on function edgejobs.status_after_failure(timestamp with time zone,boolean,integer,integer) is 'The state a failed attempt leads to: cancelled (cancel requested), failed (permanent or no attempts left) or queued (retry).';
+
+CREATE OR REPLACE FUNCTION edgejobs.try_claim_kick()
+ RETURNS boolean
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+begin
+  if not edgejobs.kick_due() then
+    return false;
+  end if;
+  -- Whoever gets the row lock first kicks; everyone else skips instead of waiting.
+  perform 1 from edgejobs.kicks k where k.id for update skip locked;
+  if not found then
+    return false;
+  end if;
+  update edgejobs.kicks k set last_kick_at = clock_timestamp(), kicks = k.kicks + 1
+  where k.id and k.last_kick_at <= clock_timestamp() - k.min_interval;
+  return found;
+end
+$function$;
+-- privileges: owner only
+comment on function edgejobs.try_claim_kick() is 'True for the one caller that may kick a worker now: none kicked within kicks.min_interval and no drain is running. Never waits on another caller.';
+
+CREATE OR REPLACE FUNCTION edgejobs.upsert_queue(p_name text, p_paused boolean, p_set_limit boolean, p_limit integer)
+ RETURNS TABLE(name text, concurrency_limit integer, paused boolean)
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+begin
+  if p_name is null or not (p_name ~ '^[A-Za-z0-9_.:-]{1,64}$') then
+    raise exception 'edgejobs: queue must be 1-64 characters: letters, digits, _ . : -' using errcode = 'EJ001';
+  end if;
+  if p_set_limit and p_limit is not null and p_limit < 1 then
+    raise exception 'edgejobs: concurrency_limit must be at least 1, or null for unlimited' using errcode = 'EJ001';
+  end if;
+  return query
+  insert into edgejobs.queues as q (name, paused, concurrency_limit)
+  values (p_name, coalesce(p_paused, false), case when p_set_limit then p_limit end)
+  on conflict on constraint queues_pkey do update
+    set paused = coalesce(p_paused, q.paused),
+        concurrency_limit = case when p_set_limit then p_limit else q.concurrency_limit end,
+        updated_at = now()
+  returning q.name, q.concurrency_limit, q.paused;
+end
+$function$;
+-- privileges: owner only
+comment on function edgejobs.upsert_queue(text,boolean,boolean,integer) is 'Creates or updates a queue row (core of pause_queue, resume_queue, set_queue_concurrency).';
+
+CREATE OR REPLACE FUNCTION edgejobs.validate_job_specs(p_jobs jsonb)
+ RETURNS void
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO ''
+AS $function$
+declare
+  v_allowed constant text[] := array['type', 'input', 'queue', 'priority', 'run_at', 'delay_seconds',
+    'max_attempts', 'backoff_base_seconds', 'backoff_max_seconds', 'idempotency_key', 'keep_for_seconds'];
+  v_bad record;
+begin
+  if p_jobs is null or jsonb_typeof(p_jobs) <> 'array' then
+    raise exception 'edgejobs: jobs must be a JSON array of job objects' using errcode = 'EJ001';
+  end if;
+  if jsonb_array_length(p_jobs) > 50000 then
+    raise exception 'edgejobs: at most 50000 jobs per call, got %', jsonb_array_length(p_jobs) using errcode = 'EJ001';
+  end if;
+  -- One pass over the batch: the first element that is too big (EJ002) or malformed (EJ001).
+  select v.idx, v.bytes, v.max_bytes, v.problem into v_bad
+  from (
+    select t.ord - 1 as idx, t.ord, s.max_input_bytes as max_bytes,
+      case when jsonb_typeof(t.e) = 'object' then octet_length((t.e -> 'input')::text) end as bytes,
+      case
+      when jsonb_typeof(t.e) <> 'object' then 'must be an object'
+      when (t.e - v_allowed) <> '{}'::jsonb then
+        'has unknown field ' || (select string_agg(quote_ident(k), ', ') from jsonb_object_keys(t.e - v_allowed) k)
+        || ' (allowed: ' || array_to_string(v_allowed, ', ') || ')'
+      when jsonb_typeof(t.e -> 'type') is distinct from 'string' then 'type is required and must be a string'
+      when length(t.e ->> 'type') not between 1 and 128 or t.e ->> 'type' ~ '[^A-Za-z0-9_.:/-]' then 'type must be 1-128 characters: letters, digits, _ . : / -'
+      when (t.e ->> 'queue') is not null and (jsonb_typeof(t.e -> 'queue') <> 'string' or length(t.e ->> 'queue') not between 1 and 64 or t.e ->> 'queue' ~ '[^A-Za-z0-9_.:-]')
+        then 'queue must be 1-64 characters: letters, digits, _ . : -'
+      when (t.e ->> 'priority') is not null and not (case when jsonb_typeof(t.e -> 'priority') <> 'number' then false else scale((t.e -> 'priority')::numeric) = 0 and (t.e -> 'priority')::numeric between -1000000 and 1000000 end)
+        then 'priority must be an integer between -1000000 and 1000000'
+      when (t.e ->> 'run_at') is not null and (t.e ->> 'delay_seconds') is not null then 'give run_at or delay_seconds, not both'
+      when (t.e ->> 'run_at') is not null and (jsonb_typeof(t.e -> 'run_at') <> 'string'
+        or not (t.e ->> 'run_at' ~ '^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?(Z|z|[+-]\d{2}(:?\d{2})?)?$'))
+        then 'run_at must be an ISO 8601 timestamp, like 2026-01-31T12:00:00Z'
+      when (t.e ->> 'delay_seconds') is not null and not (case when jsonb_typeof(t.e -> 'delay_seconds') <> 'number' then false else (t.e -> 'delay_seconds')::numeric between 0 and 31536000 end)
+        then 'delay_seconds must be a number of seconds between 0 and 31536000 (a year)'
+      when (t.e ->> 'max_attempts') is not null and not (case when jsonb_typeof(t.e -> 'max_attempts') <> 'number' then false else scale((t.e -> 'max_attempts')::numeric) = 0 and (t.e -> 'max_attempts')::numeric between 1 and 1000 end)
+        then 'max_attempts must be an integer between 1 and 1000'
+      when (t.e ->> 'backoff_base_seconds') is not null and not (case when jsonb_typeof(t.e -> 'backoff_base_seconds') <> 'number' then false else (t.e -> 'backoff_base_seconds')::numeric between 0.001 and 86400 end)
+        then 'backoff_base_seconds must be a number between 0.001 and 86400'
+      when (t.e ->> 'backoff_max_seconds') is not null and not (case when jsonb_typeof(t.e -> 'backoff_max_seconds') <> 'number' then false else (t.e -> 'backoff_max_seconds')::numeric between 0.001 and 2592000 end)
+        then 'backoff_max_seconds must be a number between 0.001 and 2592000 (30 days)'
+      when coalesce((t.e ->> 'backoff_max_seconds')::double precision, 3600) < coalesce((t.e ->> 'backoff_base_seconds')::double precision, 1)
+        then 'backoff_max_seconds must not be below backoff_base_seconds'
+      when (t.e ->> 'idempotency_key') is not null and (jsonb_typeof(t.e -> 'idempotency_key') <> 'string'
+        or length(t.e ->> 'idempotency_key') not between 1 and 255)
+        then 'idempotency_key must be a string of 1-255 characters'
+      when (t.e ->> 'keep_for_seconds') is not null and not (case when jsonb_typeof(t.e -> 'keep_for_seconds') <> 'number' then false else scale((t.e -> 'keep_for_seconds')::numeric) = 0 and (t.e -> 'keep_for_seconds')::numeric between 1 and 315360000 end)
+        then 'keep_for_seconds must be an integer between 1 and 315360000 (ten years)'
+    end as problem
+    from jsonb_array_elements(p_jobs) with ordinality as t(e, ord)
+    cross join edgejobs.settings s
+  ) v
+  where v.bytes > v.max_bytes or v.problem is not null
+  order by v.ord limit 1;
+  if not found then
+    return;
+  end if;
+  if v_bad.bytes > v_bad.max_bytes then
+    raise exception 'edgejobs: jobs[%].input is % bytes; the limit is % bytes', v_bad.idx, v_bad.bytes, v_bad.max_bytes
+      using errcode = 'EJ002', hint = 'Store large payloads in Supabase Storage and pass a reference.';
+  end if;
+  raise exception 'edgejobs: jobs[%] %', v_bad.idx, v_bad.problem using errcode = 'EJ001';
+end
+$function$;
+-- privileges: owner only
+comment on function edgejobs.validate_job_specs(jsonb) is 'Checks an enqueue batch and raises EJ001 (bad field, naming the index and the field) or EJ002 (input too large).';
+
+CREATE OR REPLACE FUNCTION edgejobs.worker_endpoint(OUT url text, OUT secret text)
+ RETURNS record
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO ''
+AS $function$
+begin
+  if to_regclass('vault.decrypted_secrets') is null then
+    return;
+  end if;
+  select s.decrypted_secret into url from vault.decrypted_secrets s where s.name = 'edgejobs_worker_url';
+  select s.decrypted_secret into secret from vault.decrypted_secrets s where s.name = 'edgejobs_worker_secret';
+end
+$function$;
+-- privileges: owner only
+comment on function edgejobs.worker_endpoint() is 'The worker''s URL and secret from Vault (secrets edgejobs_worker_url and edgejobs_worker_secret), or nulls.';
+
+CREATE OR REPLACE FUNCTION public.cancel_job(job_id uuid)
+ RETURNS job_details
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  v_job edgejobs.jobs;
+begin
+  select * into v_job from edgejobs.jobs j
+  where j.id = cancel_job.job_id and (edgejobs.caller_is_service() or j.owner_id = auth.uid())
+  for update;
+  if not found then
+    raise exception 'edgejobs: job % not found', cancel_job.job_id using errcode = 'EJ004';
+  end if;
+  if v_job.status in ('completed', 'failed', 'cancelled') then
+    raise exception 'edgejobs: job % already finished (%)', cancel_job.job_id, v_job.status using errcode = 'EJ005';
+  end if;
+  if v_job.status = 'queued' then
+    update edgejobs.jobs j set status = 'cancelled', cancel_requested_at = now(), finished_at = now(),
+      expires_at = now() + j.keep_for, updated_at = now()
+    where j.id = v_job.id returning * into v_job;
+  else
+    update edgejobs.jobs j set cancel_requested_at = coalesce(j.cancel_requested_at, now()), updated_at = now()
+    where j.id = v_job.id returning * into v_job;
+  end if;
+  return edgejobs.details(v_job);
+end
+$function$;
+-- privileges: authenticated=X/postgres service_role=X/postgres
+comment on function public.cancel_job(uuid) is 'edgejobs: cancel a job. Queued: cancelled at once. Processing: cancel_requested_at is set and the worker aborts the handler, ending the job cancelled. Raises EJ004 if not found (or not yours), EJ005 if already finished.';
+
+CREATE OR REPLACE FUNCTION public.claim_jobs(worker_id text, job_types text[], max_jobs integer DEFAULT 10, lease_seconds integer DEFAULT 30, queues text[] DEFAULT NULL::text[])
+ RETURNS TABLE(id uuid, type text, queue text, input jsonb, priority integer, attempts integer, max_attempts integer, lease_token uuid, locked_until timestamp with time zone, progress jsonb, checkpoint jsonb, run_at timestamp with time zone, created_at timestamp with time zone, idempotency_key text, owner_id uuid, cancel_requested boolean)
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+ SET enable_bitmapscan TO 'off'
+ SET enable_seqscan TO 'off'
+AS $function$
+declare
+  v_closed text[];           -- not claimed from in this claim: paused, or at their limit
+  v_limited text[];          -- running queues with a concurrency limit
+  v_locked text[] := '{}';   -- limited queues whose row this claim holds
+  v_ids uuid[] := '{}';      -- taken so far, in claim order
+  v_qs text[] := '{}';       -- their queues
+  v_batch_ids uuid[];
+  v_batch_qs text[];
+  v_want integer;
+  v_got text[];
+  v_keep_ids uuid[];
+  v_keep_qs text[];
+  v_full text[];
+  v_trimmed boolean;
+  v_pass integer := 0;
+begin
+  if claim_jobs.worker_id is null or length(claim_jobs.worker_id) not between 1 and 200 then
+    raise exception 'edgejobs: worker_id must be 1-200 characters' using errcode = 'EJ001';
+  end if;
+  if claim_jobs.job_types is null then
+    raise exception 'edgejobs: job_types must list the job types this worker can run' using errcode = 'EJ001';
+  end if;
+  if claim_jobs.max_jobs is null or claim_jobs.max_jobs not between 1 and 1000 then
+    raise exception 'edgejobs: max_jobs must be between 1 and 1000' using errcode = 'EJ001';
+  end if;
+  if claim_jobs.lease_seconds is null or claim_jobs.lease_seconds not between 1 and 600 then
+    raise exception 'edgejobs: lease_seconds must be between 1 and 600' using errcode = 'EJ001';
+  end if;
+
+  perform 1 from edgejobs.reap_leases(1000);
+
+  select coalesce(array_agg(q.name) filter (where q.paused), '{}'),
+         coalesce(array_agg(q.name) filter (where not q.paused and q.concurrency_limit is not null), '{}')
+    into v_closed, v_limited
+  from edgejobs.queues q;
+
+  if cardinality(v_limited) > 0 then
+    -- Queues already at their limit are skipped (an unlocked count: the locked one below decides).
+    v_closed := v_closed || coalesce((
+      select array_agg(q.name) from edgejobs.queues q
+      where q.name = any (v_limited)
+        and q.concurrency_limit <= (select count(*) from edgejobs.jobs j where j.status = 'processing' and j.queue = q.name)), '{}');
+  end if;
+
+  loop
+    v_pass := v_pass + 1;
+    v_want := claim_jobs.max_jobs - cardinality(v_ids);
+    -- Walks jobs_claim_idx in order and stops after v_want rows; rows another worker is claiming
+    -- right now are skipped, not waited for.
+    select array_agg(c.id order by c.priority desc, c.run_at, c.id),
+           array_agg(c.queue order by c.priority desc, c.run_at, c.id)
+      into v_batch_ids, v_batch_qs
+    from (
+      select j.id, j.queue, j.priority, j.run_at from edgejobs.jobs j
+      where j.status = 'queued' and j.run_at <= now()
+        and j.type = any (claim_jobs.job_types)
+        and (claim_jobs.queues is null or j.queue = any (claim_jobs.queues))
+        and j.queue <> all (v_closed)
+        and j.id <> all (v_ids)
+      order by j.priority desc, j.run_at, j.id
+      limit v_want
+      for update skip locked
+    ) c;
+    exit when v_batch_ids is null;
+
+    if not (v_limited && v_batch_qs) then
+      v_ids := v_ids || v_batch_ids;
+      exit;
+    end if;
+
+    -- Lock the limited queues this batch touches, then count what runs: the lock is held until
+    -- commit, and the next statement's fresh snapshot sees every claim committed before it, so
+    -- two claimers can never both take the last slot.
+    if v_pass = 1 then
+      select coalesce(array_agg(l.name), '{}') into v_got from (
+        select q.name from edgejobs.queues q
+        where q.name = any (v_limited) and q.name = any (v_batch_qs)
+        order by q.name
+        for update
+      ) l;
+    else
+      select coalesce(array_agg(l.name), '{}') into v_got from (
+        select q.name from edgejobs.queues q
+        where q.name = any (v_limited) and q.name = any (v_batch_qs) and q.name <> all (v_locked)
+        order by q.name
+        for update skip locked
+      ) l;
+    end if;
+    v_locked := v_locked || v_got;
+
+    -- Keep each limited queue's rows up to its free slots (minus what earlier passes took); a
+    -- limited queue whose lock another claimer holds has no free slot for this claim.
+    with b as (
+      select u.id, u.queue, u.ord, row_number() over (partition by u.queue order by u.ord) as rn
+      from unnest(v_batch_ids, v_batch_qs) with ordinality as u(id, queue, ord)
+    ),
+    s as (
+      select q.name,
+             case when q.name = any (v_locked) then
+               q.concurrency_limit
+               - (select count(*) from edgejobs.jobs j where j.status = 'processing' and j.queue = q.name)
+               - (select count(*) from unnest(v_qs) t(queue) where t.queue = q.name)
+             else 0 end as free
+      from edgejobs.queues q
+      where q.name = any (v_limited) and q.name = any (v_batch_qs)
+    )
+    select coalesce(array_agg(b.id order by b.ord) filter (where s.name is null or b.rn <= s.free), '{}'),
+           coalesce(array_agg(b.queue order by b.ord) filter (where s.name is null or b.rn <= s.free), '{}'),
+           coalesce(array_agg(distinct b.queue) filter (where s.name is not null and b.rn >= s.free), '{}'),
+           coalesce(bool_or(s.name is not null and b.rn > s.free), false)
+      into v_keep_ids, v_keep_qs, v_full, v_trimmed
+    from b left join s on s.name = b.queue;
+
+    v_ids := v_ids || v_keep_ids;
+    v_qs := v_qs || v_keep_qs;
+    v_closed := v_closed || v_full;
+    -- Look again only when rows were dropped, the batch has room, and this pass found as many
+    -- rows as it asked for (fewer means every candidate was seen).
+    exit when not v_trimmed or cardinality(v_ids) >= claim_jobs.max_jobs
+      or cardinality(v_batch_ids) < v_want or v_pass >= 16;
+  end loop;
+
+  if cardinality(v_ids) = 0 then
+    return;
+  end if;
+
+  return query
+  with u as (
+    update edgejobs.jobs j
+    set status = 'processing', attempts = j.attempts + 1, lease_token = gen_random_uuid(),
+        locked_by = claim_jobs.worker_id,
+        locked_until = now() + make_interval(secs => claim_jobs.lease_seconds),
+        started_at = now(), updated_at = now()
+    where j.id = any (v_ids)
+    returning j.id, j.type, j.queue, j.input, j.priority, j.attempts, j.max_attempts, j.lease_token,
+              j.locked_until, j.progress, j.checkpoint, j.run_at, j.created_at, j.idempotency_key,
+              j.owner_id, j.cancel_requested_at is not null as cancel_requested
+  )
+  select * from u order by u.priority desc, u.run_at, u.id;
+end
+$function$;
+-- privileges: service_role=X/postgres
+comment on function public.claim_jobs(text,text[],integer,integer,text[]) is 'edgejobs worker: claim up to max_jobs (1-1000) ready jobs of the given types, highest priority first then earliest run_at. Jobs whose lease expired are taken back first (claimable at once). Paused queues are skipped; a queue with a concurrency limit gets at most its free slots and the batch is filled from other queues. Each job gets a fresh lease_token and a lease of lease_seconds (1-600, default 30); attempts is incremented. FOR UPDATE SKIP LOCKED: safe under any number of concurrent workers.';
+
+CREATE OR REPLACE FUNCTION public.claim_worker_kick()
+ RETURNS boolean
+ LANGUAGE sql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$ select edgejobs.try_claim_kick() $function$;
+-- privileges: service_role=X/postgres
+comment on function public.claim_worker_kick() is 'edgejobs: true when the caller should kick a worker now (at most one kick per interval across all callers; none while a drain runs). Used by route handlers that kick through functions.invoke when the database cannot (no pg_net or Vault secrets).';
+
+CREATE OR REPLACE FUNCTION public.complete_jobs(jobs jsonb)
+ RETURNS TABLE(id uuid, outcome text)
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+begin
+  return query
+  with i as (select * from edgejobs.parse_leases(complete_jobs.jobs)),
+  u as (
+    update edgejobs.jobs j
+    set status = 'completed', result = i.item -> 'result', error = null,
+        progress = case when i.item ? 'progress' then i.item -> 'progress' else j.progress end,
+        lease_token = null, locked_by = null, locked_until = null,
+        finished_at = now(), expires_at = now() + j.keep_for, updated_at = now()
+    from i
+    where j.id = any (array(select i.id from i)) and j.id = i.id and j.lease_token = i.lease_token
+    returning j.id
+  )
+  select i.id, case when u.id is null then 'lease_lost' else 'completed' end
+  from i left join u on u.id = i.id
+  order by i.ord;
+end
+$function$;
+-- privileges: service_role=X/postgres
+comment on function public.complete_jobs(jsonb) is 'edgejobs worker: complete [{id, lease_token, result?, progress?}]; the job''s error is cleared (earlier attempts stay in errors). Answers per job: completed, or lease_lost when the token no longer holds the job (nothing written).';
+
+CREATE OR REPLACE FUNCTION public.count_running_workers()
+ RETURNS integer
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+  select count(*)::integer from edgejobs.worker_runs r
+  where r.status = 'running' and (r.deadline_at is null or r.deadline_at > now())
+$function$;
+-- privileges: service_role=X/postgres
+comment on function public.count_running_workers() is 'edgejobs worker: how many drains are running now (worker runs not finished and not past their deadline). Bounds fan-out and keeps cron ticks from piling drains up.';
+
+CREATE OR REPLACE FUNCTION public.enqueue_job(type text, input jsonb DEFAULT '{}'::jsonb, queue text DEFAULT NULL::text, priority integer DEFAULT NULL::integer, run_at timestamp with time zone DEFAULT NULL::timestamp with time zone, delay_seconds double precision DEFAULT NULL::double precision, max_attempts integer DEFAULT NULL::integer, backoff_base_seconds double precision DEFAULT NULL::double precision, backoff_max_seconds double precision DEFAULT NULL::double precision, idempotency_key text DEFAULT NULL::text, keep_for_seconds integer DEFAULT NULL::integer)
+ RETURNS TABLE(id uuid, type text, queue text, status text, priority integer, run_at timestamp with time zone, created_at timestamp with time zone, idempotency_key text, replayed boolean)
+ LANGUAGE sql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+  select * from edgejobs.insert_jobs(
+    jsonb_build_array(
+      jsonb_strip_nulls(jsonb_build_object(
+        'type', enqueue_job.type, 'queue', enqueue_job.queue, 'priority', enqueue_job.priority,
+        'run_at', enqueue_job.run_at, 'delay_seconds', enqueue_job.delay_seconds,
+        'max_attempts', enqueue_job.max_attempts, 'backoff_base_seconds', enqueue_job.backoff_base_seconds,
+        'backoff_max_seconds', enqueue_job.backoff_max_seconds, 'idempotency_key', enqueue_job.idempotency_key,
+        'keep_for_seconds', enqueue_job.keep_for_seconds))
+      || jsonb_build_object('input', coalesce(enqueue_job.input, '{}'::jsonb))),
+    edgejobs.caller_owner_id())
+$function$;
+-- privileges: authenticated=X/postgres service_role=X/postgres
+comment on function public.enqueue_job(text,jsonb,text,integer,timestamp with time zone,double precision,integer,double precision,double precision,text,integer) is 'edgejobs: enqueue one job (see enqueue_jobs for every option, default and rule: queue, priority, attempts, backoff and keep-for are the service role''s to set). Returns the job id, status and whether an idempotency key replayed an existing job. Callable from SQL, e.g. select * from enqueue_job(''send_email'', ''{"to": "a@b.c"}'').';
+
+CREATE OR REPLACE FUNCTION public.enqueue_jobs(jobs jsonb)
+ RETURNS TABLE(id uuid, type text, queue text, status text, priority integer, run_at timestamp with time zone, created_at timestamp with time zone, idempotency_key text, replayed boolean)
+ LANGUAGE sql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+  select * from edgejobs.insert_jobs(enqueue_jobs.jobs, edgejobs.caller_owner_id())
+$function$;
+-- privileges: authenticated=X/postgres service_role=X/postgres
+comment on function public.enqueue_jobs(jsonb) is 'edgejobs: enqueue many jobs in one call. `jobs` is a JSON array of objects with `type` (required), `input`, `run_at` or `delay_seconds`, `idempotency_key`, and, for the service role only, `queue`, `priority` (higher first), `max_attempts` (counting the first run), `backoff_base_seconds`, `backoff_max_seconds`, `keep_for_seconds`; options left out come from the type''s row in edgejobs.job_types, else ''default'', 0, 3, 1, 3600, 7 days. Returns one row per job, in order; `replayed` is true when an idempotency key matched an existing job (nothing new stored). All or nothing: any refused element (EJ001 malformed, EJ002 too large, EJ003 key reused, EJ006 unknown type, EJ007 input breaks the type''s schema, 42501 option or type not open to the caller) stores nothing. The owner is auth.uid() (null for the service role).';
+
+CREATE OR REPLACE FUNCTION public.fail_jobs(jobs jsonb)
+ RETURNS TABLE(id uuid, outcome text, run_at timestamp with time zone)
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  v_bad record;
+begin
+  perform edgejobs.parse_leases(fail_jobs.jobs);
+  select t.ord - 1 as idx, 'retry_at must be an ISO 8601 timestamp' as problem into v_bad
+  from jsonb_array_elements(fail_jobs.jobs) with ordinality as t(e, ord)
+  where (t.e ->> 'retry_at') is not null
+    and not (t.e ->> 'retry_at' ~ '^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?(Z|z|[+-]\d{2}(:?\d{2})?)?$')
+  union all
+  select t.ord - 1, 'permanent must be a boolean'
+  from jsonb_array_elements(fail_jobs.jobs) with ordinality as t(e, ord)
+  where (t.e ->> 'permanent') is not null and jsonb_typeof(t.e -> 'permanent') <> 'boolean'
+  order by 1 limit 1;
+  if found then
+    raise exception 'edgejobs: jobs[%] %', v_bad.idx, v_bad.problem using errcode = 'EJ001';
+  end if;
+  return query select * from edgejobs.fail_leased_jobs(fail_jobs.jobs);
+exception when invalid_datetime_format or datetime_field_overflow then
+  raise exception 'edgejobs: a retry_at is not a valid timestamp (%)', sqlerrm using errcode = 'EJ001';
+end
+$function$;
+-- privileges: service_role=X/postgres
+comment on function public.fail_jobs(jsonb) is 'edgejobs worker: record failed attempts for [{id, lease_token, error: {message, code?, ...}, permanent?, retry_at?, progress?}]. A job is retried (outcome retrying; at retry_at or after exponential backoff with jitter) unless permanent or out of attempts (failed, the dead-letter state) or cancel was requested (cancelled). Every attempt''s error is kept in errors; progress, when given, is the handler''s latest. lease_lost when the token no longer holds the job.';
+
+CREATE OR REPLACE FUNCTION public.finish_worker_run(run_id uuid, summary jsonb DEFAULT '{}'::jsonb, error jsonb DEFAULT NULL::jsonb)
+ RETURNS void
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  v_count integer;
+  v_bad text;
+  v_run edgejobs.worker_runs;
+begin
+  if finish_worker_run.summary is null or jsonb_typeof(finish_worker_run.summary) <> 'object' then
+    raise exception 'edgejobs: summary must be a JSON object' using errcode = 'EJ001';
+  end if;
+  select k into v_bad from unnest(array['claimed', 'completed', 'failed', 'retried', 'cancelled', 'handed_back', 'lease_lost']) k
+  where (finish_worker_run.summary ->> k) is not null and not edgejobs.is_json_int(finish_worker_run.summary -> k, 0, 2147483647)
+  limit 1;
+  if found then
+    raise exception 'edgejobs: summary.% must be a non-negative integer', v_bad using errcode = 'EJ001';
+  end if;
+  if finish_worker_run.error is null
+     and coalesce((finish_worker_run.summary ->> 'claimed')::integer, 0) = 0
+     and coalesce((finish_worker_run.summary ->> 'lease_lost')::integer, 0) = 0 then
+    delete from edgejobs.worker_runs r
+    where r.id = finish_worker_run.run_id and r.status = 'running'
+    returning * into v_run;
+    if v_run.id is null then
+      raise exception 'edgejobs: worker run % not found or already finished', finish_worker_run.run_id using errcode = 'EJ004';
+    end if;
+    update edgejobs.worker_liveness l
+    set last_look_at = now(), last_worker_id = v_run.worker_id, last_trigger = v_run.trigger,
+        empty_looks = l.empty_looks + 1
+    where l.id;
+    return;
+  end if;
+  update edgejobs.worker_runs r
+  set status = case when finish_worker_run.error is null then 'succeeded' else 'failed' end,
+      finished_at = now(),
+      claimed = coalesce((finish_worker_run.summary ->> 'claimed')::integer, 0),
+      completed = coalesce((finish_worker_run.summary ->> 'completed')::integer, 0),
+      failed = coalesce((finish_worker_run.summary ->> 'failed')::integer, 0),
+      retried = coalesce((finish_worker_run.summary ->> 'retried')::integer, 0),
+      cancelled = coalesce((finish_worker_run.summary ->> 'cancelled')::integer, 0),
+      handed_back = coalesce((finish_worker_run.summary ->> 'handed_back')::integer, 0),
+      lease_lost = coalesce((finish_worker_run.summary ->> 'lease_lost')::integer, 0),
+      stop_reason = left(finish_worker_run.summary ->> 'stop_reason', 64),
+      error = finish_worker_run.error
+  where r.id = finish_worker_run.run_id and r.status = 'running';
+  get diagnostics v_count = row_count;
+  if v_count = 0 then
+    raise exception 'edgejobs: worker run % not found or already finished', finish_worker_run.run_id using errcode = 'EJ004';
+  end if;
+end
+$function$;
+-- privileges: service_role=X/postgres
+comment on function public.finish_worker_run(uuid,jsonb,jsonb) is 'edgejobs worker: record the end of a drain with its summary {claimed, completed, failed, retried, cancelled, handed_back, lease_lost, stop_reason}; a non-null error marks the run failed. A drain that claimed nothing and did not fail leaves no row: its run is deleted and counted in edgejobs.worker_liveness.';
+
+CREATE OR REPLACE FUNCTION public.get_job(job_id uuid)
+ RETURNS SETOF job_details
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+  select d.* from edgejobs.jobs j cross join lateral edgejobs.details(j) d
+  where j.id = get_job.job_id and (edgejobs.caller_is_service() or j.owner_id = auth.uid())
+$function$;
+-- privileges: authenticated=X/postgres service_role=X/postgres
+comment on function public.get_job(uuid) is 'edgejobs: one job (no row if it does not exist or belongs to someone else; existence is not revealed). End users see only their own jobs.';
+
+CREATE OR REPLACE FUNCTION public.get_queue_health(worker_seen_within interval DEFAULT '00:10:00'::interval)
+ RETURNS TABLE(ready bigint, scheduled bigint, processing bigint, oldest_ready_age_seconds double precision, last_run_started_at timestamp with time zone, last_run_finished_at timestamp with time zone, last_run_status text, last_success_at timestamp with time zone, consecutive_failed_runs integer, last_seen_at timestamp with time zone, unhandled bigint, unhandled_types text[])
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+  with runs as (
+    -- A run still marked running a minute past its deadline was killed: it counts as failed.
+    select r.started_at, r.finished_at,
+           case when r.status = 'running' and r.deadline_at < now() - interval '1 minute' then 'lost' else r.status end as status
+    from edgejobs.worker_runs r
+    order by r.started_at desc
+    limit 1000
+  ),
+  look as (select l.last_look_at from edgejobs.worker_liveness l),
+  success as (
+    select greatest((select max(r.started_at) from runs r where r.status = 'succeeded'), (select last_look_at from look)) as since,
+           greatest((select max(r.finished_at) from runs r where r.status = 'succeeded'), (select last_look_at from look)) as at
+  ),
+  ready_by_type as (
+    select j.type, count(*) as n, min(j.run_at) as oldest
+    from edgejobs.jobs j where j.status = 'queued' and j.run_at <= now()
+    group by j.type
+  ),
+  -- A type is unhandled when workers record what they run (some row in job_type_workers) and
+  -- none seen within worker_seen_within runs it. Without any such row, nothing is unhandled.
+  ready as (
+    select r.*, exists (select from edgejobs.job_type_workers)
+      and not exists (select from edgejobs.job_type_workers w
+                      where w.type = r.type and w.last_seen_at > now() - get_queue_health.worker_seen_within) as unhandled
+    from ready_by_type r
+  )
+  select
+    (select coalesce(sum(r.n), 0)::bigint from ready r where not r.unhandled),
+    (select count(*) from edgejobs.jobs j where j.status = 'queued' and j.run_at > now()),
+    (select count(*) from edgejobs.jobs j where j.status = 'processing'),
+    (select extract(epoch from now() - min(r.oldest))::double precision from ready r where not r.unhandled),
+    (select max(r.started_at) from runs r),
+    (select r.finished_at from runs r order by r.started_at desc limit 1),
+    (select r.status from runs r order by r.started_at desc limit 1),
+    (select s.at from success s),
+    (select count(*)::integer from runs r
+      where r.status in ('failed', 'lost') and r.started_at > coalesce((select s.since from success s), '-infinity')),
+    greatest((select max(r.started_at) from runs r), (select max(r.finished_at) from runs r), (select last_look_at from look)),
+    (select coalesce(sum(r.n), 0)::bigint from ready r where r.unhandled),
+    (select coalesce(array_agg(r.type order by r.type), '{}') from ready r where r.unhandled)
+$function$;
+-- privileges: service_role=X/postgres
+comment on function public.get_queue_health(interval) is 'edgejobs operator: queue depth (ready, scheduled, processing), age in seconds of the oldest ready job, the last recorded worker run and its status, the last success (a run that succeeded, or a drain that found nothing), how many runs in a row have failed or been lost since, and when a worker was last seen. Ready jobs whose type no worker seen within worker_seen_within (default 10 minutes) runs are counted as unhandled (with their types), not as ready: no worker will take them until one that runs their type starts.';
+
+CREATE OR REPLACE FUNCTION public.get_queue_stats()
+ RETURNS TABLE(queue text, type text, ready bigint, scheduled bigint, processing bigint, completed bigint, failed bigint, cancelled bigint, oldest_ready_at timestamp with time zone)
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+  select s.queue, s.type, s.ready, s.scheduled, s.processing, s.completed, s.failed, s.cancelled, s.oldest_ready_at
+  from edgejobs.queue_stats s
+  order by s.queue, s.type
+$function$;
+-- privileges: service_role=X/postgres
+comment on function public.get_queue_stats() is 'edgejobs operator: job counts per queue and type by state (the edgejobs.queue_stats view).';
+
+CREATE OR REPLACE FUNCTION public.get_waiting_limited_queues(job_types text[], queues text[] DEFAULT NULL::text[])
+ RETURNS text[]
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+  -- Read after a claim came back short: ready jobs in a limited queue mean "wait for a slot", not
+  -- "the queue is empty". Not only full queues: the claim may have found the queue full just
+  -- before one of this drain's own completions committed, and that is exactly the slot to refill.
+  -- (Ready jobs of a queue that is not full and that the claim skipped were locked by another
+  -- claimer; waiting for a slot costs this drain one more look.) Runs only after short claims,
+  -- and reads nothing of the jobs table when no queue has a limit.
+  select coalesce(array_agg(q.name order by q.name), '{}')
+  from edgejobs.queues q
+  where not q.paused and q.concurrency_limit is not null
+    and (get_waiting_limited_queues.queues is null or q.name = any (get_waiting_limited_queues.queues))
+    and exists (
+      select 1 from edgejobs.jobs j
+      where j.status = 'queued' and j.run_at <= now() and j.queue = q.name
+        and j.type = any (get_waiting_limited_queues.job_types))
+$function$;
+-- privileges: service_role=X/postgres
+comment on function public.get_waiting_limited_queues(text[],text[]) is 'edgejobs worker: the queues with a concurrency limit that hold ready jobs of these types (optionally only these queues). After a claim that came back short, a non-empty answer means jobs wait for a free slot: the drain claims again when one of its own jobs in such a queue ends, and polls for slots others free.';
+
+CREATE OR REPLACE FUNCTION public.hand_back_jobs(jobs jsonb)
+ RETURNS TABLE(id uuid, outcome text)
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+begin
+  return query
+  with i as (select * from edgejobs.parse_leases(hand_back_jobs.jobs)),
+  u as (
+    update edgejobs.jobs j
+    set status = case when j.cancel_requested_at is null then 'queued' else 'cancelled' end,
+        attempts = j.attempts - 1,
+        run_at = case when j.cancel_requested_at is null then now() else j.run_at end,
+        checkpoint = case when i.item ? 'checkpoint' then i.item -> 'checkpoint' else j.checkpoint end,
+        progress = case when i.item ? 'progress' then i.item -> 'progress' else j.progress end,
+        lease_token = null, locked_by = null, locked_until = null,
+        finished_at = case when j.cancel_requested_at is null then null else now() end,
+        expires_at = case when j.cancel_requested_at is null then null else now() + j.keep_for end,
+        updated_at = now()
+    from i
+    where j.id = any (array(select i.id from i)) and j.id = i.id and j.lease_token = i.lease_token
+    returning j.id, j.status
+  )
+  select i.id, case when u.id is null then 'lease_lost' else u.status end
+  from i left join u on u.id = i.id
+  order by i.ord;
+end
+$function$;
+-- privileges: service_role=X/postgres
+comment on function public.hand_back_jobs(jsonb) is 'edgejobs worker: return unfinished jobs to the queue ([{id, lease_token, checkpoint?, progress?}]): at a deadline or a stop, or jobs claimed but never started. The attempt is not counted and the checkpoint is kept, so the next run resumes. Outcome queued, cancelled (if cancel was requested) or lease_lost.';
+
+CREATE OR REPLACE FUNCTION public.heartbeat_jobs(jobs jsonb, lease_seconds integer DEFAULT 30)
+ RETURNS TABLE(id uuid, outcome text, locked_until timestamp with time zone, cancel_requested boolean)
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+begin
+  if heartbeat_jobs.lease_seconds is null or heartbeat_jobs.lease_seconds not between 1 and 600 then
+    raise exception 'edgejobs: lease_seconds must be between 1 and 600' using errcode = 'EJ001';
+  end if;
+  return query
+  with i as (select * from edgejobs.parse_leases(heartbeat_jobs.jobs)),
+  u as (
+    update edgejobs.jobs j
+    set locked_until = now() + make_interval(secs => heartbeat_jobs.lease_seconds), updated_at = now()
+    from i
+    where j.id = any (array(select i.id from i)) and j.id = i.id and j.lease_token = i.lease_token
+    returning j.id, j.locked_until, j.cancel_requested_at is not null as cancel_requested
+  )
+  select i.id, case when u.id is null then 'lease_lost' else 'extended' end, u.locked_until,
+         coalesce(u.cancel_requested, false)
+  from i left join u on u.id = i.id
+  order by i.ord;
+end
+$function$;
+-- privileges: service_role=X/postgres
+comment on function public.heartbeat_jobs(jsonb,integer) is 'edgejobs worker: extend the leases of [{id, lease_token}] by lease_seconds. Answers per job: outcome extended or lease_lost, the new lease end, and cancel_requested (abort the handler).';
+
+CREATE OR REPLACE FUNCTION public.list_jobs(status text DEFAULT NULL::text, type text DEFAULT NULL::text, queue text DEFAULT NULL::text, before_created_at timestamp with time zone DEFAULT NULL::timestamp with time zone, before_id uuid DEFAULT NULL::uuid, max_rows integer DEFAULT 50)
+ RETURNS SETOF job_details
+ LANGUAGE plpgsql
+ STABLE SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  v_service boolean := edgejobs.caller_is_service();
+  v_uid uuid := auth.uid();
+begin
+  if list_jobs.status is not null and list_jobs.status not in ('queued', 'processing', 'completed', 'failed', 'cancelled') then
+    raise exception 'edgejobs: status must be one of queued, processing, completed, failed, cancelled; got "%"', list_jobs.status
+      using errcode = 'EJ001';
+  end if;
+  if list_jobs.max_rows is null or list_jobs.max_rows not between 1 and 1000 then
+    raise exception 'edgejobs: max_rows must be between 1 and 1000' using errcode = 'EJ001';
+  end if;
+  if (list_jobs.before_created_at is null) <> (list_jobs.before_id is null) then
+    raise exception 'edgejobs: give both before_created_at and before_id (the cursor), or neither' using errcode = 'EJ001';
+  end if;
+  if not v_service and v_uid is null then
+    return;
+  end if;
+  return query
+  select d.* from edgejobs.jobs j cross join lateral edgejobs.details(j) d
+  where (v_service or j.owner_id = v_uid)
+    and (list_jobs.status is null or j.status = list_jobs.status)
+    and (list_jobs.type is null or j.type = list_jobs.type)
+    and (list_jobs.queue is null or j.queue = list_jobs.queue)
+    and (list_jobs.before_created_at is null or (j.created_at, j.id) < (list_jobs.before_created_at, list_jobs.before_id))
+  order by j.created_at desc, j.id desc
+  limit list_jobs.max_rows;
+end
+$function$;
+-- privileges: authenticated=X/postgres service_role=X/postgres
+comment on function public.list_jobs(text,text,text,timestamp with time zone,uuid,integer) is 'edgejobs: the caller''s jobs, newest first, filtered by status, type and queue. Paginate with the last row''s created_at and id as before_created_at/before_id. max_rows 1-1000 (default 50).';
+
+CREATE OR REPLACE FUNCTION public.pause_queue(queue text)
+ RETURNS TABLE(name text, concurrency_limit integer, paused boolean)
+ LANGUAGE sql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$ select * from edgejobs.upsert_queue(pause_queue.queue, true, false, null) $function$;
+-- privileges: service_role=X/postgres
+comment on function public.pause_queue(text) is 'edgejobs operator: stop workers claiming jobs from the queue (running jobs finish; enqueues still accepted).';
+
+CREATE OR REPLACE FUNCTION public.purge_jobs(older_than interval DEFAULT NULL::interval, max_rows integer DEFAULT 10000)
+ RETURNS integer
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  v_count integer;
+begin
+  if purge_jobs.older_than is not null and purge_jobs.older_than < interval '0' then
+    raise exception 'edgejobs: older_than must not be negative' using errcode = 'EJ001';
+  end if;
+  if purge_jobs.max_rows is null or purge_jobs.max_rows not between 1 and 1000000 then
+    raise exception 'edgejobs: max_rows must be between 1 and 1000000' using errcode = 'EJ001';
+  end if;
+  if purge_jobs.older_than is null then
+    delete from edgejobs.jobs j where j.id in (
+      select k.id from edgejobs.jobs k where k.expires_at < now() order by k.expires_at limit purge_jobs.max_rows
+      for update skip locked);
+  else
+    delete from edgejobs.jobs j where j.id in (
+      select k.id from edgejobs.jobs k
+      where k.status in ('completed', 'failed', 'cancelled') and k.finished_at < now() - purge_jobs.older_than
+      limit purge_jobs.max_rows
+      for update skip locked);
+  end if;
+  get diagnostics v_count = row_count;
+  return v_count;
+end
+$function$;
+-- privileges: service_role=X/postgres
+comment on function public.purge_jobs(interval,integer) is 'edgejobs operator: delete finished jobs (completed, failed, cancelled) - those past their expires_at, or with older_than, those finished longer ago than that. Never touches queued or processing jobs. At most max_rows per call; returns how many were deleted.';
+
+CREATE OR REPLACE FUNCTION public.purge_worker_runs(older_than interval DEFAULT '7 days'::interval)
+ RETURNS integer
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  v_count integer;
+begin
+  if purge_worker_runs.older_than is null or purge_worker_runs.older_than < interval '0' then
+    raise exception 'edgejobs: older_than must be a non-negative interval' using errcode = 'EJ001';
+  end if;
+  delete from edgejobs.worker_runs r where r.started_at < now() - purge_worker_runs.older_than and r.status <> 'running';
+  get diagnostics v_count = row_count;
+  return v_count;
+end
+$function$;
+-- privileges: service_role=X/postgres
+comment on function public.purge_worker_runs(interval) is 'edgejobs operator: delete finished worker run records older than older_than (default 7 days).';
+
+CREATE OR REPLACE FUNCTION public.reap_expired_leases(max_jobs integer DEFAULT 1000)
+ RETURNS TABLE(id uuid, outcome text, run_at timestamp with time zone)
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+begin
+  if reap_expired_leases.max_jobs is null or reap_expired_leases.max_jobs not between 1 and 100000 then
+    raise exception 'edgejobs: max_jobs must be between 1 and 100000' using errcode = 'EJ001';
+  end if;
+  return query select * from edgejobs.reap_leases(reap_expired_leases.max_jobs);
+end
+$function$;
+-- privileges: service_role=X/postgres
+comment on function public.reap_expired_leases(integer) is 'edgejobs worker/operator: jobs whose lease expired (their worker died) go back to the queue at once, or to failed when out of attempts, or cancelled when cancel was requested; the lost attempt is recorded as an error with code lease_expired. claim_jobs does this itself before it claims, so workers need not call it.';
+
+CREATE OR REPLACE FUNCTION public.register_job_types(types jsonb, worker_name text DEFAULT NULL::text)
+ RETURNS integer
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  v_allowed constant text[] := array['type', 'queue', 'priority', 'max_attempts', 'backoff_base_seconds',
+    'backoff_max_seconds', 'keep_for_seconds', 'users_may_enqueue', 'anonymous_may_enqueue', 'input_schema'];
+  v_bad record;
+  v_count integer;
+begin
+  if register_job_types.types is null or jsonb_typeof(register_job_types.types) <> 'array'
+     or jsonb_array_length(register_job_types.types) not between 1 and 1000 then
+    raise exception 'edgejobs: types must be a JSON array of 1-1000 job type objects' using errcode = 'EJ001';
+  end if;
+  if register_job_types.worker_name is not null and length(register_job_types.worker_name) not between 1 and 200 then
+    raise exception 'edgejobs: worker_name must be 1-200 characters' using errcode = 'EJ001';
+  end if;
+  select t.ord - 1 as idx,
+    case
+      when jsonb_typeof(t.e) <> 'object' then 'must be an object'
+      when (t.e - v_allowed) <> '{}'::jsonb then
+        'has unknown field ' || (select string_agg(quote_ident(k), ', ') from jsonb_object_keys(t.e - v_allowed) k)
+      when jsonb_typeof(t.e -> 'users_may_enqueue') not in ('boolean', 'null') then 'users_may_enqueue must be a boolean'
+      when jsonb_typeof(t.e -> 'anonymous_may_enqueue') not in ('boolean', 'null') then 'anonymous_may_enqueue must be a boolean'
+      when (t.e -> 'anonymous_may_enqueue') = 'true' and (t.e -> 'users_may_enqueue') = 'false'
+        then 'anonymous_may_enqueue needs users_may_enqueue'
+      when jsonb_typeof(t.e -> 'input_schema') not in ('object', 'null') then 'input_schema must be a JSON Schema object'
+      when (select count(*) from jsonb_array_elements(register_job_types.types) o where o ->> 'type' = t.e ->> 'type') > 1
+        then 'names a type given more than once'
+    end as problem
+  into v_bad
+  from jsonb_array_elements(register_job_types.types) with ordinality as t(e, ord)
+  where jsonb_typeof(t.e) <> 'object' or (t.e - v_allowed) <> '{}'::jsonb
+     or jsonb_typeof(t.e -> 'users_may_enqueue') not in ('boolean', 'null')
+     or jsonb_typeof(t.e -> 'anonymous_may_enqueue') not in ('boolean', 'null')
+     or ((t.e -> 'anonymous_may_enqueue') = 'true' and (t.e -> 'users_may_enqueue') = 'false')
+     or jsonb_typeof(t.e -> 'input_schema') not in ('object', 'null')
+     or (select count(*) from jsonb_array_elements(register_job_types.types) o where o ->> 'type' = t.e ->> 'type') > 1
+  order by t.ord limit 1;
+  if found then
+    raise exception 'edgejobs: types[%] %', v_bad.idx, v_bad.problem using errcode = 'EJ001';
+  end if;
+  -- The type and option fields follow exactly the enqueue rules: check them with the same code.
+  begin
+    perform edgejobs.validate_job_specs((
+      select jsonb_agg(t.e - array['users_may_enqueue', 'anonymous_may_enqueue', 'input_schema'] order by t.ord)
+      from jsonb_array_elements(register_job_types.types) with ordinality as t(e, ord)));
+  exception when sqlstate 'EJ001' then
+    raise exception '%', replace(sqlerrm, 'edgejobs: jobs[', 'edgejobs: types[') using errcode = 'EJ001';
+  end;
+
+  insert into edgejobs.job_types as jt (type, queue, priority, max_attempts, backoff_base_seconds, backoff_max_seconds,
+    keep_for, users_may_enqueue, anonymous_may_enqueue, input_schema)
+  select t.e ->> 'type', t.e ->> 'queue', (t.e ->> 'priority')::integer, (t.e ->> 'max_attempts')::integer,
+    (t.e ->> 'backoff_base_seconds')::double precision, (t.e ->> 'backoff_max_seconds')::double precision,
+    make_interval(secs => (t.e ->> 'keep_for_seconds')::double precision),
+    coalesce((t.e ->> 'users_may_enqueue')::boolean, true), coalesce((t.e ->> 'anonymous_may_enqueue')::boolean, false),
+    nullif(t.e -> 'input_schema', 'null'::jsonb)
+  from jsonb_array_elements(register_job_types.types) t(e)
+  order by t.e ->> 'type' -- one lock order for concurrent registrations
+  on conflict (type) do update
+  set queue = excluded.queue, priority = excluded.priority, max_attempts = excluded.max_attempts,
+      backoff_base_seconds = excluded.backoff_base_seconds, backoff_max_seconds = excluded.backoff_max_seconds,
+      keep_for = excluded.keep_for, users_may_enqueue = excluded.users_may_enqueue,
+      anonymous_may_enqueue = excluded.anonymous_may_enqueue, input_schema = excluded.input_schema, updated_at = now()
+  -- A registration that changes nothing writes nothing (every cold start registers).
+  where (jt.queue, jt.priority, jt.max_attempts, jt.backoff_base_seconds, jt.backoff_max_seconds, jt.keep_for,
+         jt.users_may_enqueue, jt.anonymous_may_enqueue, jt.input_schema)
+    is distinct from
+        (excluded.queue, excluded.priority, excluded.max_attempts, excluded.backoff_base_seconds, excluded.backoff_max_seconds,
+         excluded.keep_for, excluded.users_may_enqueue, excluded.anonymous_may_enqueue, excluded.input_schema);
+  v_count := jsonb_array_length(register_job_types.types);
+
+  if register_job_types.worker_name is not null then
+    insert into edgejobs.job_type_workers as w (type, worker_name)
+    select t.e ->> 'type', register_job_types.worker_name
+    from jsonb_array_elements(register_job_types.types) t(e)
+    order by 1
+    on conflict on constraint job_type_workers_pkey do update set last_seen_at = now();
+    -- This worker now runs exactly these types; forget workers unseen for 30 days.
+    delete from edgejobs.job_type_workers w
+    where (w.worker_name = register_job_types.worker_name
+           and not exists (select from jsonb_array_elements(register_job_types.types) t(e) where t.e ->> 'type' = w.type))
+       or w.last_seen_at < now() - interval '30 days';
+  end if;
+  return v_count;
+end
+$function$;
+-- privileges: service_role=X/postgres
+comment on function public.register_job_types(jsonb,text) is 'edgejobs: register job types (service role; the app and every worker call it when they start, from their defineJob registry; idempotent). `types` is a JSON array of {type, queue, priority, max_attempts, backoff_base_seconds, backoff_max_seconds, keep_for_seconds, users_may_enqueue (true), anonymous_may_enqueue (false), input_schema}; each row is replaced by what is given (last registration wins). With `worker_name`, records that this worker runs exactly these types. Returns the number of types.';
+
+CREATE OR REPLACE FUNCTION public.resume_queue(queue text)
+ RETURNS TABLE(name text, concurrency_limit integer, paused boolean)
+ LANGUAGE sql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$ select * from edgejobs.upsert_queue(resume_queue.queue, false, false, null) $function$;
+-- privileges: service_role=X/postgres
+comment on function public.resume_queue(text) is 'edgejobs operator: let workers claim from a paused queue again.';
+
+CREATE OR REPLACE FUNCTION public.retry_failed_jobs(job_id uuid DEFAULT NULL::uuid, type text DEFAULT NULL::text, queue text DEFAULT NULL::text, failed_after timestamp with time zone DEFAULT NULL::timestamp with time zone, failed_before timestamp with time zone DEFAULT NULL::timestamp with time zone)
+ RETURNS integer
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  v_status text;
+  v_count integer;
+begin
+  if retry_failed_jobs.job_id is not null then
+    select j.status into v_status from edgejobs.jobs j where j.id = retry_failed_jobs.job_id;
+    if not found then
+      raise exception 'edgejobs: job % not found', retry_failed_jobs.job_id using errcode = 'EJ004';
+    end if;
+    if v_status <> 'failed' then
+      raise exception 'edgejobs: job % is %; only failed jobs can be retried', retry_failed_jobs.job_id, v_status using errcode = 'EJ005';
+    end if;
+  end if;
+  update edgejobs.jobs j
+  set status = 'queued', attempts = 0, run_at = now(), finished_at = null, expires_at = null,
+      result = null, updated_at = now()
+  where j.status = 'failed'
+    and (retry_failed_jobs.job_id is null or j.id = retry_failed_jobs.job_id)
+    and (retry_failed_jobs.type is null or j.type = retry_failed_jobs.type)
+    and (retry_failed_jobs.queue is null or j.queue = retry_failed_jobs.queue)
+    and (retry_failed_jobs.failed_after is null or j.finished_at >= retry_failed_jobs.failed_after)
+    and (retry_failed_jobs.failed_before is null or j.finished_at < retry_failed_jobs.failed_before);
+  get diagnostics v_count = row_count;
+  return v_count;
+end
+$function$;
+-- privileges: service_role=X/postgres
+comment on function public.retry_failed_jobs(uuid,text,text,timestamp with time zone,timestamp with time zone) is 'edgejobs operator: redrive failed jobs - one (job_id) or all matching type, queue and a finished_at window (no filter: every failed job). They are queued now with a fresh set of attempts; their error history is kept. Returns how many were requeued.';
+
+CREATE OR REPLACE FUNCTION public.save_job_progress(jobs jsonb)
+ RETURNS TABLE(id uuid, outcome text, cancel_requested boolean)
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+begin
+  return query
+  with i as (select * from edgejobs.parse_leases(save_job_progress.jobs)),
+  u as (
+    update edgejobs.jobs j
+    set progress = case when i.item ? 'progress' then i.item -> 'progress' else j.progress end,
+        checkpoint = case when i.item ? 'checkpoint' then i.item -> 'checkpoint' else j.checkpoint end,
+        updated_at = now()
+    from i
+    where j.id = any (array(select i.id from i)) and j.id = i.id and j.lease_token = i.lease_token
+    returning j.id, j.cancel_requested_at is not null as cancel_requested
+  )
+  select i.id, case when u.id is null then 'lease_lost' else 'saved' end, coalesce(u.cancel_requested, false)
+  from i left join u on u.id = i.id
+  order by i.ord;
+end
+$function$;
+-- privileges: service_role=X/postgres
+comment on function public.save_job_progress(jsonb) is 'edgejobs worker: store progress and/or checkpoint for [{id, lease_token, progress?, checkpoint?}] (a key left out keeps the old value). Answers per job: saved or lease_lost, and cancel_requested.';
+
+CREATE OR REPLACE FUNCTION public.schedule_worker(every_seconds integer DEFAULT 5)
+ RETURNS TABLE(jobname text, schedule text)
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  v_version int[];
+  v_schedule text;
+begin
+  if schedule_worker.every_seconds is null or schedule_worker.every_seconds not between 1 and 59 then
+    raise exception 'edgejobs: every_seconds must be between 1 and 59' using errcode = 'EJ001';
+  end if;
+  if to_regnamespace('cron') is null then
+    raise exception 'edgejobs: pg_cron is not enabled' using errcode = 'EJ001',
+      hint = 'Enable pg_cron under Database → Extensions, then call schedule_worker() again.';
+  end if;
+  if to_regprocedure('net.http_post(text, jsonb, jsonb, jsonb, integer)') is null then
+    raise exception 'edgejobs: pg_net is not enabled' using errcode = 'EJ001',
+      hint = 'Enable pg_net under Database → Extensions, then call schedule_worker() again.';
+  end if;
+  if (select e.url is null or e.secret is null from edgejobs.worker_endpoint() e) then
+    raise exception 'edgejobs: the worker URL and secret are not in Vault' using errcode = 'EJ001',
+      hint = 'select vault.create_secret(''https://<ref>.supabase.co/functions/v1/process-jobs'', ''edgejobs_worker_url''); select vault.create_secret(''<secret>'', ''edgejobs_worker_secret'');';
+  end if;
+  -- pg_cron 1.5+ (Supabase runs 1.6) takes 'N seconds'; older versions only cron syntax, whose
+  -- finest step is a minute.
+  -- extversion looks like '1.6.4' or, on Debian, '1.4-1': keep the leading numbers.
+  select string_to_array(substring(e.extversion from '^[0-9]+(?:\.[0-9]+)*'), '.')::int[] into v_version
+  from pg_catalog.pg_extension e where e.extname = 'pg_cron';
+  v_schedule := case when v_version >= array[1, 5] then schedule_worker.every_seconds || ' seconds' else '* * * * *' end;
+  -- cron.schedule() with an existing name replaces that job: calling this again is safe.
+  perform cron.schedule('edgejobs-drain', v_schedule, $cmd$select edgejobs.post_to_worker('cron')$cmd$);
+  -- A 5-second schedule adds 17,280 rows a day to cron.job_run_details, which nothing cleans.
+  perform cron.schedule('edgejobs-purge', '17 * * * *', $cmd$
+    delete from cron.job_run_details where end_time < now() - interval '1 day';
+    select public.purge_jobs();
+    select public.purge_worker_runs();
+  $cmd$);
+  return query select j.jobname::text, j.schedule::text from cron.job j where j.jobname in ('edgejobs-drain', 'edgejobs-purge') order by j.jobname;
+end
+$function$;
+-- privileges: service_role=X/postgres
+comment on function public.schedule_worker(integer) is 'edgejobs operator: schedules the drain (pg_cron → pg_net → the process-jobs function, every N seconds; every minute on pg_cron < 1.5) and an hourly purge of cron.job_run_details, finished jobs and worker runs. Idempotent. Needs pg_cron, pg_net and the Vault secrets edgejobs_worker_url and edgejobs_worker_secret.';
+
+CREATE OR REPLACE FUNCTION public.set_queue_concurrency(queue text, concurrency_limit integer)
+ RETURNS TABLE(name text, concurrency_limit integer, paused boolean)
+ LANGUAGE sql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$ select * from edgejobs.upsert_queue(set_queue_concurrency.queue, null, true, set_queue_concurrency.concurrency_limit) $function$;
+-- privileges: service_role=X/postgres
+comment on function public.set_queue_concurrency(text,integer) is 'edgejobs operator: at most concurrency_limit jobs of the queue processing at once across all workers (null: unlimited).';
+
+CREATE OR REPLACE FUNCTION public.start_worker_run(worker_id text, trigger text, deadline_at timestamp with time zone DEFAULT NULL::timestamp with time zone, worker_name text DEFAULT NULL::text, job_types text[] DEFAULT NULL::text[])
+ RETURNS uuid
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  v_id uuid;
+begin
+  if start_worker_run.worker_id is null or length(start_worker_run.worker_id) not between 1 and 200 then
+    raise exception 'edgejobs: worker_id must be 1-200 characters' using errcode = 'EJ001';
+  end if;
+  if start_worker_run.trigger is null or length(start_worker_run.trigger) not between 1 and 64 then
+    raise exception 'edgejobs: trigger must be 1-64 characters' using errcode = 'EJ001';
+  end if;
+  if start_worker_run.worker_name is not null and length(start_worker_run.worker_name) not between 1 and 200 then
+    raise exception 'edgejobs: worker_name must be 1-200 characters' using errcode = 'EJ001';
+  end if;
+  insert into edgejobs.worker_runs (worker_id, trigger, deadline_at)
+  values (start_worker_run.worker_id, start_worker_run.trigger, start_worker_run.deadline_at)
+  returning edgejobs.worker_runs.id into v_id;
+  if start_worker_run.worker_name is not null and start_worker_run.job_types is not null then
+    insert into edgejobs.job_type_workers as w (type, worker_name)
+    select jt.type, start_worker_run.worker_name from edgejobs.job_types jt
+    where jt.type = any(start_worker_run.job_types)
+    order by 1
+    on conflict on constraint job_type_workers_pkey do update set last_seen_at = now()
+    where w.last_seen_at < now() - interval '5 seconds';
+  end if;
+  return v_id;
+end
+$function$;
+-- privileges: service_role=X/postgres
+comment on function public.start_worker_run(text,text,timestamp with time zone,text,text[]) is 'edgejobs worker: record the start of a drain (worker id, trigger such as cron or kick, deadline). With worker_name and job_types (the types it runs), also marks that worker as seen for each registered type. Returns the run id for finish_worker_run.';
+
+CREATE OR REPLACE FUNCTION public.unschedule_worker()
+ RETURNS integer
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  v_count integer := 0;
+  v_name text;
+begin
+  if to_regnamespace('cron') is null then
+    return 0;
+  end if;
+  for v_name in select j.jobname from cron.job j where j.jobname in ('edgejobs-drain', 'edgejobs-purge') loop
+    perform cron.unschedule(v_name);
+    v_count := v_count + 1;
+  end loop;
+  return v_count;
+end
+$function$;
+-- privileges: service_role=X/postgres
+comment on function public.unschedule_worker() is 'edgejobs operator: removes the edgejobs-drain and edgejobs-purge cron jobs. Returns how many it removed.';
+
+create policy "edgejobs: owners receive their job broadcasts" on realtime.messages for select to authenticated
+  using (((extension = 'broadcast'::text) AND (topic = ( SELECT realtime.topic() AS topic)) AND (( SELECT realtime.topic() AS topic) ~~ 'edgejobs:%:job:%'::text) AND (split_part(( SELECT realtime.topic() AS topic), ':'::text, 2) = (( SELECT auth.uid() AS uid))::text)));
