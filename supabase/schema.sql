@@ -63,8 +63,8 @@ create table edgejobs.job_types (
   constraint job_types_max_attempts_range CHECK (((max_attempts IS NULL) OR ((max_attempts >= 1) AND (max_attempts <= 1000)))),
   constraint job_types_pkey PRIMARY KEY (type),
   constraint job_types_priority_range CHECK (((priority IS NULL) OR ((priority >= '-1000000'::integer) AND (priority <= 1000000)))),
-  constraint job_types_queue_format CHECK (((queue IS NULL) OR (queue ~ '^[A-Za-z0-9_.:-]{1,64}$'::text))),
-  constraint job_types_type_format CHECK ((type ~ '^[A-Za-z0-9_.:/-]{1,128}$'::text))
+  constraint job_types_queue_format CHECK (((queue IS NULL) OR (((length(queue) >= 1) AND (length(queue) <= 64)) AND (queue !~ '[^A-Za-z0-9_.:-]'::text)))),
+  constraint job_types_type_format CHECK ((((length(type) >= 1) AND (length(type) <= 128)) AND (type !~ '[^A-Za-z0-9_.:/-]'::text)))
 );
 alter table edgejobs.job_types enable row level security;
 -- privileges: owner only
@@ -175,7 +175,7 @@ create table edgejobs.kicks (
   constraint kicks_singleton CHECK (id)
 );
 alter table edgejobs.kicks enable row level security;
--- privileges: default
+-- privileges: owner only
 comment on table edgejobs.kicks is 'edgejobs: when a worker was last kicked. One row: every instance and every enqueue path shares it, so there is at most one kick per min_interval.';
 comment on column edgejobs.kicks.id is 'Always true: the table holds exactly one row.';
 comment on column edgejobs.kicks.last_kick_at is 'When the last kick was claimed.';

@@ -85,10 +85,11 @@ as $$
 $$;
 comment on function public.get_queue_stats() is 'edgejobs operator: job counts per queue and type by state (the edgejobs.queue_stats view).';
 
-create function public.get_queue_health()
+create function public.get_queue_health(worker_seen_within interval default interval '10 minutes')
 returns table (ready bigint, scheduled bigint, processing bigint, oldest_ready_age_seconds double precision,
                last_run_started_at timestamptz, last_run_finished_at timestamptz, last_run_status text,
-               last_success_at timestamptz, consecutive_failed_runs integer)
+               last_success_at timestamptz, consecutive_failed_runs integer, last_seen_at timestamptz,
+               unhandled bigint, unhandled_types text[])
 language sql stable security definer
 set search_path = ''
 as $$
@@ -99,23 +100,42 @@ as $$
     from edgejobs.worker_runs r
     order by r.started_at desc
     limit 1000
+  ),
+  look as (select l.last_look_at from edgejobs.worker_liveness l),
+  success as (
+    select greatest((select max(r.started_at) from runs r where r.status = 'succeeded'), (select last_look_at from look)) as since,
+           greatest((select max(r.finished_at) from runs r where r.status = 'succeeded'), (select last_look_at from look)) as at
+  ),
+  ready_by_type as (
+    select j.type, count(*) as n, min(j.run_at) as oldest
+    from edgejobs.jobs j where j.status = 'queued' and j.run_at <= now()
+    group by j.type
+  ),
+  -- A type is unhandled when workers record what they run (some row in job_type_workers) and
+  -- none seen within worker_seen_within runs it. Without any such row, nothing is unhandled.
+  ready as (
+    select r.*, exists (select from edgejobs.job_type_workers)
+      and not exists (select from edgejobs.job_type_workers w
+                      where w.type = r.type and w.last_seen_at > now() - get_queue_health.worker_seen_within) as unhandled
+    from ready_by_type r
   )
   select
-    (select count(*) from edgejobs.jobs j where j.status = 'queued' and j.run_at <= now()),
+    (select coalesce(sum(r.n), 0)::bigint from ready r where not r.unhandled),
     (select count(*) from edgejobs.jobs j where j.status = 'queued' and j.run_at > now()),
     (select count(*) from edgejobs.jobs j where j.status = 'processing'),
-    (select extract(epoch from now() - min(j.run_at))::double precision from edgejobs.jobs j
-      where j.status = 'queued' and j.run_at <= now()),
+    (select extract(epoch from now() - min(r.oldest))::double precision from ready r where not r.unhandled),
     (select max(r.started_at) from runs r),
     (select r.finished_at from runs r order by r.started_at desc limit 1),
     (select r.status from runs r order by r.started_at desc limit 1),
-    (select max(r.finished_at) from runs r where r.status = 'succeeded'),
+    (select s.at from success s),
     (select count(*)::integer from runs r
-      where r.status in ('failed', 'lost')
-        and r.started_at > coalesce((select max(s.started_at) from runs s where s.status = 'succeeded'), '-infinity'))
+      where r.status in ('failed', 'lost') and r.started_at > coalesce((select s.since from success s), '-infinity')),
+    greatest((select max(r.started_at) from runs r), (select max(r.finished_at) from runs r), (select last_look_at from look)),
+    (select coalesce(sum(r.n), 0)::bigint from ready r where r.unhandled),
+    (select coalesce(array_agg(r.type order by r.type), '{}') from ready r where r.unhandled)
 $$;
-comment on function public.get_queue_health() is
-  'edgejobs operator: queue depth (ready, scheduled, processing), age in seconds of the oldest ready job, the last worker run and its status, the last successful run, and how many runs in a row have failed or been lost since.';
+comment on function public.get_queue_health(interval) is
+  'edgejobs operator: queue depth (ready, scheduled, processing), age in seconds of the oldest ready job, the last recorded worker run and its status, the last success (a run that succeeded, or a drain that found nothing), how many runs in a row have failed or been lost since, and when a worker was last seen. Ready jobs whose type no worker seen within worker_seen_within (default 10 minutes) runs are counted as unhandled (with their types), not as ready: no worker will take them until one that runs their type starts.';
 
 create function public.retry_failed_jobs(
   job_id uuid default null,
@@ -265,16 +285,18 @@ revoke execute on function
   public.list_jobs(text, text, text, timestamptz, uuid, integer),
   public.cancel_job(uuid),
   public.claim_jobs(text, text[], integer, integer, text[]),
+  public.get_waiting_limited_queues(text[], text[]),
   public.heartbeat_jobs(jsonb, integer),
   public.save_job_progress(jsonb),
   public.complete_jobs(jsonb),
   public.fail_jobs(jsonb),
   public.hand_back_jobs(jsonb),
   public.reap_expired_leases(integer),
-  public.start_worker_run(text, text, timestamptz),
+  public.start_worker_run(text, text, timestamptz, text, text[]),
   public.finish_worker_run(uuid, jsonb, jsonb),
+  public.register_job_types(jsonb, text),
   public.get_queue_stats(),
-  public.get_queue_health(),
+  public.get_queue_health(interval),
   public.retry_failed_jobs(uuid, text, text, timestamptz, timestamptz),
   public.purge_jobs(interval, integer),
   public.purge_worker_runs(interval),
@@ -296,16 +318,18 @@ to authenticated, service_role;
 -- Workers and operators: service role only.
 grant execute on function
   public.claim_jobs(text, text[], integer, integer, text[]),
+  public.get_waiting_limited_queues(text[], text[]),
   public.heartbeat_jobs(jsonb, integer),
   public.save_job_progress(jsonb),
   public.complete_jobs(jsonb),
   public.fail_jobs(jsonb),
   public.hand_back_jobs(jsonb),
   public.reap_expired_leases(integer),
-  public.start_worker_run(text, text, timestamptz),
+  public.start_worker_run(text, text, timestamptz, text, text[]),
   public.finish_worker_run(uuid, jsonb, jsonb),
+  public.register_job_types(jsonb, text),
   public.get_queue_stats(),
-  public.get_queue_health(),
+  public.get_queue_health(interval),
   public.retry_failed_jobs(uuid, text, text, timestamptz, timestamptz),
   public.purge_jobs(interval, integer),
   public.purge_worker_runs(interval),

@@ -4,15 +4,6 @@
 -- (Postgres Changes would check every change once per subscriber on one thread; Broadcast does
 -- not.) Payloads are small on purpose: the client refetches the job for its result or error.
 
--- Times the API hands out must survive a round trip through JavaScript's millisecond Date:
--- list_jobs pages with (created_at, id) as the cursor, and a microsecond created_at truncated by
--- a client would skip the jobs enqueued in the same millisecond.
-alter table edgejobs.jobs alter column created_at set default date_trunc('milliseconds', now());
-
-alter table edgejobs.settings add column broadcast_changes boolean not null default true;
-comment on column edgejobs.settings.broadcast_changes is
-  'Send Realtime broadcasts when an owned job changes status or progress (default true). Jobs without an owner (enqueued by the server) never broadcast: no end user could join their topic.';
-
 create function edgejobs.job_topic(owner_id uuid, job_id uuid) returns text
 language sql immutable
 set search_path = ''
@@ -52,12 +43,18 @@ when (new.owner_id is not null and (
   or old.cancel_requested_at is distinct from new.cancel_requested_at))
 execute function edgejobs.broadcast_job_change();
 
+-- A row is visible only on its own topic, and only a topic that carries the user's id.
 create policy "edgejobs: owners receive their job broadcasts"
 on realtime.messages
 for select
 to authenticated
 using (
   realtime.messages.extension = 'broadcast'
+  and realtime.messages.topic = (select realtime.topic())
   and (select realtime.topic()) like 'edgejobs:%:job:%'
   and split_part((select realtime.topic()), ':', 2) = (select auth.uid())::text
 );
+
+-- The helpers above are called by triggers and definer functions, which run as the owner: no
+-- role needs EXECUTE on them (a function starts executable by PUBLIC).
+revoke all on all functions in schema edgejobs from public, anon, authenticated, service_role;

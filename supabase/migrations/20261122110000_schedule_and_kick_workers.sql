@@ -25,24 +25,6 @@ exception when others then
 end
 $$;
 
-create table edgejobs.kicks (
-  id boolean primary key default true,
-  last_kick_at timestamptz not null default '-infinity',
-  kicks bigint not null default 0,
-  min_interval interval not null default interval '1 second',
-  constraint kicks_singleton check (id),
-  constraint kicks_min_interval_positive check (min_interval > interval '0')
-);
-insert into edgejobs.kicks default values;
-alter table edgejobs.kicks enable row level security;
-comment on table edgejobs.kicks is 'edgejobs: when a worker was last kicked. One row: every instance and every enqueue path shares it, so there is at most one kick per min_interval.';
-comment on column edgejobs.kicks.id is 'Always true: the table holds exactly one row.';
-comment on column edgejobs.kicks.last_kick_at is 'When the last kick was claimed.';
-comment on column edgejobs.kicks.kicks is 'Kicks claimed so far.';
-comment on column edgejobs.kicks.min_interval is 'Least time between two kicks (default 1 s).';
-
-create index worker_runs_running_idx on edgejobs.worker_runs (deadline_at) where status = 'running';
-
 create function edgejobs.kick_due() returns boolean
 language sql stable
 set search_path = ''
@@ -228,3 +210,7 @@ comment on function public.unschedule_worker() is
 
 revoke execute on function public.claim_worker_kick(), public.count_running_workers(), public.schedule_worker(integer), public.unschedule_worker() from public, anon, authenticated;
 grant execute on function public.claim_worker_kick(), public.count_running_workers(), public.schedule_worker(integer), public.unschedule_worker() to service_role;
+
+-- The helpers above are called by triggers and definer functions, which run as the owner: no
+-- role needs EXECUTE on them (a function starts executable by PUBLIC).
+revoke all on all functions in schema edgejobs from public, anon, authenticated, service_role;
