@@ -44,14 +44,16 @@ describe('process-jobs in Deno', () => {
     expect(await health.json()).toMatchObject({ ok: true, runningDrains: 0 });
     const none = await fetch(fn.url, { method: 'POST', body: '{}' });
     expect(none.status).toBe(401);
+    expect(none.headers.get('www-authenticate')).toBe('Bearer');
     expect((await none.json()).error.code).toBe('unauthorized');
     expect((await startDrain(fn.url, 'manual', `${WORKER_SECRET}x`)).status).toBe(401);
     expect((await startDrain(fn.url, 'manual', WORKER_SECRET.slice(0, -1))).status).toBe(401);
     const post = (body: string) => fetch(fn.url, { method: 'POST', headers: { authorization: `Bearer ${WORKER_SECRET}` }, body });
-    for (const body of ['{not json', '{"trigger":"sometimes"}', '{"trigger":5}', '[]']) {
-      const bad = await post(body);
+    // The routes' error model: a body that is not JSON is malformed_json, a bad trigger invalid_argument.
+    for (const [body, code] of [['{not json', 'malformed_json'], ['{"trigger":"sometimes"}', 'invalid_argument'], ['{"trigger":5}', 'invalid_argument'], ['[]', 'invalid_argument']]) {
+      const bad = await post(body!);
       expect(bad.status, body).toBe(400);
-      expect((await bad.json()).error.code).toBe('invalid_argument');
+      expect((await bad.json()).error.code, body).toBe(code);
     }
     expect(await db.sql`select 1 from edgejobs.worker_runs`).toHaveLength(0);
   });

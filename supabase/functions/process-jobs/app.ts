@@ -4,11 +4,13 @@
  * in EdgeRuntime.waitUntil (in-process where there is no EdgeRuntime, e.g. plain Deno).
  */
 import { Hono } from 'hono';
+import { bearerAuth } from 'hono/bearer-auth';
 import { HTTPException } from 'hono/http-exception';
 import { INVOCATION_TRIGGERS, runInvocation } from '../../../lib/invocation.ts';
-import { coerceError } from '../../../lib/errors.ts';
+import { EdgeJobsError, coerceError } from '../../../lib/errors.ts';
+import { toErrorResponse } from '../../../lib/http/errors.ts';
 import { createConsoleLogger } from '../../../lib/logger.ts';
-import { bearerToken, constantTimeEqual } from '../../../lib/secrets.ts';
+import { constantTimeEqual } from '../../../lib/secrets.ts';
 import type { JobRegistry } from '../../../lib/job.ts';
 import type { Store } from '../../../lib/store.ts';
 import type { WorkerConfig } from './config.ts';
@@ -41,20 +43,22 @@ export function createApp({ config, store, registry, waitUntil }: AppDeps) {
 
   const app = new Hono().basePath('/process-jobs');
 
-  app.onError((error, c) => {
-    if (error instanceof HTTPException) return c.json({ error: { code: error.status === 401 ? 'unauthorized' : 'invalid_argument', message: error.message } }, error.status);
-    log.error('process-jobs failed', { error: coerceError(error).message });
-    return c.json({ error: { code: 'internal', message: 'the worker failed; see the function logs' } }, 500);
-  });
+  // One error model with the routes: { error: { code, message } }, the same status per code,
+  // WWW-Authenticate on 401; anything unexpected is a logged 500 that shows the caller nothing.
+  app.onError((error) => (error instanceof HTTPException ? error.getResponse() : toErrorResponse(error, log)));
+  const refused = (message: string) => toErrorResponse(new EdgeJobsError('unauthorized', message));
 
   app.get('/health', async (c) => {
     const drains = await store.countRunningWorkers().catch(() => null);
     return c.json({ ok: drains !== null, runningDrains: drains, wallClockMs: config.wallClockMs, maxDrains: config.maxDrains }, drains === null ? 503 : 200);
   });
 
-  app.post('/', async (c) => {
-    const given = bearerToken(c.req.header('authorization')) ?? c.req.header('x-edgejobs-secret') ?? '';
-    if (!given || !constantTimeEqual(given, config.secret)) throw new HTTPException(401, { message: 'missing or wrong worker secret' });
+  app.post('/', bearerAuth({
+    verifyToken: (token) => constantTimeEqual(token, config.secret),
+    noAuthenticationHeader: { message: () => refused('send the worker secret: Authorization: Bearer <EDGEJOBS_WORKER_SECRET>') },
+    invalidAuthenticationHeader: { message: () => refused('the Authorization header must be "Bearer <EDGEJOBS_WORKER_SECRET>"') },
+    invalidToken: { message: () => refused('wrong worker secret') },
+  }), async (c) => {
     // An empty body is a manual run; anything else must say which trigger it is.
     const text = await c.req.text();
     let body: { trigger?: unknown } = {};
@@ -62,11 +66,11 @@ export function createApp({ config, store, registry, waitUntil }: AppDeps) {
       try {
         body = JSON.parse(text) as { trigger?: unknown };
       } catch {
-        throw new HTTPException(400, { message: 'the body must be JSON: {"trigger": "cron" | "kick" | "manual"}' });
+        throw new EdgeJobsError('malformed_json', 'the body must be JSON: {"trigger": "cron" | "kick" | "manual"}');
       }
     }
     if (body === null || typeof body !== 'object' || Array.isArray(body) || (body.trigger !== undefined && (typeof body.trigger !== 'string' || !TRIGGERS.has(body.trigger)))) {
-      throw new HTTPException(400, { message: `trigger must be one of ${[...TRIGGERS].join(', ')}` });
+      throw new EdgeJobsError('invalid_argument', `trigger must be one of ${[...TRIGGERS].join(', ')}`);
     }
     const trigger = (body.trigger as string | undefined) ?? 'manual';
     const startedAt = Date.now();
