@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   permanent: 'The handler marked the failure permanent: no retry.',
   retry_later: 'The handler asked to be retried at a given time.',
   database_unavailable: 'The database could not be reached (transient: retried).',
+  network_error: 'The HTTP API could not be reached from the client (transient: try again).',
   database_error: 'The database refused the call.',
   configuration: 'An option or environment variable is missing or invalid.',
   unsupported_media_type: 'The request body is not JSON (HTTP 415).',

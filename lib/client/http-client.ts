@@ -2,9 +2,9 @@
  * The HTTP API from plain TypeScript (scripts, server code, tests, the browser without React):
  * submit a job, read it (with ETag), cancel it, wait for it to end.
  */
-import { ERROR_CODES, EdgeJobsError, type ErrorCode } from '../errors.ts';
+import { EdgeJobsError, type ErrorCode } from '../errors.ts';
 import { isTerminal } from '../states.ts';
-import type { AcceptedJob, ApiErrorBody, JobView } from './types.ts';
+import type { AcceptedJob, ApiErrorBody, JobView } from '../wire.ts';
 
 export interface ClientOptions {
   /** Where the routes are mounted. Default '/api/jobs' (relative: same origin in a browser). */
@@ -16,13 +16,16 @@ export interface ClientOptions {
   signal?: AbortSignal;
 }
 
-/** An error answer of the API, with its HTTP status and `{ code, message, issues }`. */
+/**
+ * An error answer of the API, with its HTTP status and `{ code, message, issues }`. `code` is the
+ * server's, as sent: a code newer than this client's `ERROR_CODES` is kept, not replaced.
+ */
 export class ApiError extends EdgeJobsError {
   override readonly name: string = 'ApiError';
   readonly status: number;
   readonly issues: ApiErrorBody['issues'];
   constructor(status: number, body: ApiErrorBody) {
-    super((body.code in ERROR_CODES ? body.code : 'internal') as ErrorCode, body.message, { details: { status, apiCode: body.code }, retryable: status === 503 || status >= 500 });
+    super(body.code as ErrorCode, body.message, { details: { status }, retryable: status === 503 || status >= 500 });
     this.status = status;
     this.issues = body.issues;
   }
@@ -36,7 +39,7 @@ async function send(url: string, init: RequestInit, o: ClientOptions): Promise<R
     return await doFetch(url, { ...init, signal: init.signal ?? o.signal, headers: { ...o.headers, ...(init.headers as Record<string, string>) } });
   } catch (e) {
     if ((e as Error)?.name === 'AbortError') throw e;
-    throw new EdgeJobsError('database_unavailable', `could not reach ${url}: ${(e as Error)?.message ?? e}`, { cause: e, retryable: true });
+    throw new EdgeJobsError('network_error', `could not reach ${url}: ${(e as Error)?.message ?? e}`, { cause: e, retryable: true });
   }
 }
 

@@ -9,4 +9,4 @@ export { jobQueryOptions } from './query-options.ts';
 export type { ChannelLike, JobWatcher, RealtimeClientLike, WatchOptions, WatchState } from './watch-job.ts';
 export { ApiError, cancelJob, fetchJob, submitJob, waitForJob } from './http-client.ts';
 export type { ClientOptions, FetchedJob } from './http-client.ts';
-export type { AcceptedJob, ApiErrorBody, JobView } from './types.ts';
+export type { AcceptedJob, ApiErrorBody, JobView } from '../wire.ts';

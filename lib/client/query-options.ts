@@ -5,7 +5,7 @@
  */
 import { isTerminal } from '../states.ts';
 import { fetchJob, type ClientOptions } from './http-client.ts';
-import type { JobView } from './types.ts';
+import type { JobView } from '../wire.ts';
 
 /**
  * @example

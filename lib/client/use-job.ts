@@ -9,7 +9,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import type { EdgeJobsError } from '../errors.ts';
 import type { JobStatus } from '../states.ts';
 import { cancelJob as cancelRequest } from './http-client.ts';
-import type { JobView } from './types.ts';
+import type { JobView } from '../wire.ts';
 import { watchJob, type JobWatcher, type WatchOptions, type WatchState } from './watch-job.ts';
 
 export type UseJobOptions = Omit<WatchOptions, 'onChange' | 'signal'>;

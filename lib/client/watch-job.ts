@@ -8,7 +8,7 @@
 import { EdgeJobsError } from '../errors.ts';
 import { isTerminal, type JobStatus } from '../states.ts';
 import { ApiError, fetchJob, type ClientOptions } from './http-client.ts';
-import type { JobView } from './types.ts';
+import type { JobView } from '../wire.ts';
 
 /** The part of a supabase-js Realtime channel the watcher uses. */
 export interface ChannelLike {

@@ -17,7 +17,7 @@ import { parseWith, type AnyJobDefinition, type JobRegistry } from '../job.ts';
 import { registerOnce } from '../job-types.ts';
 import { JOB_STATUS, isTerminal } from '../states.ts';
 import type { ClientStore, EnqueuedJob, JobDetails } from '../store.ts';
-import type { JobView } from '../client/types.ts';
+import type { JobView } from '../wire.ts';
 import type { Authenticator, Caller } from './auth.ts';
 import { readJsonBody } from './body.ts';
 import { jsonResponse, toErrorResponse } from './errors.ts';

@@ -39,6 +39,16 @@ describe('submitJob / fetchJob / waitForJob / cancelJob', () => {
     expect(JSON.parse(JSON.stringify(missing))).toMatchObject({ code: 'job_not_found', status: 404 });
   });
 
+  it('says network_error when the API cannot be reached, and keeps an error code it does not know', async () => {
+    const unreachable = await fetchJob(randomUUID(), { baseUrl: 'http://127.0.0.1:1/api/jobs' }).catch((e: unknown) => e);
+    expect(unreachable).toMatchObject({ code: 'network_error', retryable: true });
+    // A newer server may answer with a code this client has never heard of: it is passed on as sent.
+    const newer = async () => new Response(JSON.stringify({ error: { code: 'rate_limited', message: 'slow down' } }), { status: 429, headers: { 'content-type': 'application/json' } });
+    const error = await fetchJob(randomUUID(), { baseUrl: 'http://localhost/api/jobs', fetch: newer as typeof fetch }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApiError);
+    expect(error).toMatchObject({ status: 429, code: 'rate_limited', message: 'slow down' });
+  });
+
   it('cancels, and gives up waiting after timeoutMs with a timeout error', async () => {
     const options = { fetch: t.api.fetch, baseUrl: 'http://localhost/api/jobs', headers: t.headers };
     const a = await submitJob('billing.sync', { account: 'x' }, options);

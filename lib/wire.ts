@@ -1,5 +1,5 @@
-/** The JSON shapes of the HTTP API, shared by the route handlers and the clients. */
-import type { JobStatus } from '../states.ts';
+/** The JSON shapes of the HTTP API (the wire), shared by the route handlers (server) and the clients (browser). */
+import type { JobStatus } from './states.ts';
 
 /** `GET /api/jobs/:id`: a job as its owner sees it. */
 export interface JobView {
