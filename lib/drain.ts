@@ -20,6 +20,7 @@
 import { EdgeJobsError, coerceError, serializeError, type ErrorJson } from './errors.ts';
 import type { AnyJobDefinition, JobContext, JobRegistry } from './job.ts';
 import { registerOnce } from './job-types.ts';
+import { LEASE_MS } from './limits.ts';
 import { assertStorableJson } from './json-value.ts';
 import { createConsoleLogger, type Logger } from './logger.ts';
 import { createClaimer } from './drain-claims.ts';
@@ -416,8 +417,8 @@ function resolveOptions(options: DrainOptions) {
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000) bad('concurrency', 'must be an integer from 1 to 1000');
   const batchSize = options.batchSize ?? 100;
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 1000) bad('batchSize', 'must be an integer from 1 to 1000');
-  const leaseMs = options.leaseMs ?? 30_000;
-  if (!(leaseMs >= 1_000 && leaseMs <= 600_000)) bad('leaseMs', 'must be from 1,000 to 600,000');
+  const leaseMs = options.leaseMs ?? LEASE_MS.default;
+  if (!(leaseMs >= LEASE_MS.min && leaseMs <= LEASE_MS.max)) bad('leaseMs', `must be from ${LEASE_MS.min} to ${LEASE_MS.max}`);
   const heartbeatMs = options.heartbeatMs ?? Math.floor(leaseMs / 3);
   if (!(heartbeatMs >= 10 && heartbeatMs < leaseMs)) bad('heartbeatMs', 'must be at least 10 and below leaseMs');
   const handBackMarginMs = options.handBackMarginMs ?? DEFAULT_HAND_BACK_MARGIN_MS;

@@ -30,7 +30,6 @@ export const ERROR_CODES = {
   unsupported_media_type: 'The request body is not JSON (HTTP 415).',
   malformed_json: 'The request body is not valid JSON (HTTP 400).',
   payload_too_large: 'The request body is over the size limit (HTTP 413).',
-  method_not_allowed: 'The route does not answer this HTTP method (HTTP 405).',
   handler_error: 'The handler threw.',
   internal: 'A bug in edgejobs.',
 } as const;

@@ -4,6 +4,7 @@
  */
 import type { z } from 'zod';
 import { EdgeJobsError, ValidationError, type ValidationIssue } from './errors.ts';
+import { JOB_TYPE_PATTERN, QUEUE_PATTERN } from './limits.ts';
 import type { Logger } from './logger.ts';
 
 /** What a handler knows about the job it runs. */
@@ -99,8 +100,6 @@ export interface JobDefinition<T extends string = string, I extends z.ZodType = 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyJobDefinition = JobDefinition<string, any, any>;
 
-const TYPE_PATTERN = /^[A-Za-z0-9_.:/-]{1,128}$/;
-const QUEUE_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 /**
  * Declares a job type. Checks its settings at once and throws a `configuration` error naming
@@ -122,7 +121,7 @@ export function defineJob<T extends string, I extends z.ZodType, O extends z.Zod
   const fail = (what: string) => {
     throw new EdgeJobsError('configuration', `defineJob(${JSON.stringify(definition.type)}): ${what}`);
   };
-  if (typeof definition.type !== 'string' || !TYPE_PATTERN.test(definition.type)) fail('type must be 1-128 characters: letters, digits, _ . : / -');
+  if (typeof definition.type !== 'string' || !JOB_TYPE_PATTERN.test(definition.type)) fail('type must be 1-128 characters: letters, digits, _ . : / -');
   if (!definition.input || typeof (definition.input as { safeParse?: unknown }).safeParse !== 'function') fail('input must be a zod schema');
   if (typeof definition.handler !== 'function') fail('handler must be a function');
   if (definition.queue !== undefined && !QUEUE_PATTERN.test(definition.queue)) fail('queue must be 1-64 characters: letters, digits, _ . : -');

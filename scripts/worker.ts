@@ -27,6 +27,7 @@ import { createPostgresStore } from '../lib/postgres-store.ts';
 import { listenForJobs, runDrainLoop } from '../lib/drain-loop.ts';
 import type { JobRegistry } from '../lib/job.ts';
 import { createConsoleLogger } from '../lib/logger.ts';
+import { LEASE_MS } from '../lib/limits.ts';
 
 const url = process.env.DATABASE_URL;
 if (!url) {
@@ -44,7 +45,7 @@ const int = (name: string, fallback: number, min = 1, max = Number.MAX_SAFE_INTE
 const concurrency = int('EDGEJOBS_CONCURRENCY', 10, 1, 1_000);
 const roundMs = int('EDGEJOBS_WORKER_ROUND_MS', 60_000, 2_500); // at least the 2 s hand-back margin + 0.5 s
 const shutdownGraceMs = int('EDGEJOBS_SHUTDOWN_GRACE_MS', 5_000, 0, 600_000);
-const leaseMs = int('EDGEJOBS_LEASE_MS', 30_000, 1_000, 600_000);
+const leaseMs = int('EDGEJOBS_LEASE_MS', LEASE_MS.default, LEASE_MS.min, LEASE_MS.max);
 const registry = await loadRegistry(process.env.EDGEJOBS_JOBS_MODULE);
 // The lease holder recorded on every job this process runs, and its name in pg_stat_activity.
 const workerId = `worker-${hostname()}-${process.pid}`;

@@ -7,7 +7,7 @@
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { EdgeJobsError } from '../errors.ts';
-import type { JobStatus } from '../states.ts';
+import { isTerminal, type JobStatus } from '../states.ts';
 import { cancelJob as cancelRequest } from './http-client.ts';
 import type { JobView } from '../wire.ts';
 import { watchJob, type JobWatcher, type WatchOptions, type WatchState } from './watch-job.ts';
@@ -75,7 +75,7 @@ export function useJob(id: string | null | undefined, options: UseJobOptions = {
     result: job?.result ?? null,
     error: job?.error ?? (readError ? { code: readError.code, message: readError.message } : null),
     isLoading: state.loading,
-    isDone: job !== null && ['completed', 'failed', 'cancelled'].includes(job.status),
+    isDone: job !== null && isTerminal(job.status),
     isLive: state.live,
     cancel,
     refresh,

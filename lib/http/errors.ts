@@ -12,7 +12,6 @@ export const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   unauthorized: 401,
   forbidden: 403,
   job_not_found: 404,
-  method_not_allowed: 405,
   idempotency_conflict: 409,
   job_finished: 409,
   payload_too_large: 413,

@@ -5,6 +5,7 @@ import { silentLogger } from '../../lib/logger.ts';
 import { createPostgresStore } from '../../lib/postgres-store.ts';
 import { useTestDb } from '../support/db.ts';
 import { gates, registry, runs } from '../support/jobs.ts';
+import { waitFor } from '../support/wait.ts';
 
 const db = useTestDb({ truncate: ['edgejobs.jobs'] });
 beforeEach(() => runs.clear());
@@ -12,13 +13,7 @@ beforeEach(() => runs.clear());
 const run = (options: Partial<DrainOptions> = {}) =>
   drain({ store: db.store, registry, deadline: Date.now() + 20_000, logger: silentLogger, leaseMs: 5_000, ...options });
 const job = async (id: string) => (await db.sql`select * from edgejobs.jobs where id = ${id}`)[0]!;
-const until = async (check: () => Promise<boolean>, timeoutMs = 10_000) => {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-};
+const until = (check: () => Promise<boolean>) => waitFor(check, 'the condition', { timeoutMs: 10_000, intervalMs: 20 });
 
 describe('drain on real Postgres', () => {
   it('runs every job exactly once across 4 concurrent drains on separate connections, keeping every result', async () => {

@@ -1,4 +1,6 @@
 /** The function's settings, from its environment (`supabase secrets set …`), checked at start. */
+import { LEASE_MS } from '../../../lib/limits.ts';
+
 export interface WorkerConfig {
   /** EDGEJOBS_WORKER_SECRET: the shared secret pg_cron, the kick and operators send. */
   secret: string;
@@ -47,6 +49,6 @@ export function configFromEnv(get: (name: string) => string | undefined): Worker
     concurrency: int('EDGEJOBS_CONCURRENCY', 10, 1, 1_000),
     maxDrains: int('EDGEJOBS_MAX_DRAINS', 4, 1),
     readyPerDrain: int('EDGEJOBS_READY_PER_DRAIN', 500, 1),
-    leaseMs: int('EDGEJOBS_LEASE_MS', 30_000, 1_000, 600_000),
+    leaseMs: int('EDGEJOBS_LEASE_MS', LEASE_MS.default, LEASE_MS.min, LEASE_MS.max),
   };
 }
