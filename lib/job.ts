@@ -193,11 +193,10 @@ export function createRegistry<const D extends readonly AnyJobDefinition[]>(defi
 export function parseWith<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
-  const issues: ValidationIssue[] = parsed.error.issues.map((issue) => ({
-    path: issue.path.map(String).join('.'),
-    message: issue.message,
-    code: issue.code,
-  }));
+  // An unknown key is an issue at that key (`options.bogus`), not at the object that holds it.
+  const issues = parsed.error.issues.flatMap((issue): ValidationIssue[] => issue.code === 'unrecognized_keys'
+    ? issue.keys.map((key) => ({ path: [...issue.path, key].map(String).join('.'), message: `unknown key "${key}"`, code: issue.code }))
+    : [{ path: issue.path.map(String).join('.'), message: issue.message, code: issue.code }]);
   const first = issues[0];
   const summary = first ? `${first.path ? `${first.path}: ` : ''}${first.message}` : 'invalid';
   throw new ValidationError(`${what} is invalid (${issues.length} issue${issues.length === 1 ? '' : 's'}; first: ${summary})`, issues);

@@ -61,8 +61,16 @@ export function createQueue<D extends AnyJobDefinition>(options: { store: Client
   };
   return {
     async enqueue(type, input, opts) {
-      const [job] = await store.enqueueJobs([toSpec(type, input, opts)]);
-      return job as EnqueuedJob;
+      try {
+        const [job] = await store.enqueueJobs([toSpec(type, input, opts)]);
+        return job as EnqueuedJob;
+      } catch (error) {
+        // The database speaks in batches ("jobs[0] reuses idempotency key …"); one job has no index.
+        if (error instanceof EdgeJobsError && /jobs\[0\]/.test(error.message)) {
+          throw new EdgeJobsError(error.code, error.message.replace(/ \(jobs\[0\]\)|jobs\[0\]\.?\s?/, ''), { cause: error.cause, details: error.details, retryable: error.retryable });
+        }
+        throw error;
+      }
     },
     async enqueueMany(jobs) {
       if (jobs.length === 0) return [];

@@ -162,7 +162,7 @@ export function createJobRoutes<D extends AnyJobDefinition>(options: JobRoutesOp
       const serverOnly = Object.keys(merged).filter((k) => k in serviceOptions.shape && !(k in userOptions.shape));
       if (serverOnly.length) throw new EdgeJobsError('forbidden', `only the server may set ${serverOnly.map((k) => `options.${k}`).join(', ')}`);
     }
-    const parsed = parseWith(caller.kind === 'service' ? serviceOptions : userOptions, merged, 'options');
+    const parsed = withPath('options', () => parseWith(caller.kind === 'service' ? serviceOptions : userOptions, merged, 'options'));
     const enqueueOptions: EnqueueOptions = { ...parsed, runAt: parsed.runAt ? new Date(parsed.runAt) : undefined } as EnqueueOptions;
     if (options.registerJobTypes !== false) await registerOnce(stores.service, registry, { logger: log });
     const store = (await storeFor(caller)) as ClientStore;
@@ -171,9 +171,7 @@ export function createJobRoutes<D extends AnyJobDefinition>(options: JobRoutesOp
     try {
       job = await queue.enqueue(definition.type, input as never, enqueueOptions);
     } catch (error) {
-      if (error instanceof ValidationError && inputPath) {
-        throw new ValidationError(error.message, error.issues.map((i) => ({ ...i, path: i.path ? `${inputPath}.${i.path}` : inputPath })));
-      }
+      if (error instanceof ValidationError && inputPath) throw prefixed(error, inputPath);
       throw error;
     }
     // A replay stored nothing new; a job scheduled for later is the cron's (a kick now would find
@@ -337,6 +335,19 @@ export function createJobRoutes<D extends AnyJobDefinition>(options: JobRoutesOp
       });
     }),
   };
+}
+
+/** The issues of a validation error, with their paths under `prefix` (`options.bogus`). */
+function prefixed(error: ValidationError, prefix: string): ValidationError {
+  return new ValidationError(error.message, error.issues.map((i) => ({ ...i, path: i.path ? `${prefix}.${i.path}` : prefix })));
+}
+
+function withPath<T>(prefix: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    throw error instanceof ValidationError ? prefixed(error, prefix) : error;
+  }
 }
 
 /** The part of a stored error an end user may see: no stack, no internals. */

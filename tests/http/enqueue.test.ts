@@ -45,8 +45,19 @@ describe('POST /api/jobs', () => {
     expect(await again.json()).toMatchObject({ id: first.id, replayed: true });
     const conflict = await routes.enqueue(request('POST', '/api/jobs', { json: { type: 'billing.sync', input: { account: 'b' } }, headers }));
     expect(conflict.status).toBe(409);
-    expect((await conflict.json()).error.code).toBe('idempotency_conflict');
+    const { error } = await conflict.json();
+    expect(error.code).toBe('idempotency_conflict');
+    // One job, no batch index: the database's "jobs[0] reuses …" is not the single API's wording.
+    expect(error.message).toMatch(/^reuses idempotency key "order-42" of job /);
     expect(await rows()).toHaveLength(1);
+  });
+
+  it('names an unknown option by its path (options.bogus), every one of them', async () => {
+    const response = await routes.enqueue(request('POST', '/api/jobs', {
+      json: { type: 'billing.sync', input: { account: 'a' }, options: { bogus: 1, other: 2 } }, headers: bearer(await userToken(randomUUID())),
+    }));
+    const error = await expectError(response, 422, 'validation_failed');
+    expect(error.issues.map((i: { path: string }) => i.path)).toEqual(['options.bogus', 'options.other']);
   });
 
   it('takes the idempotency key from options.idempotencyKey too', async () => {

@@ -13,7 +13,7 @@ import { expect, it } from 'vitest';
 import { ROOT } from '../../scripts/embedded-db.ts';
 
 function supabase(args: string[], cwd: string): Promise<string> {
-  const env = { ...process.env, SUPABASE_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1' };
+  const env: NodeJS.ProcessEnv = { ...process.env, SUPABASE_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1' };
   delete env.SUPABASE_ACCESS_TOKEN;
   return new Promise((resolve) => {
     execFile(join(ROOT, 'node_modules', '.bin', 'supabase'), args, { cwd, env, timeout: 30_000 }, (_error, stdout, stderr) => resolve(`${stdout}${stderr}`));
