@@ -7,12 +7,8 @@
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
 import { EdgeJobsError } from './errors.ts';
 import { fromDatabaseError } from './sql-errors.ts';
-import {
-  fromClaimedRow, fromEnqueuedRow, fromFailRow, fromHealthRow, fromHeartbeatRow, fromJobRow, fromOutcomeRow,
-  fromProgressRow, fromQueueRow, fromQueueStatsRow,
-  intervalFromMs, leaseSeconds, toSqlComplete, toSqlFail, toSqlJobSpec, toSqlJobType, toSqlLease, toSqlProgress,
-} from './rows.ts';
-import type { CompleteOutcome, HandBackOutcome, Store } from './store.ts';
+import { storeFromCalls } from './sql-api.ts';
+import type { Store } from './store.ts';
 
 type Row = Record<string, unknown>;
 // The generated Database types describe `public`; rpc() is called with checked names below, so
@@ -126,113 +122,10 @@ function makeStore(client: AnyClient, withAccessToken: (token: string) => Supaba
   }
 
   return {
+    ...storeFromCalls(async (c, values) => (c.returns === 'rows' ? rpc(c.fn, values) : scalar(c.fn, values))),
     client,
     withAccessToken,
     actsAs,
     async stop() {},
-
-    async enqueueJobs(specs) {
-      return (await rpc('enqueue_jobs', { jobs: specs.map(toSqlJobSpec) })).map(fromEnqueuedRow);
-    },
-    async getJob(id) {
-      const rows = await rpc('get_job', { job_id: id });
-      return rows[0] ? fromJobRow(rows[0]) : null;
-    },
-    async listJobs(filter = {}) {
-      const rows = await rpc('list_jobs', {
-        status: filter.status ?? null, type: filter.type ?? null, queue: filter.queue ?? null,
-        before_created_at: filter.before?.createdAt.toISOString() ?? null, before_id: filter.before?.id ?? null,
-        max_rows: filter.limit ?? 50,
-      });
-      return rows.map(fromJobRow);
-    },
-    async cancelJob(id) {
-      return fromJobRow((await rpc('cancel_job', { job_id: id }))[0] as Row);
-    },
-
-    async claimJobs(request) {
-      const rows = await rpc('claim_jobs', {
-        worker_id: request.workerId, job_types: request.types, max_jobs: request.limit,
-        lease_seconds: leaseSeconds(request.leaseMs), queues: request.queues ?? null,
-      });
-      return rows.map(fromClaimedRow);
-    },
-    async getWaitingLimitedQueues(types, queues) {
-      const names = await scalar('get_waiting_limited_queues', { job_types: types, queues: queues ?? null });
-      return Array.isArray(names) ? names.map(String) : [];
-    },
-    async heartbeatJobs(leases, leaseMs) {
-      return (await rpc('heartbeat_jobs', { jobs: leases.map(toSqlLease), lease_seconds: leaseSeconds(leaseMs) })).map(fromHeartbeatRow);
-    },
-    async saveJobProgress(items) {
-      return (await rpc('save_job_progress', { jobs: items.map(toSqlProgress) })).map(fromProgressRow);
-    },
-    async completeJobs(items) {
-      return (await rpc('complete_jobs', { jobs: items.map(toSqlComplete) })).map((r) => fromOutcomeRow<CompleteOutcome>(r));
-    },
-    async failJobs(items) {
-      return (await rpc('fail_jobs', { jobs: items.map(toSqlFail) })).map(fromFailRow);
-    },
-    async handBackJobs(items) {
-      return (await rpc('hand_back_jobs', { jobs: items.map(toSqlProgress) })).map((r) => fromOutcomeRow<HandBackOutcome>(r));
-    },
-    async reapExpiredLeases(limit = 1000) {
-      return (await rpc('reap_expired_leases', { max_jobs: limit })).map(fromFailRow);
-    },
-    async startWorkerRun(run) {
-      return String(await scalar('start_worker_run', {
-        worker_id: run.workerId, trigger: run.trigger, deadline_at: run.deadline?.toISOString() ?? null,
-        worker_name: run.workerName ?? null, job_types: run.types ?? null,
-      }));
-    },
-    async registerJobTypes(types, workerName = null) {
-      return Number(await scalar('register_job_types', { types: types.map(toSqlJobType), worker_name: workerName }));
-    },
-    async finishWorkerRun(runId, summary, error = null) {
-      await scalar('finish_worker_run', {
-        run_id: runId,
-        summary: {
-          claimed: summary.claimed, completed: summary.completed, failed: summary.failed, retried: summary.retried,
-          cancelled: summary.cancelled, handed_back: summary.handedBack, lease_lost: summary.leaseLost, stop_reason: summary.stopReason,
-        },
-        error,
-      });
-    },
-
-    async getQueueStats() {
-      return (await rpc('get_queue_stats', {})).map(fromQueueStatsRow);
-    },
-    async getQueueHealth() {
-      return fromHealthRow((await rpc('get_queue_health', {}))[0] as Row);
-    },
-    async retryFailedJobs(filter = {}) {
-      return Number(await scalar('retry_failed_jobs', {
-        job_id: filter.jobId ?? null, type: filter.type ?? null, queue: filter.queue ?? null,
-        failed_after: filter.failedAfter?.toISOString() ?? null, failed_before: filter.failedBefore?.toISOString() ?? null,
-      }));
-    },
-    async purgeJobs(opts = {}) {
-      return Number(await scalar('purge_jobs', {
-        older_than: opts.olderThanMs === undefined ? null : intervalFromMs(opts.olderThanMs), max_rows: opts.limit ?? 10000,
-      }));
-    },
-    async purgeWorkerRuns(olderThanMs = 7 * 24 * 3600 * 1000) {
-      return Number(await scalar('purge_worker_runs', { older_than: intervalFromMs(olderThanMs) }));
-    },
-    async pauseQueue(queue) {
-      return fromQueueRow((await rpc('pause_queue', { queue }))[0] as Row);
-    },
-    async resumeQueue(queue) {
-      return fromQueueRow((await rpc('resume_queue', { queue }))[0] as Row);
-    },
-    async countRunningWorkers() {
-      return Number(await scalar('count_running_workers', {}));
-    },
-    async claimWorkerKick() {
-      return (await scalar('claim_worker_kick', {})) === true;
-    },
-    async setQueueConcurrency(queue, limit) {
-      return fromQueueRow((await rpc('set_queue_concurrency', { queue, concurrency_limit: limit }))[0] as Row);
-    },
   };
 }

@@ -3,14 +3,18 @@
  * set_config('role', ...) and request.jwt.claims.
  */
 import { describe, expect, it } from 'vitest';
+import { SQL_API } from '../../lib/sql-api.ts';
 import { useTestDb, userClaims, type TestDb } from '../support/db.ts';
 
 const alice = crypto.randomUUID();
 const bob = crypto.randomUUID();
 const db = useTestDb();
 
-/** The only functions a signed-in user may call; every other function is the service role's. */
-const CLIENT_FUNCTIONS = ['enqueue_jobs', 'enqueue_job', 'get_job', 'list_jobs', 'cancel_job'];
+/**
+ * The only functions a signed-in user may call (the store's table says which of its calls are
+ * the clients'; enqueue_job is the one-job form for SQL callers); every other one is the service role's.
+ */
+const CLIENT_FUNCTIONS = [...Object.values(SQL_API).filter((c) => c.who === 'client').map((c) => c.fn), 'enqueue_job'];
 
 /**
  * Every function the migrations define, read from the catalog (not a hand-written list, so a new
@@ -78,6 +82,14 @@ describe('grants', () => {
     // A sample of each part, so that an empty or broken catalog query cannot pass the checks below.
     expect(names).toEqual(expect.arrayContaining([...CLIENT_FUNCTIONS, 'claim_jobs', 'register_job_types', 'claim_worker_kick',
       'count_running_workers', 'schedule_worker', 'unschedule_worker', 'get_queue_health']));
+  });
+
+  it('has every function the store calls, with the grants its table says', async () => {
+    const fns = new Map((await catalog()).filter((f) => f.schema === 'public').map((f) => [f.name, f]));
+    for (const c of Object.values(SQL_API)) {
+      const f = fns.get(c.fn);
+      expect({ fn: c.fn, authenticated: f?.authenticated, service: f?.service_role }).toEqual({ fn: c.fn, authenticated: c.who === 'client', service: true });
+    }
   });
 
   it('anon can execute no edgejobs function and reads no job table', async () => {
