@@ -18,10 +18,10 @@
  *   to `shutdownGraceMs` before it hands them back too.
  */
 import { EdgeJobsError, coerceError, serializeError, type ErrorJson } from './errors.ts';
-import type { AnyJobDefinition, JobContext, JobRegistry } from './job.ts';
+import type { AnyJobDefinition, JobRegistry } from './job.ts';
+import { jobContext } from './job-context.ts';
 import { registerOnce } from './job-types.ts';
 import { LEASE_MS } from './limits.ts';
-import { assertStorableJson } from './json-value.ts';
 import { createConsoleLogger, type Logger } from './logger.ts';
 import { createClaimer } from './drain-claims.ts';
 import { startLeaseKeeper } from './drain-leases.ts';
@@ -128,7 +128,14 @@ const SLICE_MS = 20;
 const yieldToEventLoop = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 /**
- * Runs jobs until nothing is claimable or the deadline comes, and returns what it did. Never
+ * Runs jobs until nothing is claimable or the deadline comes, and returns what it did.
+ *
+ * Longer than a screen (about 200 lines), on purpose: what is left here is what shares the stop
+ * state (the halt signal, when and how the drain was stopped, the writes' time limit) and the
+ * held jobs: the wiring of the parts, the loop, and the wind-down that must see exactly what the
+ * loop left. Everything with state of its own is a part: claims (drain-claims.ts), held jobs
+ * (held-jobs.ts), leases (drain-leases.ts), outcome writes (drain-outcomes.ts), one run
+ * (run-job.ts) and the handler's context (job-context.ts). Never
  * throws for database or handler errors (they are in the summary); throws `configuration` for bad
  * options.
  * @example
@@ -244,42 +251,7 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
     const { job } = entry;
     const definition = registry.get(job.type) as AnyJobDefinition;
     const abort = (entry.abort = new LazyAbort());
-    let jobLog: Logger | undefined;
-    const context: JobContext = {
-      job: {
-        id: job.id, type: job.type, queue: job.queue, priority: job.priority, attempt: job.attempt,
-        maxAttempts: job.maxAttempts, createdAt: job.createdAt, runAt: job.runAt,
-        idempotencyKey: job.idempotencyKey, ownerId: job.ownerId,
-      },
-      // Made on first use, like the log: a synchronous handler rarely needs a signal.
-      get signal() {
-        return abort.signal;
-      },
-      deadline: definition.timeoutMs === undefined ? stopAt : Math.min(stopAt, Date.now() + definition.timeoutMs),
-      lastCheckpoint: job.checkpoint ?? undefined,
-      idempotencyKey: job.idempotencyKey ?? job.id,
-      progress(value) {
-        // Refused here, where the handler can see it: in the batched write it would fail every job.
-        assertStorableJson(value, 'progress');
-        entry.progress = value;
-        entry.progressSet = true;
-        entry.progressDirty = true;
-      },
-      async checkpoint(value) {
-        assertStorableJson(value, 'checkpoint');
-        const r = await leases.saveProgress(entry, { value });
-        if (r.outcome === 'lease_lost') throw new EdgeJobsError('lease_lost', `job ${job.id}: the lease was lost; the checkpoint was not saved`);
-      },
-      // Made on first use: most handlers never log.
-      get log() {
-        return (jobLog ??= {
-          debug: (m, f) => log.debug(m, { jobId: job.id, ...f }),
-          info: (m, f) => log.info(m, { jobId: job.id, ...f }),
-          warn: (m, f) => log.warn(m, { jobId: job.id, ...f }),
-          error: (m, f) => log.error(m, { jobId: job.id, ...f }),
-        });
-      },
-    };
+    const context = jobContext({ entry, definition, abort, stopAt, log, saveCheckpoint: (value) => leases.saveProgress(entry, { value }) });
     const finished = (outcome: RunOutcome) => {
       ewma = ewma === null ? outcome.durationMs : ewma * 0.8 + outcome.durationMs * 0.2;
       report(entry, outcome);

@@ -1,0 +1,62 @@
+/**
+ * The context a handler gets (its second argument): the job, its abort signal and deadline, the
+ * last checkpoint, and progress, checkpoint and log helpers bound to the drain that runs it.
+ */
+import { EdgeJobsError } from './errors.ts';
+import type { HeldJob } from './held-jobs.ts';
+import type { AnyJobDefinition, JobContext } from './job.ts';
+import { assertStorableJson } from './json-value.ts';
+import type { Logger } from './logger.ts';
+import type { LazyAbort } from './run-job.ts';
+import type { ProgressOutcome } from './store.ts';
+
+export interface JobContextOptions {
+  entry: HeldJob;
+  definition: AnyJobDefinition;
+  abort: LazyAbort;
+  /** When the drain stops running handlers (its deadline less the hand-back margin). */
+  stopAt: number;
+  log: Logger;
+  /** Writes a checkpoint now (and the buffered progress with it). */
+  saveCheckpoint(value: unknown): Promise<ProgressOutcome>;
+}
+
+export function jobContext({ entry, definition, abort, stopAt, log, saveCheckpoint }: JobContextOptions): JobContext {
+  const { job } = entry;
+  let jobLog: Logger | undefined;
+  return {
+    job: {
+      id: job.id, type: job.type, queue: job.queue, priority: job.priority, attempt: job.attempt,
+      maxAttempts: job.maxAttempts, createdAt: job.createdAt, runAt: job.runAt,
+      idempotencyKey: job.idempotencyKey, ownerId: job.ownerId,
+    },
+    // Made on first use, like the log: a synchronous handler rarely needs a signal.
+    get signal() {
+      return abort.signal;
+    },
+    deadline: definition.timeoutMs === undefined ? stopAt : Math.min(stopAt, Date.now() + definition.timeoutMs),
+    lastCheckpoint: job.checkpoint ?? undefined,
+    idempotencyKey: job.idempotencyKey ?? job.id,
+    progress(value) {
+      // Refused here, where the handler can see it: in the batched write it would fail every job.
+      assertStorableJson(value, 'progress');
+      entry.progress = value;
+      entry.progressSet = true;
+      entry.progressDirty = true;
+    },
+    async checkpoint(value) {
+      assertStorableJson(value, 'checkpoint');
+      const r = await saveCheckpoint(value);
+      if (r.outcome === 'lease_lost') throw new EdgeJobsError('lease_lost', `job ${job.id}: the lease was lost; the checkpoint was not saved`);
+    },
+    // Made on first use: most handlers never log.
+    get log() {
+      return (jobLog ??= {
+        debug: (m, f) => log.debug(m, { jobId: job.id, ...f }),
+        info: (m, f) => log.info(m, { jobId: job.id, ...f }),
+        warn: (m, f) => log.warn(m, { jobId: job.id, ...f }),
+        error: (m, f) => log.error(m, { jobId: job.id, ...f }),
+      });
+    },
+  };
+}
