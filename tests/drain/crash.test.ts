@@ -53,7 +53,9 @@ it('a job whose worker process was killed is claimed again within its lease plus
   }
   stop.abort();
   expect((await rescuer).completed).toBe(1);
-  // Back in the queue and running again within the lease plus one look (bound: lease + 5 s).
+  // Back in the queue and running again within the lease plus one look (bound: lease + 5 s). The
+  // bound is the behaviour under test, the promise a lease makes: a dead worker's job is not left
+  // until some later sweep, it is claimable again when its lease runs out.
   const [second] = await db.sql`select started_at from edgejobs.jobs where id = ${claimedId}`;
   expect(second!.started_at.getTime() - killedAt).toBeLessThan(2_000 + 5_000);
   const [row] = await db.sql`select * from edgejobs.jobs where id = ${claimedId}`;

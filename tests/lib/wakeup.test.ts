@@ -1,29 +1,51 @@
-import { describe, expect, it } from 'vitest';
+/**
+ * The wake-up of long-running workers. Time is faked: a wait of 10 s that ends without the clock
+ * moving was ended by the notification, which is the outcome under test (no wall-clock bound).
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createWakeup } from '../../lib/drain-loop.ts';
 
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+/** Whether a promise has settled, after the microtasks now queued have run. */
+async function settled(promise: Promise<unknown>): Promise<boolean> {
+  let done = false;
+  void promise.then(() => (done = true));
+  await vi.advanceTimersByTimeAsync(0);
+  return done;
+}
+
 describe('createWakeup', () => {
-  it('ends a wait in progress at once when notified', async () => {
+  it('ends a wait in progress when notified, without its timer', async () => {
     const w = createWakeup();
-    const started = Date.now();
     const waiting = w.idleWait(10_000, new AbortController().signal);
-    setTimeout(() => w.notify(), 20);
-    await waiting;
-    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(await settled(waiting)).toBe(false);
+    w.notify();
+    expect(await settled(waiting)).toBe(true);
   });
 
   it('keeps a notification that came while no wait was running, for the next wait only', async () => {
     const w = createWakeup();
     w.notify();
-    const started = Date.now();
-    await w.idleWait(10_000, new AbortController().signal);
-    expect(Date.now() - started).toBeLessThan(5_000);
-    let ended = false;
+    expect(await settled(w.idleWait(10_000, new AbortController().signal))).toBe(true);
     const stop = new AbortController();
-    const next = w.idleWait(10_000, stop.signal).then(() => (ended = true));
-    await new Promise((r) => setTimeout(r, 50));
-    expect(ended).toBe(false);
+    const next = w.idleWait(10_000, stop.signal);
+    expect(await settled(next)).toBe(false);
     stop.abort();
-    await next;
-    expect(ended).toBe(true);
+    expect(await settled(next)).toBe(true);
+  });
+
+  it('ends a wait at its time when nothing comes', async () => {
+    const w = createWakeup();
+    const waiting = w.idleWait(10_000, new AbortController().signal);
+    await vi.advanceTimersByTimeAsync(9_999);
+    expect(await settled(waiting)).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await settled(waiting)).toBe(true);
   });
 });
