@@ -15,7 +15,6 @@ const cache = globalThis as typeof globalThis & {
   __edgejobsStores?: StoreProvider;
   __edgejobsRoutes?: JobRoutes;
   __edgejobsDrain?: (request: Request) => Promise<Response>;
-  __edgejobsFloor?: JobRoutes;
 };
 
 /** One store provider (one connection pool) per server process, shared by every route. */
@@ -30,7 +29,7 @@ function jwksUrl(): string | undefined {
 }
 
 /** Who is calling, from the environment's keys: shared by the routes and the bench floor. */
-function authenticator() {
+export function authenticator() {
   return createAuthenticator({
     jwtSecret: process.env.SUPABASE_JWT_SECRET || undefined,
     jwksUrl: jwksUrl(),
@@ -74,30 +73,4 @@ export function cronDrain(): (request: Request) => Promise<Response> {
     logger: createConsoleLogger('warn'),
   });
   return cache.__edgejobsDrain;
-}
-
-/**
- * For `npm run bench` only (EDGEJOBS_BENCH_FLOOR=1): the same enqueue route on a store that
- * answers without the database, the upper bound an enqueue route can reach on this server.
- */
-export function floorRoutes(): JobRoutes | null {
-  if (process.env.EDGEJOBS_BENCH_FLOOR !== '1') return null;
-  // Built once, like routes(): the floor must not pay a setup per request the real route does not.
-  cache.__edgejobsFloor ??= buildFloor();
-  return cache.__edgejobsFloor;
-}
-
-function buildFloor(): JobRoutes {
-  const floor = {
-    async enqueueJobs(specs: Array<{ type: string }>) {
-      const now = new Date();
-      return specs.map((s) => ({ id: crypto.randomUUID(), type: s.type, queue: 'default', status: 'queued' as const, priority: 0, runAt: now, createdAt: now, idempotencyKey: null, replayed: false }));
-    },
-  };
-  const stores = { adapter: 'postgres' as const, service: floor as never, forUser: async () => floor as never, stop: async () => {} };
-  return createJobRoutes({
-    registry: demoRegistry,
-    stores,
-    auth: authenticator(),
-  });
 }

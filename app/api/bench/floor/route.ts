@@ -1,6 +1,6 @@
 // POST /api/bench/floor: the enqueue route without the database, for `npm run bench` only
 // (EDGEJOBS_BENCH_FLOOR=1); 404 otherwise.
-import { floorRoutes } from '../../../_server/edgejobs.ts';
+import { floorRoutes } from '../../../../bench/floor-route.ts';
 
 export const runtime = 'nodejs';
 export const maxDuration = 10;
