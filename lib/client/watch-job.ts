@@ -58,7 +58,9 @@ export interface JobWatcher {
 const PERMANENT_STATUSES = new Set([400, 401, 403, 404, 410]);
 
 /**
- * Starts watching a job.
+ * Starts watching a job. Longer than a screen because polling, the Realtime channel, the
+ * visibility pause and stop share one state (the last job, its ETag, the timer, the channel) and
+ * hand it between them; each concern is a named inner function.
  * @example
  * const watcher = watchJob(id, { onChange: (s) => render(s.job?.progress) })
  * // later

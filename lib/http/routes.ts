@@ -104,7 +104,10 @@ const envelope = z.strictObject({
 });
 
 /**
- * Creates every route handler for a registry.
+ * Creates every route handler for a registry. One factory (longer than a screen) because the six
+ * handlers share what it builds once per process: the options, the thresholds, the registration
+ * and the caller-to-store mapping; each handler is a short block below, and the work they share
+ * (accept, view) is a named function.
  * @example
  * // app/_server/jobs.ts
  * export const routes = createJobRoutes({ registry, stores: storesFromEnv(process.env), auth: createAuthenticator({ jwtSecret }) })
