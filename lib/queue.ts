@@ -11,7 +11,7 @@ import { assertStorableJson } from './json-value.ts';
 import type { ClientStore, EnqueueSpec, EnqueuedJob } from './store.ts';
 
 /** Options only the server (the service role) may set; the names the routes use. */
-export const SERVER_ONLY_OPTIONS = ['queue', 'priority', 'maxAttempts', 'backoffBaseMs', 'backoffMaxMs', 'keepForMs'] as const;
+const SERVER_ONLY_OPTIONS = ['queue', 'priority', 'maxAttempts', 'backoffBaseMs', 'backoffMaxMs', 'keepForMs'] as const;
 
 /** Per-call options; each overrides the job type's default. */
 export type EnqueueOptions = Omit<EnqueueSpec, 'type' | 'input'>;

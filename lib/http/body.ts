@@ -2,7 +2,7 @@
 import { EdgeJobsError } from '../errors.ts';
 
 /** True for `application/json` and `application/<anything>+json`, with any parameters. */
-export function isJsonContentType(value: string | null): boolean {
+function isJsonContentType(value: string | null): boolean {
   if (!value) return false;
   const type = value.split(';')[0]!.trim().toLowerCase();
   return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));

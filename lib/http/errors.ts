@@ -23,7 +23,7 @@ export const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
 };
 
 /** Headers every JSON answer carries: never cached by shared caches, varies by credentials. */
-export const JSON_HEADERS = {
+const JSON_HEADERS = {
   'content-type': 'application/json; charset=utf-8',
   'cache-control': 'private, no-cache',
   vary: 'Authorization, Cookie',
