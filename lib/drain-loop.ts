@@ -10,7 +10,11 @@ import { silentLogger, type Logger } from './logger.ts';
 export interface DrainLoopOptions extends Omit<DrainOptions, 'deadline' | 'signal'> {
   /** Length of each drain round. Default 10,000 ms. */
   roundMs?: number;
-  /** Wait after a round that found nothing to do. Default 250 ms. */
+  /**
+   * Idle, how often to look again: the wait between empty rounds, or with `waitForWork` the
+   * longest single wait (jobs whose run_at comes send no notification). Default 250 ms. (The
+   * drain's `idlePollMs` is another thing: how often a busy drain looks again after a short claim.)
+   */
   idleMs?: number;
   /** Wait after a round that failed (database down). Default 2,000 ms, doubling to 30 s. */
   errorMs?: number;
@@ -18,12 +22,13 @@ export interface DrainLoopOptions extends Omit<DrainOptions, 'deadline' | 'signa
   signal: AbortSignal;
   onRound?: (summary: DrainSummary) => void;
   /**
-   * A wake-up (see {@link createWakeup}): each round then waits for work inside the drain (up to
-   * `idleMs` at a time, ending early when woken, then looking again for jobs whose run_at has come)
-   * until the round's end, so a new job costs one claim and an idle worker records one run per
-   * round. Without it, empty rounds end at once and the loop sleeps `idleMs` between them.
+   * A wake-up (see {@link createWakeup}), the drain's own option: each round then waits for work
+   * inside the drain (up to `idleMs` at a time, ending early when woken, then looking again for
+   * jobs whose run_at has come) until the round's end, so a new job costs one claim and an idle
+   * worker records one run per round. Without it, empty rounds end at once and the loop sleeps
+   * `idleMs` between them.
    */
-  idleWait?: (ms: number, signal: AbortSignal) => Promise<void>;
+  waitForWork?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
 /**
@@ -34,7 +39,7 @@ export interface DrainLoopOptions extends Omit<DrainOptions, 'deadline' | 'signa
  * await runDrainLoop({ store, registry, signal: stop.signal })
  */
 export async function runDrainLoop(options: DrainLoopOptions): Promise<void> {
-  const { roundMs = 10_000, idleMs = 250, errorMs = 2_000, signal, onRound, idleWait, ...drainOptions } = options;
+  const { roundMs = 10_000, idleMs = 250, errorMs = 2_000, signal, onRound, waitForWork: wake, ...drainOptions } = options;
   const log = options.logger ?? silentLogger;
   const margin = options.handBackMarginMs ?? DEFAULT_HAND_BACK_MARGIN_MS;
   if (!(roundMs >= margin + 500)) {
@@ -44,7 +49,7 @@ export async function runDrainLoop(options: DrainLoopOptions): Promise<void> {
   while (!signal.aborted) {
     // With a wake-up source the round itself waits for work (a new job costs one claim); without
     // one, an empty round ends at once and the loop polls between rounds.
-    const waitForWork = idleWait && ((maxMs: number, s: AbortSignal) => idleWait(Math.min(idleMs, maxMs), s));
+    const waitForWork = wake && ((maxMs: number, s: AbortSignal) => wake(Math.min(idleMs, maxMs), s));
     const summary = await drain({ ...drainOptions, deadline: Date.now() + roundMs, signal, ...(waitForWork ? { waitForWork } : {}) });
     onRound?.(summary);
     if (summary.stopReason === 'error') {
@@ -55,7 +60,7 @@ export async function runDrainLoop(options: DrainLoopOptions): Promise<void> {
     }
     backoff = errorMs;
     // An empty queue, or a round that could claim nothing (all queues paused or at their limit).
-    if (!idleWait && (summary.stopReason === 'empty' || summary.claimed === 0)) await wait(idleMs, signal);
+    if (!wake && (summary.stopReason === 'empty' || summary.claimed === 0)) await wait(idleMs, signal);
   }
 }
 
@@ -76,8 +81,8 @@ function wait(ms: number, signal: AbortSignal): Promise<void> {
 export interface Wakeup {
   /** Call when new work may exist; a wait in progress ends at once, otherwise the next one does. */
   notify(): void;
-  /** Pass as `idleWait`. */
-  idleWait(ms: number, signal: AbortSignal): Promise<void>;
+  /** Pass as `waitForWork`. */
+  waitForWork(ms: number, signal: AbortSignal): Promise<void>;
 }
 
 /**
@@ -86,7 +91,7 @@ export interface Wakeup {
  * @example
  * const wakeup = createWakeup()
  * await sql.listen('edgejobs_jobs', () => wakeup.notify())
- * await runDrainLoop({ store, registry, signal, idleWait: wakeup.idleWait, idleMs: 30_000 })
+ * await runDrainLoop({ store, registry, signal, waitForWork: wakeup.waitForWork, idleMs: 30_000 })
  */
 export function createWakeup(): Wakeup {
   let pending = false;
@@ -96,7 +101,7 @@ export function createWakeup(): Wakeup {
       if (wake) wake();
       else pending = true;
     },
-    idleWait(ms, signal) {
+    waitForWork(ms, signal) {
       if (pending || signal.aborted) {
         pending = false;
         return Promise.resolve();
@@ -118,11 +123,11 @@ export function createWakeup(): Wakeup {
 
 /**
  * Wake-ups from `LISTEN edgejobs_jobs` (the insert trigger's NOTIFY) on a postgres.js client, for
- * {@link runDrainLoop}'s `idleWait`; null when LISTEN is not available (Supabase's transaction
+ * {@link runDrainLoop}'s `waitForWork`; null when LISTEN is not available (Supabase's transaction
  * pooler does not carry it: poll instead). postgres.js listens on a connection of its own.
  * @example
  * const wakeup = await listenForJobs(store.sql, log)
- * await runDrainLoop({ store, registry, signal, idleMs: 5_000, ...(wakeup ? { idleWait: wakeup.idleWait } : {}) })
+ * await runDrainLoop({ store, registry, signal, idleMs: 5_000, ...(wakeup ? { waitForWork: wakeup.waitForWork } : {}) })
  */
 export async function listenForJobs(sql: { listen(channel: string, onNotify: () => void): Promise<unknown> }, log: Logger = silentLogger): Promise<Wakeup | null> {
   const wakeup = createWakeup();

@@ -99,7 +99,7 @@ async function main() {
     store, registry: demoRegistry, signal: stop.signal, roundMs: 10_000, idleMs: 1_000, trigger: 'dev', workerName: 'dev', logger: log,
     // Ctrl-C in development: hand running jobs back at once rather than wait for them.
     shutdownGraceMs: 0,
-    ...(wakeup ? { idleWait: wakeup.idleWait } : {}),
+    ...(wakeup ? { waitForWork: wakeup.waitForWork } : {}),
     onRound: (s) => {
       last = s;
       if (s.claimed && !stop.signal.aborted) console.log(`[dev] drain: ${s.completed} completed, ${s.retried} retried, ${s.failed} failed, ${s.cancelled} cancelled, ${s.handedBack} handed back (${s.stopReason})`);

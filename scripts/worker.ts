@@ -86,7 +86,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => sh
 console.log(`[worker] draining ${registry.types().join(', ')} with concurrency ${concurrency}; ${listening ? 'woken by LISTEN edgejobs_jobs' : `polling every ${idleMs} ms`}`);
 await runDrainLoop({
   store, registry, signal: stop.signal, handBackNow: now.signal, roundMs, idleMs, concurrency, shutdownGraceMs, leaseMs, workerId, workerName, trigger: 'worker', logger: log,
-  ...(wakeup ? { idleWait: wakeup.idleWait } : {}),
+  ...(wakeup ? { waitForWork: wakeup.waitForWork } : {}),
   onRound: (s) => {
     if (s.claimed) console.log(`[worker] round: ${s.completed} completed, ${s.retried} retried, ${s.failed} failed, ${s.cancelled} cancelled, ${s.handedBack} handed back (${s.stopReason})`);
   },

@@ -21,11 +21,11 @@ export async function edgejobsContender(url: string): Promise<Contender> {
   // enqueue then applies the registry's rules and defaults, the path production takes.
   await registerJobTypes(store, registry, { workerName: 'bench' });
 
-  /** An idle worker loop, woken by `idleWait`. */
-  const loop = (idleWait: ((ms: number, signal: AbortSignal) => Promise<void>) | undefined, pollMs: number) => async (onJob: (p: Record<string, unknown>) => void) => {
+  /** An idle worker loop, woken by `waitForWork`. */
+  const loop = (waitForWork: ((ms: number, signal: AbortSignal) => Promise<void>) | undefined, pollMs: number) => async (onJob: (p: Record<string, unknown>) => void) => {
     onPicked = onJob;
     const stop = new AbortController();
-    const done = runDrainLoop({ store, registry, signal: stop.signal, roundMs: 60_000, idleMs: pollMs, concurrency: 10, logger: silentLogger, ...(idleWait ? { idleWait } : {}) });
+    const done = runDrainLoop({ store, registry, signal: stop.signal, roundMs: 60_000, idleMs: pollMs, concurrency: 10, logger: silentLogger, ...(waitForWork ? { waitForWork } : {}) });
     return async () => {
       stop.abort();
       await done;
@@ -62,7 +62,7 @@ export async function edgejobsContender(url: string): Promise<Contender> {
       'LISTEN/NOTIFY': async (onJob) => {
         const wakeup = createWakeup();
         const { unlisten } = await store.sql.listen('edgejobs_jobs', () => wakeup.notify());
-        const stopLoop = await loop(wakeup.idleWait, 30_000)(onJob);
+        const stopLoop = await loop(wakeup.waitForWork, 30_000)(onJob);
         return async () => {
           await stopLoop();
           await unlisten();

@@ -23,7 +23,7 @@ async function settled(promise: Promise<unknown>): Promise<boolean> {
 describe('createWakeup', () => {
   it('ends a wait in progress when notified, without its timer', async () => {
     const w = createWakeup();
-    const waiting = w.idleWait(10_000, new AbortController().signal);
+    const waiting = w.waitForWork(10_000, new AbortController().signal);
     expect(await settled(waiting)).toBe(false);
     w.notify();
     expect(await settled(waiting)).toBe(true);
@@ -32,9 +32,9 @@ describe('createWakeup', () => {
   it('keeps a notification that came while no wait was running, for the next wait only', async () => {
     const w = createWakeup();
     w.notify();
-    expect(await settled(w.idleWait(10_000, new AbortController().signal))).toBe(true);
+    expect(await settled(w.waitForWork(10_000, new AbortController().signal))).toBe(true);
     const stop = new AbortController();
-    const next = w.idleWait(10_000, stop.signal);
+    const next = w.waitForWork(10_000, stop.signal);
     expect(await settled(next)).toBe(false);
     stop.abort();
     expect(await settled(next)).toBe(true);
@@ -42,7 +42,7 @@ describe('createWakeup', () => {
 
   it('ends a wait at its time when nothing comes', async () => {
     const w = createWakeup();
-    const waiting = w.idleWait(10_000, new AbortController().signal);
+    const waiting = w.waitForWork(10_000, new AbortController().signal);
     await vi.advanceTimersByTimeAsync(9_999);
     expect(await settled(waiting)).toBe(false);
     await vi.advanceTimersByTimeAsync(1);
