@@ -54,3 +54,22 @@ describe('errors of values the database cannot read', () => {
     expect(await db.sql`select count(*)::int as n from edgejobs.jobs where type = 'a'`).toEqual([{ n: 0 }]);
   });
 });
+
+describe('prepared statements', () => {
+  it('prepares none when told not to (Supabase transaction pooler), and reuses them otherwise', async () => {
+    const { createPostgresStore } = await import('../../lib/postgres-store.ts');
+    const count = async (prepare: boolean) => {
+      const store = createPostgresStore({ url: db.url, max: 1, prepare });
+      try {
+        await store.getQueueHealth();
+        await store.enqueueJobs([{ type: 'prepared.check' }]);
+        await store.getQueueHealth();
+        return Number((await store.sql`select count(*) as n from pg_prepared_statements`)[0]!.n);
+      } finally {
+        await store.stop();
+      }
+    };
+    expect(await count(false)).toBe(0);
+    expect(await count(true)).toBeGreaterThanOrEqual(2);
+  });
+});
