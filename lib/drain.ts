@@ -120,6 +120,8 @@ export const DEFAULT_HAND_BACK_MARGIN_MS = 2_000;
 /** Default `shutdownGraceMs`. */
 const DEFAULT_SHUTDOWN_GRACE_MS = 5_000;
 const FAST_JOB_MS = 50;
+/** The longest a drain waits for its process's first registration of the job types. */
+const REGISTER_WAIT_MS = 3_000;
 const MIN_CLAIM_MS = 10;
 /** Stopped during a database outage: how long outcome writes are retried after the handlers' grace. */
 const STOP_WRITES_MS = 2_000;
@@ -148,8 +150,10 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
   const stopAt = o.deadline - o.handBackMarginMs;
   const counts: OutcomeCounts = { claimed: 0, completed: 0, failed: 0, retried: 0, cancelled: 0, handedBack: 0, leaseLost: 0, unrecorded: 0 };
 
-  // Once per process: the database learns the types and that this worker runs them.
-  await registerOnce(store, registry, { workerName: o.workerName, logger: log });
+  // Once per process: the database learns the types and that this worker runs them. A slow or
+  // hung registration (a lock, an unreachable database) goes on in the background; the drain
+  // waits for it at most REGISTER_WAIT_MS.
+  await firstOf(registerOnce(store, registry, { workerName: o.workerName, logger: log }), Math.min(REGISTER_WAIT_MS, Math.max(0, stopAt - Date.now())));
   let runId: string;
   try {
     runId = await retryTransient(() => store.startWorkerRun({
@@ -351,6 +355,13 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
   }
   log.info('drain finished', { ...summary, error: undefined });
   return summary;
+}
+
+/** Resolves when `promise` settles or after `ms`, whichever comes first (the promise goes on). */
+function firstOf(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([promise.then(() => undefined, () => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))])
+    .finally(() => clearTimeout(timer));
 }
 
 /** Wakes the drain's loop: `ring()` ends the current `wait()`; a wait also ends after `ms`. */

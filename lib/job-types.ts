@@ -38,12 +38,22 @@ export function jobTypeRecord(definition: AnyJobDefinition): JobTypeRecord {
 
 /**
  * The input's JSON Schema as zod writes it (the shape a caller sends, before defaults and
- * transforms), or null when zod cannot write one. Parts JSON Schema cannot say (a Date, a custom
- * check) are left open, so the database never refuses what the schema accepts.
+ * transforms), or null when it could refuse what zod accepts: zod cannot write it, or the input
+ * side coerces (`z.coerce`), preprocesses or catches, which zod writes as the type after the
+ * fact (`z.coerce.number()` takes "5"; its schema says number). Parts JSON Schema cannot say (a
+ * Date, a custom check) are left open.
  */
 export function inputJsonSchema(definition: AnyJobDefinition): Record<string, unknown> | null {
+  let loose = false;
   try {
-    return toJSONSchema(definition.input, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+    const schema = toJSONSchema(definition.input, {
+      io: 'input', unrepresentable: 'any',
+      override: (ctx) => {
+        const def = (ctx.zodSchema as { _zod: { def: { type: string; coerce?: boolean; in?: { _zod: { def: { type: string } } } } } })._zod.def;
+        if (def.coerce || def.type === 'catch' || (def.type === 'pipe' && def.in?._zod.def.type === 'transform')) loose = true;
+      },
+    }) as Record<string, unknown>;
+    return loose ? null : schema;
   } catch {
     return null;
   }
@@ -71,18 +81,18 @@ export async function registerJobTypes(
   return store.registerJobTypes(registry.definitions.map(jobTypeRecord), options.workerName ?? null);
 }
 
-const registrations = new WeakMap<object, WeakMap<object, Map<string, Promise<void>>>>();
+const registrations = new WeakMap<object, WeakMap<object, Map<string, Promise<boolean>>>>();
 
 /**
  * {@link registerJobTypes} once per process for this store, registry and worker name; a failed
- * registration is logged and tried again on the next call. Resolves either way: a registry that
- * could not be written leaves the database's rules as they were, it does not stop the caller.
+ * registration is logged and tried again on the next call. Resolves either way, with whether the
+ * types are registered: the caller decides what a failure means to it.
  */
 export function registerOnce(
   store: Pick<WorkerStore, 'registerJobTypes'>,
   registry: JobRegistry<AnyJobDefinition>,
   options: RegisterOptions & { logger?: Logger } = {},
-): Promise<void> {
+): Promise<boolean> {
   let byRegistry = registrations.get(store);
   if (!byRegistry) registrations.set(store, (byRegistry = new WeakMap()));
   let byName = byRegistry.get(registry);
@@ -90,11 +100,12 @@ export function registerOnce(
   const key = options.workerName ?? '';
   const known = byName.get(key);
   if (known) return known;
-  const attempt = registerJobTypes(store, registry, options).then(() => undefined, (error: unknown) => {
+  const attempt = registerJobTypes(store, registry, options).then(() => true, (error: unknown) => {
     byName.delete(key);
     options.logger?.warn('could not register the job types in the database; trying again at the next start', {
       error: coerceError(error).message,
     });
+    return false;
   });
   byName.set(key, attempt);
   return attempt;

@@ -50,6 +50,7 @@ function walk(v: unknown, depth: number, path: string, keys: string[]): void {
       for (const key in v) {
         if (!Object.hasOwn(v, key)) continue;
         if (key.includes(NUL)) refuse(path, keys, 'has a key with the NUL character (\\u0000), which Postgres cannot store');
+        if (LONE_SURROGATE.test(key)) refuse(path, keys, 'has a key with a lone UTF-16 surrogate, which is not valid Unicode');
         keys.push(key);
         walk((v as Record<string, unknown>)[key], depth + 1, path, keys);
         keys.pop();
@@ -72,15 +73,34 @@ const UNSTORABLE_CHARS = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-
  * attempt's error): the NUL character and lone surrogates become U+FFFD, non-finite numbers and
  * bigints become strings, and anything nested deeper than {@link MAX_JSON_DEPTH} is cut.
  */
-export function toStorableJson(value: unknown, depth = 0): unknown {
-  if (typeof value === 'string') return value.replace(UNSTORABLE_CHARS, '\uFFFD');
-  if (typeof value === 'number') return Number.isFinite(value) ? value : String(value);
-  if (typeof value === 'bigint') return value.toString();
-  if (value === null || typeof value !== 'object') return value;
-  if (depth >= MAX_JSON_DEPTH) return '[nested too deeply]';
-  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return toStorableJson(JSON.parse(JSON.stringify(value)) as unknown, depth);
-  if (Array.isArray(value)) return value.map((item) => toStorableJson(item, depth + 1));
-  const out: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value)) out[String(toStorableJson(key))] = toStorableJson(item, depth + 1);
-  return out;
+export function toStorableJson(value: unknown): unknown {
+  // Ancestors, to cut cycles; a budget of nodes, so a graph with shared branches cannot explode.
+  const ancestors = new WeakSet<object>();
+  let budget = 10_000;
+  const copy = (v: unknown, depth: number): unknown => {
+    if (typeof v === 'string') return v.replace(UNSTORABLE_CHARS, '\uFFFD');
+    if (typeof v === 'number') return Number.isFinite(v) ? v : String(v);
+    if (typeof v === 'bigint') return v.toString();
+    if (v === null || typeof v !== 'object') return v;
+    if (depth >= MAX_JSON_DEPTH) return '[nested too deeply]';
+    if (ancestors.has(v)) return '[circular]';
+    if (--budget < 0) return '[too large]';
+    if (typeof (v as { toJSON?: unknown }).toJSON === 'function') {
+      try {
+        return copy(JSON.parse(JSON.stringify(v)) as unknown, depth);
+      } catch {
+        return '[not JSON]';
+      }
+    }
+    ancestors.add(v);
+    try {
+      if (Array.isArray(v)) return v.map((item) => copy(item, depth + 1));
+      const out: Record<string, unknown> = {};
+      for (const [key, item] of Object.entries(v)) out[String(copy(key, depth))] = copy(item, depth + 1);
+      return out;
+    } finally {
+      ancestors.delete(v);
+    }
+  };
+  return copy(value, 0);
 }

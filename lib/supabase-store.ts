@@ -27,6 +27,12 @@ export interface SupabaseStoreOptions {
   accessToken?: string;
   /** Passed to supabase-js; tests use it to reach a stand-in. */
   fetch?: typeof fetch;
+  /**
+   * Whom a given `client` acts as (with `url` and `key` it is read from the key and token):
+   * 'user' for a client signed in as an end user, so that enqueue sends no server-only options.
+   * Default 'service'.
+   */
+  actsAs?: 'service' | 'user';
 }
 
 /** A {@link Store} on supabase-js, plus `withAccessToken()`. */
@@ -55,7 +61,7 @@ export function createSupabaseStore(options: SupabaseStoreOptions): SupabaseStor
     }
     return createSupabaseStore({ ...options, client: undefined, accessToken: token });
   };
-  const actsAs = options.accessToken ? 'user' : options.key ? keyActsAs(options.key) : undefined;
+  const actsAs = options.accessToken ? 'user' : options.client ? options.actsAs : options.key ? keyActsAs(options.key) : options.actsAs;
   return makeStore(client, withAccessToken, actsAs);
 }
 

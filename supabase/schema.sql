@@ -605,6 +605,8 @@ begin
           coalesce(src.e -> 'input', '{}'::jsonb),
           coalesce((src.e ->> 'priority')::integer, jt.priority, 0),
           case
+            -- An end user's past run_at means now: it may not jump ahead of jobs already waiting.
+            when (src.e ->> 'run_at') is not null and p_owner is not null then greatest((src.e ->> 'run_at')::timestamptz, now())
             when (src.e ->> 'run_at') is not null then (src.e ->> 'run_at')::timestamptz
             when (src.e ->> 'delay_seconds') is not null then now() + make_interval(secs => (src.e ->> 'delay_seconds')::double precision)
             else now()
@@ -660,6 +662,8 @@ begin
       coalesce(t.e -> 'input', '{}'::jsonb),
       coalesce((t.e ->> 'priority')::integer, jt.priority, 0),
       case
+        -- An end user's past run_at means now: it may not jump ahead of jobs already waiting.
+        when (t.e ->> 'run_at') is not null and p_owner is not null then greatest((t.e ->> 'run_at')::timestamptz, now())
         when (t.e ->> 'run_at') is not null then (t.e ->> 'run_at')::timestamptz
         when (t.e ->> 'delay_seconds') is not null then now() + make_interval(secs => (t.e ->> 'delay_seconds')::double precision)
         else now()
@@ -1437,10 +1441,11 @@ AS $function$
     from edgejobs.jobs j where j.status = 'queued' and j.run_at <= now()
     group by j.type
   ),
-  -- A type is unhandled when workers record what they run (some row in job_type_workers) and
-  -- none seen within worker_seen_within runs it. Without any such row, nothing is unhandled.
+  -- A type is unhandled when some worker was seen within worker_seen_within (a deployment is up)
+  -- and none of those runs it. When no worker was seen at all, the jobs stay ready: that is a
+  -- worker outage, which the idle-worker check must see, not a type nobody deployed.
   ready as (
-    select r.*, exists (select from edgejobs.job_type_workers)
+    select r.*, exists (select from edgejobs.job_type_workers w where w.last_seen_at > now() - get_queue_health.worker_seen_within)
       and not exists (select from edgejobs.job_type_workers w
                       where w.type = r.type and w.last_seen_at > now() - get_queue_health.worker_seen_within) as unhandled
     from ready_by_type r
@@ -1680,6 +1685,7 @@ CREATE OR REPLACE FUNCTION public.register_job_types(types jsonb, worker_name te
  LANGUAGE plpgsql
  SECURITY DEFINER
  SET search_path TO ''
+ SET lock_timeout TO '5s'
 AS $function$
 declare
   v_allowed constant text[] := array['type', 'queue', 'priority', 'max_attempts', 'backoff_base_seconds',
@@ -1740,14 +1746,20 @@ begin
   on conflict (type) do update
   set queue = excluded.queue, priority = excluded.priority, max_attempts = excluded.max_attempts,
       backoff_base_seconds = excluded.backoff_base_seconds, backoff_max_seconds = excluded.backoff_max_seconds,
-      keep_for = excluded.keep_for, users_may_enqueue = excluded.users_may_enqueue,
-      anonymous_may_enqueue = excluded.anonymous_may_enqueue, input_schema = excluded.input_schema, updated_at = now()
+      keep_for = excluded.keep_for,
+      -- Who may enqueue a type is the app's to say (its routes register without a worker name): a
+      -- worker's registration sets it only for a type it is the first to register, so a worker
+      -- on older code cannot reopen a type the app has closed.
+      users_may_enqueue = case when register_job_types.worker_name is null then excluded.users_may_enqueue else jt.users_may_enqueue end,
+      anonymous_may_enqueue = case when register_job_types.worker_name is null then excluded.anonymous_may_enqueue else jt.anonymous_may_enqueue end,
+      input_schema = excluded.input_schema, updated_at = now()
   -- A registration that changes nothing writes nothing (every cold start registers).
-  where (jt.queue, jt.priority, jt.max_attempts, jt.backoff_base_seconds, jt.backoff_max_seconds, jt.keep_for,
-         jt.users_may_enqueue, jt.anonymous_may_enqueue, jt.input_schema)
+  where (jt.queue, jt.priority, jt.max_attempts, jt.backoff_base_seconds, jt.backoff_max_seconds, jt.keep_for, jt.input_schema)
     is distinct from
         (excluded.queue, excluded.priority, excluded.max_attempts, excluded.backoff_base_seconds, excluded.backoff_max_seconds,
-         excluded.keep_for, excluded.users_may_enqueue, excluded.anonymous_may_enqueue, excluded.input_schema);
+         excluded.keep_for, excluded.input_schema)
+     or (register_job_types.worker_name is null
+         and (jt.users_may_enqueue, jt.anonymous_may_enqueue) is distinct from (excluded.users_may_enqueue, excluded.anonymous_may_enqueue));
   v_count := jsonb_array_length(register_job_types.types);
 
   if register_job_types.worker_name is not null then
@@ -1766,7 +1778,7 @@ begin
 end
 $function$;
 -- privileges: service_role=X/postgres
-comment on function public.register_job_types(jsonb,text) is 'edgejobs: register job types (service role; the app and every worker call it when they start, from their defineJob registry; idempotent). `types` is a JSON array of {type, queue, priority, max_attempts, backoff_base_seconds, backoff_max_seconds, keep_for_seconds, users_may_enqueue (true), anonymous_may_enqueue (false), input_schema}; each row is replaced by what is given (last registration wins). With `worker_name`, records that this worker runs exactly these types. Returns the number of types.';
+comment on function public.register_job_types(jsonb,text) is 'edgejobs: register job types (service role; the app and every worker call it when they start, from their defineJob registry; idempotent). `types` is a JSON array of {type, queue, priority, max_attempts, backoff_base_seconds, backoff_max_seconds, keep_for_seconds, users_may_enqueue (true), anonymous_may_enqueue (false), input_schema}; each row is replaced by what is given (last registration wins), except who may enqueue a type (users_may_enqueue, anonymous_may_enqueue): that is the app''s registration''s (no worker_name) to change; a worker''s sets it only for a type new to the table. With `worker_name`, records that this worker runs exactly these types. Waits at most 5 s for locks. Returns the number of types.';
 
 CREATE OR REPLACE FUNCTION public.resume_queue(queue text)
  RETURNS TABLE(name text, concurrency_limit integer, paused boolean)

@@ -88,7 +88,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** The options any caller may give; queue, priority and attempts are the server's to set. */
 const userOptions = z.strictObject({
   idempotencyKey: z.string().min(1).max(255).optional(),
-  delayMs: z.number().int().min(0).max(366 * 24 * 3600 * 1000).optional(),
+  delayMs: z.number().int().min(0).max(365 * 24 * 3600 * 1000).optional(), // the database's delay_seconds bound
   runAt: z.iso.datetime({ offset: true }).optional(),
 });
 const serviceOptions = userOptions.extend({
@@ -167,7 +167,10 @@ export function createJobRoutes<D extends AnyJobDefinition>(options: JobRoutesOp
     }
     const parsed = withPath('options', () => parseWith(caller.kind === 'service' ? serviceOptions : userOptions, merged, 'options'));
     const enqueueOptions: EnqueueOptions = { ...parsed, runAt: parsed.runAt ? new Date(parsed.runAt) : undefined } as EnqueueOptions;
-    if (options.registerJobTypes !== false) await registerOnce(stores.service, registry, { logger: log });
+    // Users' jobs take their type's options from the database's registry: not before it is written.
+    if (options.registerJobTypes !== false && !(await registerOnce(stores.service, registry, { logger: log })) && caller.kind !== 'service') {
+      throw new EdgeJobsError('database_unavailable', 'the job types could not be registered in the database yet; try again', { retryable: true });
+    }
     const store = (await storeFor(caller)) as ClientStore;
     const queue = createQueue({ store, registry: registry as JobRegistry });
     let job: EnqueuedJob;

@@ -288,6 +288,8 @@ begin
           coalesce(src.e -> 'input', '{}'::jsonb),
           coalesce((src.e ->> 'priority')::integer, jt.priority, 0),
           case
+            -- An end user's past run_at means now: it may not jump ahead of jobs already waiting.
+            when (src.e ->> 'run_at') is not null and p_owner is not null then greatest((src.e ->> 'run_at')::timestamptz, now())
             when (src.e ->> 'run_at') is not null then (src.e ->> 'run_at')::timestamptz
             when (src.e ->> 'delay_seconds') is not null then now() + make_interval(secs => (src.e ->> 'delay_seconds')::double precision)
             else now()
@@ -343,6 +345,8 @@ begin
       coalesce(t.e -> 'input', '{}'::jsonb),
       coalesce((t.e ->> 'priority')::integer, jt.priority, 0),
       case
+        -- An end user's past run_at means now: it may not jump ahead of jobs already waiting.
+        when (t.e ->> 'run_at') is not null and p_owner is not null then greatest((t.e ->> 'run_at')::timestamptz, now())
         when (t.e ->> 'run_at') is not null then (t.e ->> 'run_at')::timestamptz
         when (t.e ->> 'delay_seconds') is not null then now() + make_interval(secs => (t.e ->> 'delay_seconds')::double precision)
         else now()

@@ -595,6 +595,7 @@ create function public.register_job_types(types jsonb, worker_name text default 
 returns integer
 language plpgsql volatile security definer
 set search_path = ''
+set lock_timeout = '5s'
 as $$
 declare
   v_allowed constant text[] := array['type', 'queue', 'priority', 'max_attempts', 'backoff_base_seconds',
@@ -655,14 +656,20 @@ begin
   on conflict (type) do update
   set queue = excluded.queue, priority = excluded.priority, max_attempts = excluded.max_attempts,
       backoff_base_seconds = excluded.backoff_base_seconds, backoff_max_seconds = excluded.backoff_max_seconds,
-      keep_for = excluded.keep_for, users_may_enqueue = excluded.users_may_enqueue,
-      anonymous_may_enqueue = excluded.anonymous_may_enqueue, input_schema = excluded.input_schema, updated_at = now()
+      keep_for = excluded.keep_for,
+      -- Who may enqueue a type is the app's to say (its routes register without a worker name): a
+      -- worker's registration sets it only for a type it is the first to register, so a worker
+      -- on older code cannot reopen a type the app has closed.
+      users_may_enqueue = case when register_job_types.worker_name is null then excluded.users_may_enqueue else jt.users_may_enqueue end,
+      anonymous_may_enqueue = case when register_job_types.worker_name is null then excluded.anonymous_may_enqueue else jt.anonymous_may_enqueue end,
+      input_schema = excluded.input_schema, updated_at = now()
   -- A registration that changes nothing writes nothing (every cold start registers).
-  where (jt.queue, jt.priority, jt.max_attempts, jt.backoff_base_seconds, jt.backoff_max_seconds, jt.keep_for,
-         jt.users_may_enqueue, jt.anonymous_may_enqueue, jt.input_schema)
+  where (jt.queue, jt.priority, jt.max_attempts, jt.backoff_base_seconds, jt.backoff_max_seconds, jt.keep_for, jt.input_schema)
     is distinct from
         (excluded.queue, excluded.priority, excluded.max_attempts, excluded.backoff_base_seconds, excluded.backoff_max_seconds,
-         excluded.keep_for, excluded.users_may_enqueue, excluded.anonymous_may_enqueue, excluded.input_schema);
+         excluded.keep_for, excluded.input_schema)
+     or (register_job_types.worker_name is null
+         and (jt.users_may_enqueue, jt.anonymous_may_enqueue) is distinct from (excluded.users_may_enqueue, excluded.anonymous_may_enqueue));
   v_count := jsonb_array_length(register_job_types.types);
 
   if register_job_types.worker_name is not null then
@@ -681,4 +688,4 @@ begin
 end
 $$;
 comment on function public.register_job_types(jsonb, text) is
-$$edgejobs: register job types (service role; the app and every worker call it when they start, from their defineJob registry; idempotent). `types` is a JSON array of {type, queue, priority, max_attempts, backoff_base_seconds, backoff_max_seconds, keep_for_seconds, users_may_enqueue (true), anonymous_may_enqueue (false), input_schema}; each row is replaced by what is given (last registration wins). With `worker_name`, records that this worker runs exactly these types. Returns the number of types.$$;
+$$edgejobs: register job types (service role; the app and every worker call it when they start, from their defineJob registry; idempotent). `types` is a JSON array of {type, queue, priority, max_attempts, backoff_base_seconds, backoff_max_seconds, keep_for_seconds, users_may_enqueue (true), anonymous_may_enqueue (false), input_schema}; each row is replaced by what is given (last registration wins), except who may enqueue a type (users_may_enqueue, anonymous_may_enqueue): that is the app's registration's (no worker_name) to change; a worker's sets it only for a type new to the table. With `worker_name`, records that this worker runs exactly these types. Waits at most 5 s for locks. Returns the number of types.$$;

@@ -111,10 +111,11 @@ as $$
     from edgejobs.jobs j where j.status = 'queued' and j.run_at <= now()
     group by j.type
   ),
-  -- A type is unhandled when workers record what they run (some row in job_type_workers) and
-  -- none seen within worker_seen_within runs it. Without any such row, nothing is unhandled.
+  -- A type is unhandled when some worker was seen within worker_seen_within (a deployment is up)
+  -- and none of those runs it. When no worker was seen at all, the jobs stay ready: that is a
+  -- worker outage, which the idle-worker check must see, not a type nobody deployed.
   ready as (
-    select r.*, exists (select from edgejobs.job_type_workers)
+    select r.*, exists (select from edgejobs.job_type_workers w where w.last_seen_at > now() - get_queue_health.worker_seen_within)
       and not exists (select from edgejobs.job_type_workers w
                       where w.type = r.type and w.last_seen_at > now() - get_queue_health.worker_seen_within) as unhandled
     from ready_by_type r

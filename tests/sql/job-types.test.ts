@@ -101,6 +101,28 @@ describe('enqueue through rpc() applies the routes\' rules', () => {
     expect(await jobCount()).toBe(1);
   });
 
+  it('lets an end user schedule for later, but not jump the queue with a past run_at', async () => {
+    const [past] = await asUser((tx) => tx`select id from public.enqueue_job('anything', '{}', run_at => '0001-01-01T00:00:00Z')`);
+    const [later] = await asUser((tx) => tx`select id from public.enqueue_job('anything', '{}', run_at => now() + interval '1 hour')`);
+    const [server] = await db.sql`select id from public.enqueue_job('anything', '{}', run_at => '2000-01-01T00:00:00Z')`;
+    const rows = await db.sql`select id, run_at > now() - interval '1 minute' as recent, run_at > now() as future from edgejobs.jobs`;
+    const byId = Object.fromEntries(rows.map((r) => [r.id, r]));
+    expect(byId[past!.id]).toMatchObject({ recent: true, future: false });
+    expect(byId[later!.id]).toMatchObject({ future: true });
+    expect(byId[server!.id]).toMatchObject({ recent: false }); // the server may backdate
+  });
+
+  it('keeps who may enqueue a type the app\'s to say: a worker\'s registration cannot reopen it', async () => {
+    await registerJobTypes(db.store, registry); // the app: billing.payout is server-only
+    const reopened = createRegistry([defineJob({ type: 'billing.payout', input: z.object({ amount: z.number() }), handler: () => null })]);
+    await registerJobTypes(db.store, reopened, { workerName: 'old-worker' }); // older code: allowUsers by default
+    expect(await db.sql`select users_may_enqueue from edgejobs.job_types where type = 'billing.payout'`).toEqual([{ users_may_enqueue: false }]);
+    expect(await codeOf(asUser((tx) => tx`select * from public.enqueue_job('billing.payout', '{"amount":1}')`))).toBe('42501');
+    // The app may change it.
+    await registerJobTypes(db.store, reopened);
+    expect(await db.sql`select users_may_enqueue from edgejobs.job_types where type = 'billing.payout'`).toEqual([{ users_may_enqueue: true }]);
+  });
+
   it('opens each type to whom its definition says: users, anonymous users, or the server only', async () => {
     await registerJobTypes(db.store, registry);
     const enqueue = (type: string, input: unknown, claims: Record<string, unknown>) =>
@@ -119,10 +141,17 @@ describe('enqueue through rpc() applies the routes\' rules', () => {
   it('stores nothing when any element of a batch is refused', async () => {
     await registerJobTypes(db.store, registry);
     const good = { type: 'report.generate', input: { title: 'q', rows: [] } };
-    for (const bad of [{ type: 'no.such.type' }, { type: 'billing.payout', input: { amount: 1 } }, { ...good, priority: 9 }]) {
-      expect(await codeOf(asUser((tx) => tx`select * from public.enqueue_jobs(${tx.json([good, good, bad])}::jsonb)`))).not.toBe('stored');
+    const cases: Array<[unknown, string]> = [[{ type: 'no.such.type' }, 'EJ006'], [{ type: 'billing.payout', input: { amount: 1 } }, '42501'], [{ ...good, priority: 9 }, '42501']];
+    for (const [bad, code] of cases) {
+      expect(await codeOf(asUser((tx) => tx`select * from public.enqueue_jobs(${tx.json([good, good, bad] as never)}::jsonb)`))).toBe(code);
     }
-    expect(await jobCount()).toBe(0);
+    // The service role's unknown type is refused inside the INSERT itself, rows before it included;
+    // so is a reused idempotency key.
+    expect(await codeOf(db.sql`select * from public.enqueue_jobs(${db.sql.json([good, good, { type: 'no.such.type' }])}::jsonb)`)).toBe('EJ006');
+    await db.sql`select * from public.enqueue_job('report.generate', '{"title":"k","rows":[]}', idempotency_key => 'k-1')`;
+    const keyed = [{ ...good, idempotency_key: 'k-2' }, { type: 'report.generate', input: { title: 'other', rows: [] }, idempotency_key: 'k-1' }];
+    expect(await codeOf(db.sql`select * from public.enqueue_jobs(${db.sql.json(keyed)}::jsonb)`)).toBe('EJ003');
+    expect(await jobCount()).toBe(1);
   });
 
   it('fills in each type\'s defaults, for users and for the server (whose own options win)', async () => {
@@ -229,9 +258,12 @@ describe('health: jobs no live worker runs', () => {
     // The oldest ready age is the handled job's (an hour), not the unhandled ones' (two hours).
     expect(h.oldestReadyAgeMs).toBeGreaterThan(3_500_000);
     expect(h.oldestReadyAgeMs).toBeLessThan(3_700_000);
-    // A worker unseen for longer than the window no longer counts as live.
+    // No worker seen within the window at all: a worker outage, not an undeployed type. The jobs
+    // stay ready (and old), so the health checks on ready jobs and idle workers see it.
     await db.sql`update edgejobs.job_type_workers set last_seen_at = now() - interval '11 minutes'`;
-    expect(await health()).toMatchObject({ ready: 0, unhandled: 3, unhandledTypes: ['preview.render', 'report.generate'], oldestReadyAgeMs: null });
+    const down = await health();
+    expect(down).toMatchObject({ ready: 3, unhandled: 0, unhandledTypes: [] });
+    expect(down.oldestReadyAgeMs).toBeGreaterThan(7_000_000);
   });
 
   it('marks a worker as seen at each drain start, for the registered types it runs', async () => {
