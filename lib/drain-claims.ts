@@ -10,7 +10,7 @@
  *   database only after a short claim).
  * - When to look again after a short claim: at once when a job of ours in a queue that jobs wait
  *   on has its outcome written (its slot is free: refill it), at once when the drain has become
- *   idle since, and otherwise every `idlePollMs`.
+ *   idle since, and otherwise every `recheckMs`.
  */
 import type { HeldJobs } from './held-jobs.ts';
 import type { Logger } from './logger.ts';
@@ -29,7 +29,7 @@ export interface ClaimerOptions {
   leaseMs: number;
   batchSize: number;
   concurrency: number;
-  idlePollMs: number;
+  recheckMs: number;
   /** Claims are retried through transient errors until this time (epoch ms), and not once `stop` aborts. */
   until: number;
   stop: AbortSignal;
@@ -114,7 +114,7 @@ export function createClaimer(o: ClaimerOptions): Claimer {
     if (want <= 0 || (prefetch > 0 && held.waiting >= Math.max(o.concurrency, o.batchSize / 2))) return 0;
     return want;
   };
-  /** After a short claim, while busy, the next look waits `idlePollMs` unless one is due. */
+  /** After a short claim, while busy, the next look waits `recheckMs` unless one is due. */
   const paced = (idle: boolean) => finding !== null && finding !== 'work' && !idle && !due;
 
   return {
@@ -122,7 +122,7 @@ export function createClaimer(o: ClaimerOptions): Claimer {
       const idle = held.size === 0;
       const want = wanted(idle);
       if (want === 0) return;
-      if (paced(idle) && Date.now() - lastClaimAt < o.idlePollMs) return;
+      if (paced(idle) && Date.now() - lastClaimAt < o.recheckMs) return;
       claim(want);
     },
     released(queue) {
@@ -149,7 +149,7 @@ export function createClaimer(o: ClaimerOptions): Claimer {
       const idle = held.size === 0;
       // Only when a claim could go out then: otherwise a job ending (or the stop) wakes the loop.
       if (idle || !paced(idle) || wanted(idle) === 0) return null;
-      return Math.max(0, lastClaimAt + o.idlePollMs - Date.now());
+      return Math.max(0, lastClaimAt + o.recheckMs - Date.now());
     },
   };
 }

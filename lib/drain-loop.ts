@@ -13,7 +13,7 @@ export interface DrainLoopOptions extends Omit<DrainOptions, 'deadline' | 'signa
   /**
    * Idle, how often to look again: the wait between empty rounds, or with `waitForWork` the
    * longest single wait (jobs whose run_at comes send no notification). Default 250 ms. (The
-   * drain's `idlePollMs` is another thing: how often a busy drain looks again after a short claim.)
+   * drain's `recheckMs` is another idea: how often a busy drain claims again after a short claim.)
    */
   idleMs?: number;
   /** Wait after a round that failed (database down). Default 2,000 ms, doubling to 30 s. */

@@ -7,7 +7,10 @@
  *   for a slot in a limited queue;
  * - held jobs (held-jobs.ts): every claimed job from claim until its outcome is written;
  * - leases (drain-leases.ts): heartbeats, buffered progress, lost leases and cancel requests;
- * - outcomes (drain-outcomes.ts): complete / fail / hand back in natural batches, and the counts.
+ * - outcomes (drain-outcomes.ts): complete / fail / hand back in natural batches, and the counts;
+ * - stopping (drain-stop.ts): the stop time, an outside stop and its grace, `handBackNow`;
+ * - here: the wiring of the parts, the loop, the wind-down, and the handler's pace (a moving
+ *   average that decides prefetching and whether another job fits).
  *
  *   claim a batch (SKIP LOCKED; expired leases are taken back first) → run handlers,
  *   `concurrency` at a time → complete / fail in natural batches → claim again … until nothing is
@@ -24,11 +27,12 @@ import { registerOnce } from './job-types.ts';
 import { LEASE_MS } from './limits.ts';
 import { createConsoleLogger, type Logger } from './logger.ts';
 import { createClaimer } from './drain-claims.ts';
-import { startLeaseKeeper } from './drain-leases.ts';
-import { createOutcomes, type OutcomeCounts } from './drain-outcomes.ts';
+import { startLeaseKeeper, type LeaseKeeper } from './drain-leases.ts';
+import { createOutcomes, type OutcomeCounts, type Outcomes } from './drain-outcomes.ts';
 import { HeldJobs, type HeldJob } from './held-jobs.ts';
 import { retryTransient } from './retry.ts';
-import { LazyAbort, abortReason, runJob, type RunOutcome } from './run-job.ts';
+import { createStopControl } from './drain-stop.ts';
+import { LazyAbort, runJob, type RunOutcome } from './run-job.ts';
 import type { WorkerRunSummary, WorkerStore } from './store.ts';
 
 export interface DrainOptions {
@@ -66,10 +70,12 @@ export interface DrainOptions {
    */
   shutdownGraceMs?: number;
   /**
-   * After a claim that found fewer jobs than it asked for, while jobs run: look again this often.
-   * (A job of ours in a queue at its concurrency limit is replaced as soon as it ends.) Default 1,000.
+   * After a claim that found fewer jobs than it asked for: claim again this often while jobs run,
+   * and while jobs wait for a slot in a queue at its concurrency limit. (A job of ours in a limited
+   * queue is replaced as soon as it ends.) Default 1,000. Not the idle wait: see `waitForWork`, and
+   * runDrainLoop's `idleMs`.
    */
-  idlePollMs?: number;
+  recheckMs?: number;
   /** How often buffered progress is written. Default 250. */
   progressFlushMs?: number;
   /** Only claim from these queues. Default: all. */
@@ -84,7 +90,7 @@ export interface DrainOptions {
   /**
    * Long-running hosts: when nothing is claimable, wait with this and look again, until the
    * deadline, instead of returning. It is given the most it may wait (the time left before the
-   * drain stops, or `idlePollMs` while jobs wait for a slot in a limited queue) and chooses how
+   * drain stops, or `recheckMs` while jobs wait for a slot in a limited queue) and chooses how
    * long to wait within that, ending early on a wake-up such as a LISTEN notification. A new job
    * then costs one claim, not a new drain.
    */
@@ -123,23 +129,14 @@ const FAST_JOB_MS = 50;
 /** The longest a drain waits for its process's first registration of the job types. */
 const REGISTER_WAIT_MS = 3_000;
 const MIN_CLAIM_MS = 10;
-/** Stopped during a database outage: how long outcome writes are retried after the handlers' grace. */
-const STOP_WRITES_MS = 2_000;
 /** Synchronous handlers run back to back for at most this long before timers and I/O get a turn. */
 const SLICE_MS = 20;
 const yieldToEventLoop = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 /**
- * Runs jobs until nothing is claimable or the deadline comes, and returns what it did.
- *
- * Longer than a screen (about 200 lines), on purpose: what is left here is what shares the stop
- * state (the halt signal, when and how the drain was stopped, the writes' time limit) and the
- * held jobs: the wiring of the parts, the loop, and the wind-down that must see exactly what the
- * loop left. Everything with state of its own is a part: claims (drain-claims.ts), held jobs
- * (held-jobs.ts), leases (drain-leases.ts), outcome writes (drain-outcomes.ts), one run
- * (run-job.ts) and the handler's context (job-context.ts). Never
- * throws for database or handler errors (they are in the summary); throws `configuration` for bad
- * options.
+ * Runs jobs until nothing is claimable or the deadline comes, and returns what it did: start the
+ * run, wire the parts, loop, wind down, record the run. Never throws for database or handler
+ * errors (they are in the summary); throws `configuration` for bad options.
  * @example
  * const summary = await drain({ store, registry, deadline: Date.now() + 60_000, trigger: 'cron' })
  */
@@ -164,35 +161,59 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
     return { runId: null, workerId: o.workerId, ...counts, stopReason: 'error', moreWork: true, durationMs: Date.now() - startedAt, error: serializeError(error, { stack: false }) };
   }
 
+  const parts = wireParts(o, stopAt, counts);
+  let fatal: unknown = null;
+  let idleStop: IdleStop = null;
+  try {
+    idleStop = await loop(parts);
+  } catch (error) {
+    fatal = error;
+    log.error('the drain failed; handing back its jobs', { error: coerceError(error).message });
+  }
+  const nothingLeft = await windDown(parts, fatal !== null);
+
+  const haltReason = parts.stop.reason();
+  const stopReason: StopReason = fatal ? 'error' : (haltReason ?? idleStop ?? 'deadline');
+  const { unrecorded, ...recorded } = counts;
+  const summary: DrainSummary = {
+    runId, workerId: o.workerId, ...recorded, unrecorded, stopReason,
+    moreWork: stopReason === 'error' || stopReason === 'limited' || !nothingLeft,
+    durationMs: Date.now() - startedAt,
+    error: fatal ? serializeError(fatal, { stack: false }) : null,
+  };
+  try {
+    await retryTransient(() => store.finishWorkerRun(runId, summary, summary.error), parts.stop.writesUntil, log, 'finish_worker_run');
+  } catch (error) {
+    log.error('could not record the end of the worker run', { error: coerceError(error).message });
+  }
+  log.info('drain finished', { ...summary, error: undefined });
+  return summary;
+}
+
+/** Why the loop ended by itself (nothing to claim, jobs wait for a slot, or no time for another job). */
+type IdleStop = 'empty' | 'limited' | 'deadline' | null;
+type Options = ReturnType<typeof resolveOptions>;
+type Parts = ReturnType<typeof wireParts>;
+type Bell = ReturnType<typeof createBell>;
+type Pace = ReturnType<typeof createPace>;
+
+/** The parts of one drain, wired to each other: each owns one concern (see the file's header). */
+function wireParts(o: Options, stopAt: number, counts: OutcomeCounts) {
+  const { store, registry, logger: log } = o;
   const bell = createBell();
   const held = new HeldJobs();
-  /** Moving average of handler durations: decides prefetching and whether another job fits. */
-  let ewma: number | null = null;
-  const anotherFits = () => stopAt - Date.now() > (ewma ?? 0) + MIN_CLAIM_MS;
-
-  // Stopping. `halt` ends the loop (no more claims, no more retries of a claim). The deadline
-  // aborts running handlers at once; an outside stop lets them run on for the shutdown grace
-  // (see the wind-down), a second one (`handBackNow`) ends the grace.
-  const halt = new AbortController();
-  halt.signal.addEventListener('abort', bell.ring);
-  let stoppedAt = 0;
-  let handBackNowAt = 0;
-  /**
-   * Until when outcome writes are retried through a database outage: the deadline; once
-   * stopped, only the grace, the aborted handlers' grace and a little for the writes, so that a
-   * stop during an outage still ends in time for the process manager.
-   */
-  const writesUntil = () => {
-    if (handBackNowAt) return Math.min(o.deadline, handBackNowAt + o.abortGraceMs + STOP_WRITES_MS);
-    if (stoppedAt) return Math.min(o.deadline, stoppedAt + o.shutdownGraceMs + o.abortGraceMs + STOP_WRITES_MS);
-    return o.deadline;
-  };
-
+  const pace = createPace(stopAt);
+  const stop = createStopControl({
+    deadline: o.deadline, stopAt, shutdownGraceMs: o.shutdownGraceMs, abortGraceMs: o.abortGraceMs,
+    ...(o.signal ? { signal: o.signal } : {}), ...(o.handBackNow ? { handBackNow: o.handBackNow } : {}),
+    abortRunning: (reason) => abortRunning(held, reason),
+    wake: bell.ring,
+  });
   const claimer = createClaimer({
     store, held, workerId: o.workerId, types: registry.types(), queues: o.queues, leaseMs: o.leaseMs,
-    batchSize: o.batchSize, concurrency: o.concurrency, idlePollMs: o.idlePollMs, until: stopAt, stop: halt.signal, log,
-    fits: anotherFits,
-    fast: () => ewma !== null && ewma < FAST_JOB_MS,
+    batchSize: o.batchSize, concurrency: o.concurrency, recheckMs: o.recheckMs, until: stopAt, stop: stop.halted, log,
+    fits: pace.fits,
+    fast: pace.fast,
     onClaimed: (jobs) => {
       counts.claimed += jobs.length;
       for (const job of jobs) {
@@ -206,7 +227,7 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
     wake: bell.ring,
   });
   const outcomes = createOutcomes({
-    store, held, counts, until: writesUntil, log,
+    store, held, counts, until: stop.writesUntil, log,
     onReleased: (entry) => {
       claimer.released(entry.job.queue);
       bell.ring();
@@ -214,147 +235,129 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
   });
   const leases = startLeaseKeeper({ store, held, outcomes, leaseMs: o.leaseMs, heartbeatMs: o.heartbeatMs, progressFlushMs: o.progressFlushMs, log });
 
-  const abortRunning = (reason: EdgeJobsError) => {
-    for (const entry of held.inState('running')) entry.abort?.abort(reason);
-  };
-  const deadlineReason = abortReason('deadline', 'the drain reached its deadline');
-  const stopTimer = setTimeout(() => {
-    halt.abort(deadlineReason);
-    abortRunning(deadlineReason);
-  }, Math.max(0, stopAt - Date.now()));
-  const onStop = () => {
-    stoppedAt ||= Date.now();
-    halt.abort(abortReason('aborted', 'the drain was stopped'));
-  };
-  if (o.signal?.aborted) onStop();
-  else o.signal?.addEventListener('abort', onStop, { once: true });
-  const onHandBackNow = () => {
-    handBackNowAt ||= Date.now();
-    onStop();
-    bell.ring(); // ends the grace wait
-  };
-  if (o.handBackNow?.aborted) onHandBackNow();
-  else o.handBackNow?.addEventListener('abort', onHandBackNow, { once: true });
+  const start = createStarter({ o, stopAt, bell, held, pace, outcomes, leases });
+  return { o, stopAt, bell, held, pace, stop, claimer, outcomes, leases, start };
+}
 
-  const report = (entry: HeldJob, outcome: RunOutcome) => {
-    switch (outcome.kind) {
-      case 'completed':
-        return outcomes.complete(entry, outcome.result);
-      case 'failed':
-        if (outcome.error.code !== 'cancelled') log.info('job attempt failed', { jobId: entry.job.id, type: entry.job.type, attempt: entry.job.attempt, error: outcome.error.message });
-        return outcomes.fail(entry, outcome.error, outcome.permanent, outcome.retryAt);
-      case 'handed_back':
-        return outcomes.handBack(entry);
-      case 'abandoned':
-        return outcomes.lost(entry);
-    }
-  };
-
-  const start = (entry: HeldJob) => {
+/** Runs a held job's handler and sends its outcome to the writes. */
+function createStarter({ o, stopAt, bell, held, pace, outcomes, leases }: {
+  o: Options; stopAt: number; bell: Bell; held: HeldJobs; pace: Pace; outcomes: Outcomes; leases: LeaseKeeper;
+}) {
+  const { registry, logger: log } = o;
+  return (entry: HeldJob) => {
     held.move(entry, 'running');
     const { job } = entry;
     const definition = registry.get(job.type) as AnyJobDefinition;
     const abort = (entry.abort = new LazyAbort());
     const context = jobContext({ entry, definition, abort, stopAt, log, saveCheckpoint: (value) => leases.saveProgress(entry, { value }) });
     const finished = (outcome: RunOutcome) => {
-      ewma = ewma === null ? outcome.durationMs : ewma * 0.8 + outcome.durationMs * 0.2;
-      report(entry, outcome);
+      pace.record(outcome.durationMs);
+      switch (outcome.kind) {
+        case 'completed':
+          outcomes.complete(entry, outcome.result);
+          break;
+        case 'failed':
+          if (outcome.error.code !== 'cancelled') log.info('job attempt failed', { jobId: job.id, type: job.type, attempt: job.attempt, error: outcome.error.message });
+          outcomes.fail(entry, outcome.error, outcome.permanent, outcome.retryAt);
+          break;
+        case 'handed_back':
+          outcomes.handBack(entry);
+          break;
+        case 'abandoned':
+          outcomes.lost(entry);
+          break;
+      }
       bell.ring();
     };
     const outcome = runJob({ job, definition, abort, context, graceMs: o.abortGraceMs });
     if (outcome instanceof Promise) entry.done = outcome.then(finished);
     else finished(outcome);
   };
+}
 
-  let fatal: unknown = null;
-  /** Why the loop ended by itself (nothing to claim, or no time for another job). */
-  let idleStop: 'empty' | 'limited' | 'deadline' | null = null;
-  try {
-    let sliceStart = Date.now();
-    while (!halt.signal.aborted) {
-      if (claimer.failure) throw claimer.failure.error;
-      claimer.maybeClaim();
-      // Synchronous handlers finish inside start(): run them in slices, so heartbeats, writes,
-      // the next claim and the stop timer are not starved by a long backlog of CPU-bound jobs.
-      let sliced = false;
-      while (held.running < o.concurrency && held.waiting > 0 && !halt.signal.aborted) {
-        if (Date.now() - sliceStart >= SLICE_MS) {
-          sliced = true;
-          break;
-        }
-        const next = held.nextWaiting();
-        if (!next) break;
-        start(next);
-      }
-      if (sliced) {
-        await yieldToEventLoop();
-        sliceStart = Date.now();
-        continue;
-      }
-      claimer.maybeClaim();
-      if (claimer.inFlight || held.size > 0) {
-        await bell.wait(claimer.nextLookInMs());
-        sliceStart = Date.now();
-        continue;
-      }
-      // Idle: nothing held, nothing being claimed, and the last look (made while idle) found
-      // nothing to take, or no other job fits before the stop time.
-      if (!anotherFits()) {
-        idleStop = 'deadline';
+/**
+ * The loop: claim, start what fits, wait for the next event (an outcome, a claim, a look due);
+ * when idle, wait for work (long-running hosts) or return why it ended. Throws a claim's failure.
+ */
+async function loop({ o, stopAt, bell, held, pace, stop, claimer, start }: Parts): Promise<IdleStop> {
+  let sliceStart = Date.now();
+  while (!stop.halted.aborted) {
+    if (claimer.failure) throw claimer.failure.error;
+    claimer.maybeClaim();
+    // Synchronous handlers finish inside start(): run them in slices, so heartbeats, writes,
+    // the next claim and the stop timer are not starved by a long backlog of CPU-bound jobs.
+    let sliced = false;
+    while (held.running < o.concurrency && held.waiting > 0 && !stop.halted.aborted) {
+      if (Date.now() - sliceStart >= SLICE_MS) {
+        sliced = true;
         break;
       }
-      const limited = claimer.finding === 'limited';
-      if (o.waitForWork) {
-        const left = Math.max(0, stopAt - Date.now() - MIN_CLAIM_MS);
-        await o.waitForWork(limited ? Math.min(o.idlePollMs, left) : left, halt.signal);
-        claimer.lookNow();
-        sliceStart = Date.now();
-        continue;
-      }
-      idleStop = limited ? 'limited' : 'empty';
-      break;
+      const next = held.nextWaiting();
+      if (!next) break;
+      start(next);
     }
-  } catch (error) {
-    fatal = error;
-    log.error('the drain failed; handing back its jobs', { error: coerceError(error).message });
+    if (sliced) {
+      await yieldToEventLoop();
+      sliceStart = Date.now();
+      continue;
+    }
+    claimer.maybeClaim();
+    if (claimer.inFlight || held.size > 0) {
+      await bell.wait(claimer.nextLookInMs());
+      sliceStart = Date.now();
+      continue;
+    }
+    // Idle: nothing held, nothing being claimed, and the last look (made while idle) found
+    // nothing to take, or no other job fits before the stop time.
+    if (!pace.fits()) return 'deadline';
+    const limited = claimer.finding === 'limited';
+    if (!o.waitForWork) return limited ? 'limited' : 'empty';
+    const left = Math.max(0, stopAt - Date.now() - MIN_CLAIM_MS);
+    await o.waitForWork(limited ? Math.min(o.recheckMs, left) : left, stop.halted);
+    claimer.lookNow();
+    sliceStart = Date.now();
   }
+  return null;
+}
 
-  // Wind down: no more claims; a claim still in flight adds its jobs, which are handed back with
-  // every job that has not started.
+/**
+ * Wind down: no more claims; a claim still in flight adds its jobs, which are handed back with
+ * every job that has not started; stopped from outside, running jobs may finish within the grace;
+ * then the rest are aborted and every outcome is written. Returns whether nothing was left to do.
+ */
+async function windDown({ bell, held, stop, claimer, outcomes, leases }: Parts, failed: boolean): Promise<boolean> {
   claimer.close();
   while (claimer.inFlight) await claimer.inFlight;
   const nothingLeft = claimer.finding === 'empty' && held.size === 0;
   for (let entry = held.nextWaiting(); entry; entry = held.nextWaiting()) outcomes.handBack(entry);
-  // Stopped from outside: running jobs may finish within the grace (never past the stop time).
-  if (stoppedAt && !fatal && held.running > 0) {
-    const graceEnd = Math.min(stoppedAt + o.shutdownGraceMs, stopAt);
-    while (held.running > 0 && Date.now() < graceEnd && !o.handBackNow?.aborted) await bell.wait(graceEnd - Date.now());
+  const graceEnd = stop.graceEnd();
+  if (graceEnd !== null && !failed) {
+    while (held.running > 0 && Date.now() < graceEnd && !stop.graceEnded()) await bell.wait(graceEnd - Date.now());
   }
-  clearTimeout(stopTimer);
-  abortRunning(Date.now() >= stopAt ? deadlineReason : abortReason('aborted', 'the drain is stopping'));
+  stop.disarm();
+  abortRunning(held, stop.abortReasonNow());
   await Promise.all(held.inState('running').map((entry) => entry.done));
   leases.stopProgress(); // every outcome write carries the latest progress
   await outcomes.flush();
   leases.stop();
-  o.signal?.removeEventListener('abort', onStop);
-  o.handBackNow?.removeEventListener('abort', onHandBackNow);
+  stop.dispose();
+  return nothingLeft;
+}
 
-  const haltCode = halt.signal.aborted ? (halt.signal.reason as EdgeJobsError).code : null;
-  const stopReason: StopReason = fatal ? 'error' : haltCode === 'aborted' ? 'aborted' : haltCode === 'deadline' ? 'deadline' : (idleStop ?? 'deadline');
-  const { unrecorded, ...recorded } = counts;
-  const summary: DrainSummary = {
-    runId, workerId: o.workerId, ...recorded, unrecorded, stopReason,
-    moreWork: stopReason === 'error' || stopReason === 'limited' || !nothingLeft,
-    durationMs: Date.now() - startedAt,
-    error: fatal ? serializeError(fatal, { stack: false }) : null,
+function abortRunning(held: HeldJobs, reason: EdgeJobsError) {
+  for (const entry of held.inState('running')) entry.abort?.abort(reason);
+}
+
+/** Handler durations (a moving average): decide prefetching and whether another job fits. */
+function createPace(stopAt: number) {
+  let ewma: number | null = null;
+  return {
+    record(ms: number) {
+      ewma = ewma === null ? ms : ewma * 0.8 + ms * 0.2;
+    },
+    fits: () => stopAt - Date.now() > (ewma ?? 0) + MIN_CLAIM_MS,
+    fast: () => ewma !== null && ewma < FAST_JOB_MS,
   };
-  try {
-    await retryTransient(() => store.finishWorkerRun(runId, summary, summary.error), writesUntil, log, 'finish_worker_run');
-  } catch (error) {
-    log.error('could not record the end of the worker run', { error: coerceError(error).message });
-  }
-  log.info('drain finished', { ...summary, error: undefined });
-  return summary;
 }
 
 /** Resolves when `promise` settles or after `ms`, whichever comes first (the promise goes on). */
@@ -409,15 +412,15 @@ function resolveOptions(options: DrainOptions) {
   const abortGraceMs = Math.min(options.abortGraceMs ?? 1_000, handBackMarginMs / 2);
   const shutdownGraceMs = options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS;
   if (!(shutdownGraceMs >= 0)) bad('shutdownGraceMs', 'must not be negative');
-  const idlePollMs = options.idlePollMs ?? 1_000;
+  const recheckMs = options.recheckMs ?? 1_000;
   const progressFlushMs = options.progressFlushMs ?? 250;
-  if (!(idlePollMs >= 10)) bad('idlePollMs', 'must be at least 10');
+  if (!(recheckMs >= 10)) bad('recheckMs', 'must be at least 10');
   if (!(progressFlushMs >= 10)) bad('progressFlushMs', 'must be at least 10');
   if (options.registry.types().length === 0) bad('registry', 'has no job types');
   if (options.workerName !== undefined && !(options.workerName.length >= 1 && options.workerName.length <= 200)) bad('workerName', 'must be 1-200 characters');
   return {
     ...options, deadline, concurrency, batchSize, leaseMs, heartbeatMs, handBackMarginMs, abortGraceMs, shutdownGraceMs,
-    idlePollMs, progressFlushMs,
+    recheckMs, progressFlushMs,
     workerId: options.workerId ?? `drain-${crypto.randomUUID()}`,
     workerName: options.workerName ?? 'worker',
     trigger: options.trigger ?? 'manual',

@@ -218,7 +218,7 @@ describe('drain on real Postgres', () => {
   it('ends its own older run of a job whose lease expired and that its next claim took back', async () => {
     const queue = createQueue({ store: db.store, registry });
     const { id } = await queue.enqueue('test.gated', {});
-    const draining = run({ concurrency: 2, idlePollMs: 100, heartbeatMs: 4_000, abortGraceMs: 100 });
+    const draining = run({ concurrency: 2, recheckMs: 100, heartbeatMs: 4_000, abortGraceMs: 100 });
     await until(async () => gates.has(id));
     // The lease runs out under the running handler (as after a long stall); the drain's next look
     // (every 100 ms: it has a free handler) takes the job back and claims it again.

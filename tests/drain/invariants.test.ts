@@ -195,7 +195,7 @@ interface DrainPlan {
   leaseMs: number;
   heartbeatMs: number;
   handBackMarginMs: number;
-  idlePollMs: number;
+  recheckMs: number;
   deadlineMs: number;
   /** Stopped from outside this long after it starts, with this grace. */
   stopAfterMs: number | null;
@@ -235,7 +235,7 @@ function plan(seed: number) {
       leaseMs,
       heartbeatMs: Math.max(200, Math.floor(leaseMs / r.int(3, 5))),
       handBackMarginMs,
-      idlePollMs: r.int(100, 500),
+      recheckMs: r.int(100, 500),
       deadlineMs: r.int(2_000, 5_000),
       stopAfterMs: r.chance(0.3) ? r.int(200, 1_500) : null,
       shutdownGraceMs: r.pick([0, 300, 1_000]),
@@ -265,7 +265,7 @@ function watchLimitedQueue(limit: number, active: Map<string, DrainPlan>) {
       if (running < limit && ready > 0 && free.length > 0) {
         if (stallStart === null) {
           stallStart = now;
-          stallDrainPoll = Math.min(...free.map((d) => d.idlePollMs));
+          stallDrainPoll = Math.min(...free.map((d) => d.recheckMs));
         }
       } else if (stallStart !== null) {
         stalls.push({ ms: now - stallStart, allowedMs: stallDrainPoll });
@@ -317,7 +317,7 @@ async function runOnce(seed: number) {
     }, d.stopAfterMs);
     const options: DrainOptions = {
       store, registry, deadline, workerId: d.workerId, concurrency: d.concurrency, batchSize: d.batchSize,
-      leaseMs: d.leaseMs, heartbeatMs: d.heartbeatMs, handBackMarginMs: d.handBackMarginMs, idlePollMs: d.idlePollMs,
+      leaseMs: d.leaseMs, heartbeatMs: d.heartbeatMs, handBackMarginMs: d.handBackMarginMs, recheckMs: d.recheckMs,
       abortGraceMs: Math.min(200, d.handBackMarginMs / 2), shutdownGraceMs: d.shutdownGraceMs,
       signal: controller.signal, logger: silentLogger,
       ...(d.waitsForWork ? { waitForWork: (ms: number, signal: AbortSignal) => sleep(Math.min(ms, 100), signal).catch(() => {}) } : {}),

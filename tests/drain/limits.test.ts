@@ -24,9 +24,9 @@ const sleepers = (count: number, queue: string, ms: number) =>
 it('keeps a limited queue at its limit until it is empty, refilling each slot as its job ends', async () => {
   await db.store.setQueueConcurrency('reports', 2);
   await sleepers(6, 'reports', 150);
-  // idlePollMs is a minute: only refilling a slot when our own job ends can get through six jobs
+  // recheckMs is a minute: only refilling a slot when our own job ends can get through six jobs
   // before the deadline.
-  const summary = await run({ concurrency: 10, idlePollMs: 60_000 });
+  const summary = await run({ concurrency: 10, recheckMs: 60_000 });
   expect(summary).toMatchObject({ claimed: 6, completed: 6, stopReason: 'empty', moreWork: false });
   expect(inFlight.get('reports')!.max).toBe(2);
   const [done] = await db.sql`select count(*)::int as n from edgejobs.jobs where status = 'completed'`;
@@ -37,7 +37,7 @@ it('a queue limited to 1 runs its jobs back to back while another queue flows', 
   await db.store.setQueueConcurrency('serial', 1);
   await sleepers(4, 'serial', 100);
   await sleepers(20, 'bulk', 20);
-  const summary = await run({ concurrency: 5, idlePollMs: 60_000 });
+  const summary = await run({ concurrency: 5, recheckMs: 60_000 });
   expect(summary).toMatchObject({ completed: 24, stopReason: 'empty' });
   expect(inFlight.get('serial')!.max).toBe(1);
   expect(inFlight.get('bulk')!.max).toBeGreaterThan(1);
@@ -63,7 +63,7 @@ it('a long-running drain waits for the slot another worker holds and takes the j
   const waits: number[] = [];
   const controller = new AbortController();
   const draining = run({
-    idlePollMs: 100, signal: controller.signal,
+    recheckMs: 100, signal: controller.signal,
     waitForWork: (ms, signal) => {
       waits.push(ms);
       return new Promise((resolve) => {
@@ -74,7 +74,7 @@ it('a long-running drain waits for the slot another worker holds and takes the j
   });
   await new Promise((r) => setTimeout(r, 400));
   expect(runs.size).toBe(0);
-  // While it waits for a slot it looks every idlePollMs, not the whole time left.
+  // While it waits for a slot it looks every recheckMs, not the whole time left.
   expect(waits.length).toBeGreaterThan(0);
   expect(Math.max(...waits)).toBeLessThanOrEqual(100);
   await db.store.completeJobs([{ id: held!.id, leaseToken: held!.leaseToken, result: null }]);
