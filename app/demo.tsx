@@ -1,7 +1,7 @@
 'use client';
 import { useState, type FormEvent } from 'react';
-import { useJob } from '../lib/client/use-job.ts';
-import { ApiError, submitJob } from '../lib/client/http-client.ts';
+import { useJob } from 'edgejobs/react';
+import { ApiError, submitJob } from 'edgejobs/client';
 
 type DemoType = 'report.generate' | 'csv.import' | 'flaky.task';
 

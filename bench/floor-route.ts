@@ -4,7 +4,7 @@
  * server. Served by the app at POST /api/bench/floor (404 unless the variable is set).
  */
 import { createJobRoutes, type JobRoutes } from '../lib/http/routes.ts';
-import { authenticator } from '../app/_server/edgejobs.ts';
+import { jobs } from '../app/_server/edgejobs.ts';
 import { demoRegistry } from '../app/_server/demo-jobs.ts';
 
 const cache = globalThis as typeof globalThis & { __edgejobsFloor?: JobRoutes };
@@ -25,5 +25,5 @@ function buildFloor(): JobRoutes {
   };
   const stores = { adapter: 'postgres' as const, service: floor as never, forUser: async () => floor as never, stop: async () => {} };
   // No registration: the floor has no database to write the registry to.
-  return createJobRoutes({ registry: demoRegistry, stores, auth: authenticator(), registerJobTypes: false });
+  return createJobRoutes({ registry: demoRegistry, stores, auth: jobs.authenticator(), registerJobTypes: false });
 }

@@ -61,12 +61,29 @@ export interface EdgeJobsErrorOptions {
 }
 
 /**
+ * The kinds of an edgejobs error (its class and every base up to EdgeJobsError), under a global
+ * symbol, so that `instanceof` holds across two copies of the package in one process (a worker
+ * and a registry module that resolved different copies; the source and the build in this repo):
+ * a PermanentError thrown by a handler is permanent whichever copy made it.
+ */
+const KINDS = Symbol.for('edgejobs.error.kinds');
+
+/**
  * The base of every error edgejobs throws.
  * @example
  * try { await queue.enqueue('report', input) }
  * catch (e) { if (e instanceof EdgeJobsError && e.code === 'validation_failed') ... }
  */
 export class EdgeJobsError extends Error {
+  /** What `instanceof` checks (each subclass names its own): see KINDS. */
+  static readonly kind: string = 'EdgeJobsError';
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    // A subclass of the app's own (no `kind` of its own) is checked the ordinary way.
+    if (!Object.hasOwn(this, 'kind')) return Function.prototype[Symbol.hasInstance].call(this, value);
+    const kinds = (value as { [KINDS]?: unknown } | null | undefined)?.[KINDS];
+    return Array.isArray(kinds) && kinds.includes(this.kind);
+  }
+
   override readonly name: string = 'EdgeJobsError';
   readonly code: ErrorCode;
   readonly retryable: boolean;
@@ -77,6 +94,11 @@ export class EdgeJobsError extends Error {
     this.code = code;
     this.retryable = options.retryable ?? false;
     this.details = options.details ?? {};
+    const kinds: string[] = [];
+    for (let c: unknown = new.target; typeof c === 'function' && c !== Error; c = Object.getPrototypeOf(c)) {
+      if (Object.hasOwn(c, 'kind')) kinds.push((c as unknown as { kind: string }).kind);
+    }
+    Object.defineProperty(this, KINDS, { value: kinds });
   }
 
   toJSON(): ErrorJson {
@@ -86,6 +108,7 @@ export class EdgeJobsError extends Error {
 
 /** Input (or output) that does not match its zod schema; `issues` lists every problem. */
 export class ValidationError extends EdgeJobsError {
+  static override readonly kind: string = 'ValidationError';
   override readonly name: string = 'ValidationError';
   readonly issues: ValidationIssue[];
 
@@ -105,6 +128,7 @@ export class ValidationError extends EdgeJobsError {
  * if (!file) throw new PermanentError('file was deleted', { code: 'file_missing' })
  */
 export class PermanentError extends EdgeJobsError {
+  static override readonly kind: string = 'PermanentError';
   override readonly name: string = 'PermanentError';
   constructor(message: string, options: EdgeJobsErrorOptions & { code?: string } = {}) {
     super('permanent', message, { ...options, details: { ...options.details, ...(options.code ? { reason: options.code } : {}) } });
@@ -118,6 +142,7 @@ export class PermanentError extends EdgeJobsError {
  * throw new RetryLaterError('rate limited', { retryAt: new Date(Date.now() + 30_000) })
  */
 export class RetryLaterError extends EdgeJobsError {
+  static override readonly kind: string = 'RetryLaterError';
   override readonly name: string = 'RetryLaterError';
   readonly retryAt: Date;
   constructor(message: string, options: EdgeJobsErrorOptions & { retryAt: Date }) {

@@ -1,7 +1,7 @@
 /**
  * edgejobs: background jobs for Vercel and Supabase apps. Postgres is the queue.
  * Runtime-neutral entry (web APIs only): job definitions, the enqueue API, the drain engine,
- * errors and types. The direct Postgres store is in `./postgres-store.ts`.
+ * errors and types. The stores are in edgejobs/postgres and edgejobs/supabase.
  */
 export { defineJob, createRegistry, parseWith } from './job.ts';
 export type { AnyJobDefinition, JobContext, JobDefinition, JobDefinitionInput, JobInfo, JobRegistry, RetryPolicy } from './job.ts';
@@ -19,3 +19,9 @@ export { createConsoleLogger, silentLogger } from './logger.ts';
 export type { Logger, LogLevel } from './logger.ts';
 export { fromDatabaseError } from './sql-errors.ts';
 export type * from './store.ts';
+export { registerJobTypes } from './job-types.ts';
+export type { RegisterOptions } from './job-types.ts';
+export { runDrainLoop, createWakeup } from './drain-loop.ts';
+export type { DrainLoopOptions, Wakeup } from './drain-loop.ts';
+export { runInvocation } from './invocation.ts';
+export { LEASE_MS } from './limits.ts';

@@ -3,8 +3,7 @@
  * little so a person can watch the progress bar move; every wait honours ctx.signal.
  */
 import { z } from 'zod';
-import { createRegistry, defineJob } from '../../lib/job.ts';
-import { PermanentError } from '../../lib/errors.ts';
+import { PermanentError, createRegistry, defineJob } from 'edgejobs';
 
 /** Waits `ms`, or rejects as soon as the job is aborted (timeout, cancel, deadline). */
 function pause(ms: number, signal: AbortSignal): Promise<void> {

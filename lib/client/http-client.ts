@@ -21,6 +21,7 @@ export interface ClientOptions {
  * server's, as sent: a code newer than this client's `ERROR_CODES` is kept, not replaced.
  */
 export class ApiError extends EdgeJobsError {
+  static override readonly kind: string = 'ApiError';
   override readonly name: string = 'ApiError';
   readonly status: number;
   readonly issues: ApiErrorBody['issues'];

@@ -1,9 +1,9 @@
 /**
- * edgejobs in the browser and in plain TypeScript callers: `useJob()` for React, `watchJob()`
- * without React, and `submitJob()` / `fetchJob()` / `cancelJob()` / `waitForJob()` over HTTP.
+ * edgejobs/client, in the browser and in plain TypeScript callers: `watchJob()` follows a job
+ * (polling, or Realtime with polling as the fallback), and `submitJob()` / `fetchJob()` /
+ * `cancelJob()` / `waitForJob()` call the HTTP API. No framework; React's `useJob()` is in
+ * edgejobs/react.
  */
-export { useJob } from './use-job.ts';
-export type { UseJobOptions, UseJobResult } from './use-job.ts';
 export { watchJob } from './watch-job.ts';
 export { jobQueryOptions } from './query-options.ts';
 export type { ChannelLike, JobWatcher, RealtimeClientLike, WatchOptions, WatchState } from './watch-job.ts';

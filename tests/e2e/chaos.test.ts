@@ -1,5 +1,5 @@
 /**
- * Chaos, as processes: four `scripts/worker.ts` processes (the command a process manager runs)
+ * Chaos, as processes: four `edgejobs worker` processes (the package's bin, as a process manager runs it)
  * drain thousands of recording jobs on a Postgres server of this test's own, while the test
  * SIGKILLs one mid-batch, terminates another's database connections, restarts Postgres, and
  * SIGTERMs a third. Then: no job lost, none completed twice, the killed worker's jobs claimed
@@ -27,10 +27,10 @@ afterAll(() => {
 });
 
 function startWorker(name: string): Worker {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/worker.ts'], {
+  const child = spawn(process.execPath, ['dist/cli/main.js', 'worker', 'tests/support/chaos-jobs.ts'], {
     cwd: ROOT,
     env: {
-      ...process.env, DATABASE_URL: pg.url, EDGEJOBS_JOBS_MODULE: 'tests/support/chaos-jobs.ts', EDGEJOBS_CONCURRENCY: '10',
+      ...process.env, DATABASE_URL: pg.url, EDGEJOBS_CONCURRENCY: '10',
       EDGEJOBS_LEASE_MS: String(LEASE_MS), EDGEJOBS_SHUTDOWN_GRACE_MS: String(GRACE_MS), EDGEJOBS_WORKER_IDLE_MS: '500',
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -7,9 +7,10 @@
  * back with its checkpoint, exits 0 within the grace, and leaves no process behind.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ROOT } from '../../scripts/embedded-db.ts';
 import { useTestDb } from '../support/db.ts';
 import { waitFor } from '../support/wait.ts';
@@ -20,6 +21,23 @@ const workers: ChildProcess[] = [];
 afterAll(() => {
   for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');
 });
+
+/**
+ * An app that has installed edgejobs, as the commands expect to find it: the package in
+ * node_modules/edgejobs (this repository, linked), its bin in node_modules/.bin (executable, as npm
+ * links it) and the app's registry at jobs/index.ts (the demo's job types).
+ */
+let app: string;
+beforeAll(() => {
+  app = mkdtempSync(join(tmpdir(), 'edgejobs-worker-app-'));
+  mkdirSync(join(app, 'node_modules/.bin'), { recursive: true });
+  mkdirSync(join(app, 'jobs'));
+  symlinkSync(ROOT, join(app, 'node_modules/edgejobs'));
+  chmodSync(join(ROOT, 'dist/cli/main.js'), 0o755);
+  symlinkSync('../edgejobs/dist/cli/main.js', join(app, 'node_modules/.bin/edgejobs'));
+  writeFileSync(join(app, 'jobs/index.ts'), `export { demoRegistry as registry } from ${JSON.stringify(join(ROOT, 'app/_server/demo-jobs.ts'))};\n`);
+});
+afterAll(() => rmSync(app, { recursive: true, force: true }));
 
 /** The CMD of docs/examples/Dockerfile.worker (exec form), as Docker runs it: no shell. */
 function dockerCommand(): string[] {
@@ -40,7 +58,7 @@ interface Worker { child: ChildProcess; output: () => string; exited: Promise<nu
 async function startWorker(argv: string[], env: Record<string, string> = {}): Promise<Worker> {
   // A process group of its own, so the test can see that nothing is left of it afterwards.
   const child = spawn(argv[0]!, argv.slice(1), {
-    cwd: ROOT,
+    cwd: app,
     detached: true,
     env: { ...process.env, DATABASE_URL: db.url, EDGEJOBS_WORKER_IDLE_MS: '60000', EDGEJOBS_WORKER_ROUND_MS: '60000', EDGEJOBS_SHUTDOWN_GRACE_MS: String(GRACE_MS), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

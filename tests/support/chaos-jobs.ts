@@ -1,12 +1,12 @@
 /**
- * The job type of the chaos test (tests/e2e/chaos.test.ts), loaded by scripts/worker.ts through
- * EDGEJOBS_JOBS_MODULE: each run writes a row to chaos.runs (which job, which attempt, which
+ * The job type of the chaos test (tests/e2e/chaos.test.ts), loaded by `edgejobs worker` (the
+ * package's bin): each run writes a row to chaos.runs (which job, which attempt, which
  * process) on a connection of its own, then sleeps a while. Writing the row outlives a short
  * database outage (it retries for up to 15 s).
  */
 import postgres from 'postgres';
 import { z } from 'zod';
-import { createRegistry, defineJob } from '../../lib/job.ts';
+import { createRegistry, defineJob } from 'edgejobs';
 import { reconnectDelaySeconds } from '../../lib/postgres-store.ts';
 
 const sql = postgres(process.env.DATABASE_URL as string, { max: 3, onnotice: () => {}, backoff: reconnectDelaySeconds });

@@ -3,11 +3,13 @@
  * database that has the Supabase bootstrap and every migration applied (by `supabase db push`).
  * Each test file clones the template into its own database (tests/support/db.ts).
  */
+import { execFileSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { applySchema, createDatabase, startEmbeddedPostgres } from '../../scripts/embedded-db.ts';
+import { ROOT, applySchema, createDatabase, startEmbeddedPostgres } from '../../scripts/embedded-db.ts';
 
 export const TEMPLATE_DB = 'edgejobs_template';
 
@@ -30,8 +32,25 @@ export default async function setup(project: TestProject) {
   }
 }
 
+/**
+ * The tests that run the package as its users do (the `edgejobs` bin, `edgejobs/...` imports in
+ * the demo app and the worker's job modules) run dist/: build it when lib/ is newer, so that a
+ * plain `npx vitest run` never tests a stale build. (`npm test` builds it first anyway.)
+ */
+function buildPackageIfStale() {
+  const newest = (dir: string): number => Math.max(0, ...readdirSync(join(ROOT, dir), { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile()).map((e) => statSync(join(e.parentPath, e.name)).mtimeMs));
+  let built = 0;
+  try {
+    built = statSync(join(ROOT, 'dist/index.js')).mtimeMs;
+  } catch { /* not built yet */ }
+  if (built > newest('lib') && built > statSync(join(ROOT, 'tsconfig.build.json')).mtimeMs) return;
+  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+}
+
 async function start(project: TestProject) {
   if (process.env.EDGEJOBS_TEST_BREAK_SETUP) throw new Error('EDGEJOBS_TEST_BREAK_SETUP is set');
+  buildPackageIfStale();
   const dataDir = await mkdtemp(join(tmpdir(), 'edgejobs-test-pg-'));
   const db = await startEmbeddedPostgres({
     dataDir,

@@ -1,15 +1,11 @@
 // POST /api/jobs: enqueue any registered job type → 202. GET /api/jobs: the caller's jobs.
-import { routes } from '../../_server/edgejobs.ts';
+import { jobs } from '../../_server/edgejobs.ts';
 
 export const runtime = 'nodejs';
 // Enqueue is one database round trip; 10 s is room for a cold start, not for work.
 export const maxDuration = 10;
 export const dynamic = 'force-dynamic';
 
-export function POST(request: Request): Promise<Response> {
-  return routes().enqueue(request);
-}
+export const POST = jobs.enqueue;
 
-export function GET(request: Request): Promise<Response> {
-  return routes().list(request);
-}
+export const GET = jobs.list;

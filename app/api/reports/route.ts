@@ -1,11 +1,9 @@
 // POST /api/reports: a typed route for one job type; the body is the report's input → 202.
-import { routes } from '../../_server/edgejobs.ts';
+import { jobs } from '../../_server/edgejobs.ts';
 import { generateReport } from '../../_server/demo-jobs.ts';
 
 export const runtime = 'nodejs';
 export const maxDuration = 10;
 export const dynamic = 'force-dynamic';
 
-export function POST(request: Request): Promise<Response> {
-  return routes().enqueueRoute(generateReport)(request);
-}
+export const POST = jobs.enqueueRoute(generateReport);

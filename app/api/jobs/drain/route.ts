@@ -1,6 +1,6 @@
 // GET /api/jobs/drain: the drain for Vercel Cron (Authorization: Bearer $CRON_SECRET). On Vercel
 // Hobby crons run once a day, so this is a fallback; the Edge Function on pg_cron is the main path.
-import { cronDrain } from '../../../_server/edgejobs.ts';
+import { jobs } from '../../../_server/edgejobs.ts';
 
 export const runtime = 'nodejs';
 // Vercel's limit with Fluid compute is 300 s on Hobby (800 s on Pro); the drain stops 30 s
@@ -8,6 +8,4 @@ export const runtime = 'nodejs';
 export const maxDuration = 300;
 export const dynamic = 'force-dynamic';
 
-export function GET(request: Request): Promise<Response> {
-  return cronDrain()(request);
-}
+export const GET = jobs.cronDrain;

@@ -1,5 +1,5 @@
 /** The function's settings, from its environment (`supabase secrets set …`), checked at start. */
-import { LEASE_MS } from '../../../lib/limits.ts';
+import { LEASE_MS } from '../limits.ts';
 
 export interface WorkerConfig {
   /** EDGEJOBS_WORKER_SECRET: the shared secret pg_cron, the kick and operators send. */

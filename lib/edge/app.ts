@@ -6,13 +6,13 @@
 import { Hono } from 'hono';
 import { bearerAuth } from 'hono/bearer-auth';
 import { HTTPException } from 'hono/http-exception';
-import { INVOCATION_TRIGGERS, runInvocation } from '../../../lib/invocation.ts';
-import { EdgeJobsError, coerceError } from '../../../lib/errors.ts';
-import { toErrorResponse } from '../../../lib/http/errors.ts';
-import { createConsoleLogger } from '../../../lib/logger.ts';
-import { constantTimeEqual } from '../../../lib/secrets.ts';
-import type { JobRegistry } from '../../../lib/job.ts';
-import type { Store } from '../../../lib/store.ts';
+import { INVOCATION_TRIGGERS, runInvocation } from '../invocation.ts';
+import { EdgeJobsError, coerceError } from '../errors.ts';
+import { toErrorResponse } from '../http/errors.ts';
+import { createConsoleLogger } from '../logger.ts';
+import { constantTimeEqual } from '../secrets.ts';
+import type { JobRegistry } from '../job.ts';
+import type { Store } from '../store.ts';
 import type { WorkerConfig } from './config.ts';
 
 export interface AppDeps {
