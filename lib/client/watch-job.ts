@@ -147,11 +147,28 @@ export function watchJob(id: string, options: WatchOptions = {}): JobWatcher {
     }
   }
 
+  /** True from the moment a join starts until its channel exists (the token is being read). */
+  let joining = false;
+
   function subscribe() {
     const topic = state.job?.realtimeTopic;
-    if (!options.supabase || !topic || channel || stopped) return;
+    if (!options.supabase || !topic || channel || joining || stopped) return;
     const client = options.supabase;
-    void client.realtime?.setAuth?.();
+    joining = true;
+    // The join carries the user's token only once setAuth has read it (with supabase-js's
+    // `accessToken` option nothing else sets it): a join without it is the anon key's, and the
+    // private topic refuses it.
+    void Promise.resolve()
+      .then(() => client.realtime?.setAuth?.())
+      .catch(() => {})
+      .then(() => {
+        joining = false;
+        join(client, topic);
+      });
+  }
+
+  function join(client: RealtimeClientLike, topic: string) {
+    if (channel || stopped) return;
     channel = client.channel(topic, { config: { private: true } })
       .on('broadcast', { event: 'job_changed' }, ({ payload }) => {
         if (stopped || !state.job) return;
