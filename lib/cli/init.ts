@@ -79,7 +79,7 @@ function parseStamp(s: string): number {
   return Date.UTC(+s.slice(0, 4), +s.slice(4, 6) - 1, +s.slice(6, 8), +s.slice(8, 10), +s.slice(10, 12), +s.slice(12, 14));
 }
 
-type Change = { path: string; content: string; kind: 'create' | 'append' | 'overwrite' };
+type Change = { path: string; content: string; kind: 'create' | 'append' | 'overwrite' | 'edit'; note?: string };
 
 function plan(cwd: string, layout: Layout, force: boolean): { changes: Change[]; kept: string[] } {
   const changes: Change[] = [];
@@ -100,7 +100,32 @@ function plan(cwd: string, layout: Layout, force: boolean): { changes: Change[];
   if (!existsSync(config) || !/^\[functions\.process-jobs\]/m.test(readFileSync(config, 'utf8'))) {
     changes.push({ path: 'supabase/config.toml', content: FUNCTION_CONFIG, kind: existsSync(config) ? 'append' : 'create' });
   }
+  const tsconfig = tsconfigChange(cwd);
+  if (typeof tsconfig === 'string') kept.push(tsconfig);
+  else if (tsconfig) changes.push(tsconfig);
   return { changes, kept };
+}
+
+/**
+ * The Edge Function is Deno code (its imports end in .ts), which Next.js's type check refuses:
+ * tsconfig.json's `exclude` gets `supabase/functions`. A tsconfig that is not plain JSON (comments)
+ * is left alone, with the line to add (a string: reported as kept).
+ */
+function tsconfigChange(cwd: string): Change | string | null {
+  const file = join(cwd, 'tsconfig.json');
+  if (!existsSync(file)) return null;
+  let config: { exclude?: unknown };
+  try {
+    config = JSON.parse(readFileSync(file, 'utf8')) as { exclude?: unknown };
+  } catch {
+    return 'tsconfig.json (not plain JSON: add "supabase/functions" to its "exclude" yourself)';
+  }
+  const exclude = Array.isArray(config.exclude) ? (config.exclude as unknown[]) : ['node_modules'];
+  if (exclude.some((e) => typeof e === 'string' && /^(\.\/)?supabase(\/functions)?\/?(\*\*(\/\*)?)?$/.test(e))) return null;
+  return {
+    path: 'tsconfig.json', kind: 'edit', note: 'exclude supabase/functions (Deno code)',
+    content: `${JSON.stringify({ ...config, exclude: [...exclude, 'supabase/functions'] }, null, 2)}\n`,
+  };
 }
 
 function apply(cwd: string, changes: Change[]): void {
@@ -118,8 +143,8 @@ function apply(cwd: string, changes: Change[]): void {
 
 function report(changes: Change[], kept: string[], o: InitOptions): void {
   const verb = o.dryRun ? 'would ' : '';
-  for (const c of changes) o.out(`  ${verb}${c.kind === 'append' ? 'append to' : c.kind === 'overwrite' ? 'overwrite' : 'create'} ${c.path}`);
-  for (const path of kept) o.out(`  kept ${path} (yours differs from edgejobs'; --force overwrites it)`);
+  for (const c of changes) o.out(`  ${verb}${c.kind === 'append' ? 'append to' : c.kind} ${c.path}${c.note ? `: ${c.note}` : ''}`);
+  for (const path of kept) o.out(`  kept ${path}${path.includes(' ') ? '' : " (yours differs from edgejobs'; --force overwrites it)"}`);
 }
 
 export function init(o: InitOptions): void {
@@ -173,9 +198,11 @@ Next steps:
 /** Files init writes (relative to the project), from the layout. */
 export function projectFiles({ appDir, jobsDir }: Layout): Record<string, string> {
   const version = packageVersion();
+  // Without an extension: a Next.js tsconfig does not allow `.ts` in imports (Deno, which needs
+  // them, reads the registry through the function's jobs.ts).
   const registryFrom = (fromDir: string) => {
     const rel = relative(fromDir, jobsDir).split('\\').join('/');
-    return `${rel.startsWith('.') ? rel : `./${rel}`}/index.ts`;
+    return rel.startsWith('.') ? rel : `./${rel}`;
   };
   const route = (dir: string, comment: string, body: string, maxDuration = 10) => ({
     [`${appDir}/api/jobs/${dir}route.ts`.replace('//', '/')]: `// ${comment}

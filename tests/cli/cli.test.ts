@@ -37,6 +37,7 @@ function project(layout: { src?: boolean; supabase?: boolean } = {}): string {
   const app = layout.src ? 'src/app' : 'app';
   mkdirSync(join(dir, app), { recursive: true });
   writeFileSync(join(dir, app, 'page.tsx'), 'export default function Page() { return <p>hi</p>; }\n');
+  writeFileSync(join(dir, 'tsconfig.json'), `${JSON.stringify({ compilerOptions: { strict: true }, include: ['**/*.ts', '**/*.tsx'], exclude: ['node_modules'] }, null, 2)}\n`);
   if (layout.supabase !== false) {
     mkdirSync(join(dir, 'supabase/migrations'), { recursive: true });
     writeFileSync(join(dir, 'supabase/config.toml'), 'project_id = "my-app"\n\n[api]\nenabled = true\n');
@@ -78,13 +79,15 @@ describe('edgejobs init', () => {
     expect(deno.imports.edgejobs).toMatch(/^npm:edgejobs@\d+\.\d+\.\d+/);
     expect(files['jobs/index.ts']).toContain("type: 'example.hello'");
     expect(files['app/api/jobs/route.ts']).toContain('export const POST = jobs.enqueue');
-    expect(files['app/api/jobs/route.ts']).toContain("from '../../../jobs/index.ts'");
+    expect(files['app/api/jobs/route.ts']).toContain("from '../../../jobs';"); // no .ts: Next.js's tsconfig refuses it
     expect(files['app/api/jobs/[id]/route.ts']).toContain('export const DELETE = jobs.cancel');
     expect(files['app/api/jobs/health/route.ts']).toContain('export const GET = jobs.health');
     expect(files['app/api/jobs/drain/route.ts']).toContain('export const maxDuration = 300');
     expect(files['.env.example']).toContain('EDGEJOBS_WORKER_SECRET=');
     // The config keeps what it had and gains the function's entry.
     expect(files['supabase/config.toml']).toMatch(/^project_id = "my-app"\n[\s\S]*\[functions\.process-jobs\]\nverify_jwt = false\n$/);
+    // Next.js's type check leaves the Deno function alone; the rest of the tsconfig is kept.
+    expect(JSON.parse(files['tsconfig.json']!)).toEqual({ compilerOptions: { strict: true }, include: ['**/*.ts', '**/*.tsx'], exclude: ['node_modules', 'supabase/functions'] });
     // The next steps name the commands.
     expect(r.stdout).toContain('npx supabase db push');
     expect(r.stdout).toContain('schedule_worker(5)');
@@ -125,10 +128,20 @@ describe('edgejobs init', () => {
     expect(snapshot(dir)).toEqual(before);
   });
 
+  it('a tsconfig with comments is left alone, with the line to add', () => {
+    const dir = project();
+    const commented = '{\n  // mine\n  "compilerOptions": { "strict": true }\n}\n';
+    writeFileSync(join(dir, 'tsconfig.json'), commented);
+    const r = cli(['init'], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('kept tsconfig.json (not plain JSON: add "supabase/functions" to its "exclude" yourself)');
+    expect(readFileSync(join(dir, 'tsconfig.json'), 'utf8')).toBe(commented);
+  });
+
   it('a src/ layout gets src/app routes and src/jobs, with imports that resolve', () => {
     const dir = project({ src: true });
     expect(cli(['init', '--cwd', dir]).code).toBe(0);
-    expect(readFileSync(join(dir, 'src/app/api/jobs/[id]/route.ts'), 'utf8')).toContain("from '../../../../jobs/index.ts'");
+    expect(readFileSync(join(dir, 'src/app/api/jobs/[id]/route.ts'), 'utf8')).toContain("from '../../../../jobs';");
     expect(existsSync(join(dir, 'src/jobs/index.ts'))).toBe(true);
     expect(readFileSync(join(dir, 'supabase/functions/process-jobs/jobs.ts'), 'utf8')).toContain("from '../../../src/jobs/index.ts'");
   });
