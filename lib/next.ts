@@ -13,7 +13,8 @@
  * The parts (createJobRoutes, createAuthenticator, storesFromEnv, drainRoute, createKicker) are
  * exported for apps that wire their own.
  */
-import { after } from 'next/server';
+// next/server.js, not next/server: Node's ESM resolver (next has no exports map) needs the file.
+import { after } from 'next/server.js';
 import { createAuthenticator, type Authenticator } from './http/auth.ts';
 import { drainRoute } from './http/drain-route.ts';
 import { createKicker } from './http/kick.ts';

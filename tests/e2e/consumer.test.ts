@@ -150,6 +150,14 @@ afterAll(async () => {
 }, 60_000);
 
 it.runIf(existsSync(CHROMIUM))('a fresh Next.js app with the packed package: init, migrations, build, worker; in Chromium a job moves by broadcast to its result, and another user cannot join its topic', async () => {
+  // Every entry point loads in plain Node from the app (ESM, through the package's exports).
+  const entries = ['edgejobs', 'edgejobs/postgres', 'edgejobs/supabase', 'edgejobs/next', 'edgejobs/react', 'edgejobs/client', 'edgejobs/edge'];
+  const loaded = run('node import', process.execPath, ['--input-type=module', '-e',
+    `const out = {}; for (const e of ${JSON.stringify(entries)}) out[e] = Object.keys(await import(e)).length; console.log(JSON.stringify(out));`]);
+  const counts = JSON.parse(loaded) as Record<string, number>;
+  expect(Object.keys(counts)).toEqual(entries);
+  expect(Object.values(counts).every((n) => n > 0)).toBe(true);
+
   // What init wrote is what the app runs: the routes answer, the registry is registered.
   expect(readFileSync(join(app, 'app/api/jobs/route.ts'), 'utf8')).toContain("from 'edgejobs/next'");
   expect((await fetch(`${base}/api/jobs/health`)).status).toBe(200);

@@ -16,7 +16,7 @@ const ALLOWED: Record<string, (file: string) => boolean> = {
   hono: (f) => f.startsWith('edge/'),
   'hono/bearer-auth': (f) => f.startsWith('edge/'),
   'hono/http-exception': (f) => f.startsWith('edge/'),
-  'next/server': (f) => f === 'next.ts',
+  'next/server.js': (f) => f === 'next.ts',
   '@supabase/supabase-js': (f) => f === 'supabase-store.ts',
   jose: (f) => f.startsWith('http/'),
   '@supabase/functions-js': (f) => f === 'http/kick.ts',
