@@ -4,6 +4,7 @@
  * parseArgs (strict: an unknown option is an error). Every failure is one line on stderr and exit
  * code 1; --help prints a command's usage.
  */
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CliError, loadRegistry, packageVersion } from './common.ts';
 
@@ -38,16 +39,17 @@ Options:
 After updating the edgejobs package: copies the migrations the project does not have yet (compared
 by name) with fresh timestamps. Never edits a migration that is already there. Then apply them:
 npx supabase db push --remote (or --db-url <url>).`,
-  worker: `Usage: edgejobs worker [jobs-module]
+  worker: `Usage: edgejobs worker [jobs-module] [--env <file>]
 
 Drains the queue until SIGTERM or SIGINT; then claims nothing more, lets running jobs finish for
 EDGEJOBS_SHUTDOWN_GRACE_MS and hands the rest back; a second signal hands them back at once.
 jobs-module exports \`registry\` (default: EDGEJOBS_JOBS_MODULE, else jobs/index.ts or
-src/jobs/index.ts). Under a process manager, exec it so that it gets the signal itself:
+src/jobs/index.ts). --env reads variables from a dotenv file (.env.local), under those
+already set. Under a process manager, exec it so that it gets the signal itself:
   exec node_modules/.bin/edgejobs worker jobs/index.ts
 
 `,
-  doctor: `Usage: edgejobs doctor [--db-url <url>] [--jobs <module>]
+  doctor: `Usage: edgejobs doctor [--db-url <url>] [--jobs <module>] [--env <file>]
 
 Checks the database (default: DATABASE_URL, else SUPABASE_DB_URL): edgejobs migrations applied
 and current, job types registered (all of the registry's with --jobs), pg_cron and pg_net, the
@@ -86,20 +88,22 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'worker': {
-      const { values, positionals } = parse({}, true);
+      const { values, positionals } = parse({ env: { type: 'string' } }, true);
       if (values.help) {
         const { WORKER_ENV } = await import('./worker.ts');
         console.log(HELP.worker + WORKER_ENV);
         return 0;
       }
       if (positionals.length > 1) throw new CliError('worker takes one jobs module (edgejobs worker --help)');
+      loadEnvFile(values.env);
       const { runWorker } = await import('./worker.ts');
       await runWorker(positionals[0]);
       return 0;
     }
     case 'doctor': {
-      const { values } = parse({ 'db-url': { type: 'string' }, jobs: { type: 'string' } });
+      const { values } = parse({ 'db-url': { type: 'string' }, jobs: { type: 'string' }, env: { type: 'string' } });
       if (values.help) return usage(command);
+      loadEnvFile(values.env);
       const url = (typeof values['db-url'] === 'string' && values['db-url']) || process.env.DATABASE_URL || process.env.SUPABASE_DB_URL;
       if (!url) throw new CliError('no database: pass --db-url <postgres url> or set DATABASE_URL');
       const registry = typeof values.jobs === 'string' ? await loadRegistry(values.jobs) : null;
@@ -116,6 +120,18 @@ async function main(argv: string[]): Promise<number> {
     }
   }
   return 1;
+
+  /** --env: variables from a dotenv file (Node's own parser); the environment wins. */
+  function loadEnvFile(path: string | boolean | undefined) {
+    if (typeof path !== 'string') return;
+    // Node 20 ends the process itself on a missing file: look first.
+    if (!existsSync(path)) throw new CliError(`cannot read --env ${path}: no such file`);
+    try {
+      process.loadEnvFile(path);
+    } catch (error) {
+      throw new CliError(`cannot read --env ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+    }
+  }
 
   function usage(name: string): number {
     console.log(HELP[name]);

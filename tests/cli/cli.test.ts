@@ -254,6 +254,18 @@ describe('every command', () => {
 describe('edgejobs doctor', () => {
   const db = useTestDb();
 
+  it('--env reads DATABASE_URL from a dotenv file; the environment wins; a missing file is one line', () => {
+    const dir = project();
+    writeFileSync(join(dir, '.env.local'), `# the app's file\nDATABASE_URL="${db.url}"\n`);
+    const fromFile = cli(['doctor', '--env', '.env.local'], { cwd: dir, env: { DATABASE_URL: undefined } });
+    expect(fromFile.stdout).toContain('ok      migrations');
+    const envWins = cli(['doctor', '--env', '.env.local'], { cwd: dir, env: { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' } });
+    expect(envWins.stderr).toMatch(/cannot connect to the database/);
+    const missing = cli(['worker', '--env', '.env.nope'], { cwd: dir });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toBe('edgejobs worker: cannot read --env .env.nope: no such file\n');
+  });
+
   it('on a migrated database: names each missing part with its fix, exit 1', async () => {
     const r = cli(['doctor', '--db-url', db.url]);
     expect(r.code).toBe(1);
