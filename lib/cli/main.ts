@@ -57,6 +57,18 @@ Vault secrets, the edgejobs-drain schedule, a worker seen in the last 10 minutes
 Exits 1 when something is missing.`,
 };
 
+type Options = Record<string, { type: 'string' | 'boolean' }>;
+type Parsed = { values: Record<string, string | boolean | undefined>; positionals: string[] };
+/** Parses the command's arguments (strict: an unknown option is a CliError); --help is always known. */
+type Parse = (options: Options, positionals?: boolean) => Parsed;
+
+const COMMANDS: Record<string, (parse: Parse, command: string) => Promise<number>> = {
+  init: initOrUpgrade,
+  upgrade: initOrUpgrade,
+  worker,
+  doctor,
+};
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
@@ -67,82 +79,79 @@ async function main(argv: string[]): Promise<number> {
     console.log(packageVersion());
     return 0;
   }
-  if (!(command in HELP)) throw new CliError(`unknown command "${command}" (edgejobs --help lists them)`);
-  type Options = Record<string, { type: 'string' | 'boolean' }>;
-  const parse = (options: Options, positionals = false): { values: Record<string, string | boolean | undefined>; positionals: string[] } => {
+  const run = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+  if (!run) throw new CliError(`unknown command "${command}" (edgejobs --help lists them)`);
+  return run((options, positionals = false) => {
     try {
       return parseArgs({ args: rest, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: positionals, strict: true });
     } catch (error) {
       throw new CliError(`${(error as Error).message.replace(/\. To specify a positional.*$/s, '')} (edgejobs ${command} --help)`);
     }
-  };
-  switch (command) {
-    case 'init':
-    case 'upgrade': {
-      const { values } = parse({ 'dry-run': { type: 'boolean' }, force: { type: 'boolean' }, cwd: { type: 'string' } });
-      if (values.help) return usage(command);
-      if (command === 'upgrade' && values.force) throw new CliError('upgrade has no --force: it never rewrites a migration');
-      const { init, upgrade } = await import('./init.ts');
-      const options = { cwd: typeof values.cwd === 'string' ? values.cwd : process.cwd(), dryRun: Boolean(values['dry-run']), force: Boolean(values.force), out: (line: string) => console.log(line) };
-      (command === 'init' ? init : upgrade)(options);
-      return 0;
-    }
-    case 'worker': {
-      const { values, positionals } = parse({ env: { type: 'string' } }, true);
-      if (values.help) {
-        const { WORKER_ENV } = await import('./worker.ts');
-        console.log(HELP.worker + WORKER_ENV);
-        return 0;
-      }
-      if (positionals.length > 1) throw new CliError('worker takes one jobs module (edgejobs worker --help)');
-      loadEnvFile(values.env);
-      const { runWorker } = await import('./worker.ts');
-      await runWorker(positionals[0]);
-      return 0;
-    }
-    case 'doctor': {
-      const { values } = parse({ 'db-url': { type: 'string' }, jobs: { type: 'string' }, env: { type: 'string' } });
-      if (values.help) return usage(command);
-      loadEnvFile(values.env);
-      const url = (typeof values['db-url'] === 'string' && values['db-url']) || process.env.DATABASE_URL || process.env.SUPABASE_DB_URL;
-      if (!url) throw new CliError('no database: pass --db-url <postgres url> or set DATABASE_URL');
-      const registry = typeof values.jobs === 'string' ? await loadRegistry(values.jobs) : null;
-      const { doctor } = await import('./doctor.ts');
-      const checks = await doctor(url, registry);
-      for (const c of checks) {
-        console.log(`${c.ok ? 'ok     ' : 'MISSING'} ${c.name}: ${c.detail}`);
-        if (!c.ok && c.fix) console.log(`        fix: ${c.fix}`);
-      }
-      const problems = checks.filter((c) => !c.ok).length;
-      if (problems > 0) throw new CliError(`${problems} problem${problems === 1 ? '' : 's'} found (see above)`);
-      console.log('edgejobs doctor: everything edgejobs needs is in place');
-      return 0;
-    }
-  }
-  return 1;
+  }, command);
+}
 
-  /** --env: variables from a dotenv file (Node's own parser); the environment wins. */
-  function loadEnvFile(path: string | boolean | undefined) {
-    if (typeof path !== 'string') return;
-    // Node 20 ends the process itself on a missing file: look first.
-    if (!existsSync(path)) throw new CliError(`cannot read --env ${path}: no such file`);
-    try {
-      process.loadEnvFile(path);
-    } catch (error) {
-      throw new CliError(`cannot read --env ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
-    }
-  }
+async function initOrUpgrade(parse: Parse, command: string): Promise<number> {
+  const { values } = parse({ 'dry-run': { type: 'boolean' }, force: { type: 'boolean' }, cwd: { type: 'string' } });
+  if (values.help) return usage(command);
+  if (command === 'upgrade' && values.force) throw new CliError('upgrade has no --force: it never rewrites a migration');
+  const { init, upgrade } = await import('./init.ts');
+  const options = { cwd: typeof values.cwd === 'string' ? values.cwd : process.cwd(), dryRun: Boolean(values['dry-run']), force: Boolean(values.force), out: (line: string) => console.log(line) };
+  (command === 'init' ? init : upgrade)(options);
+  return 0;
+}
 
-  function usage(name: string): number {
-    console.log(HELP[name]);
+async function worker(parse: Parse): Promise<number> {
+  const { values, positionals } = parse({ env: { type: 'string' } }, true);
+  const { WORKER_ENV, runWorker } = await import('./worker.ts');
+  if (values.help) {
+    console.log(HELP.worker + WORKER_ENV);
     return 0;
   }
+  if (positionals.length > 1) throw new CliError('worker takes one jobs module (edgejobs worker --help)');
+  loadEnvFile(values.env);
+  await runWorker(positionals[0]);
+  return 0;
+}
+
+async function doctor(parse: Parse, command: string): Promise<number> {
+  const { values } = parse({ 'db-url': { type: 'string' }, jobs: { type: 'string' }, env: { type: 'string' } });
+  if (values.help) return usage(command);
+  loadEnvFile(values.env);
+  const url = (typeof values['db-url'] === 'string' && values['db-url']) || process.env.DATABASE_URL || process.env.SUPABASE_DB_URL;
+  if (!url) throw new CliError('no database: pass --db-url <postgres url> or set DATABASE_URL');
+  const registry = typeof values.jobs === 'string' ? await loadRegistry(values.jobs) : null;
+  const checks = await (await import('./doctor.ts')).doctor(url, registry);
+  for (const c of checks) {
+    console.log(`${c.ok ? 'ok     ' : 'MISSING'} ${c.name}: ${c.detail}`);
+    if (!c.ok && c.fix) console.log(`        fix: ${c.fix}`);
+  }
+  const problems = checks.filter((c) => !c.ok).length;
+  if (problems > 0) throw new CliError(`${problems} problem${problems === 1 ? '' : 's'} found (see above)`);
+  console.log('edgejobs doctor: everything edgejobs needs is in place');
+  return 0;
+}
+
+/** --env: variables from a dotenv file (Node's own parser); the environment wins. */
+function loadEnvFile(path: string | boolean | undefined) {
+  if (typeof path !== 'string') return;
+  // Node 20 ends the process itself on a missing file: look first.
+  if (!existsSync(path)) throw new CliError(`cannot read --env ${path}: no such file`);
+  try {
+    process.loadEnvFile(path);
+  } catch (error) {
+    throw new CliError(`cannot read --env ${path}: ${(error as Error).message}`);
+  }
+}
+
+function usage(name: string): number {
+  console.log(HELP[name]);
+  return 0;
 }
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    const command = process.argv[2] && process.argv[2] in HELP ? ` ${process.argv[2]}` : '';
+    const command = process.argv[2] && Object.hasOwn(COMMANDS, process.argv[2]) ? ` ${process.argv[2]}` : '';
     if (error instanceof CliError) console.error(`edgejobs${command}: ${error.message}`);
     else console.error(`edgejobs${command}: ${(error as Error)?.message ?? String(error)}`);
     process.exit(1);

@@ -224,6 +224,9 @@ describe('every command', () => {
     const unknown = cli(['deploy']);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toBe('edgejobs: unknown command "deploy" (edgejobs --help lists them)\n');
+    for (const name of ['constructor', '__proto__', 'toString']) {
+      expect(cli([name]).stderr).toBe(`edgejobs: unknown command "${name}" (edgejobs --help lists them)\n`);
+    }
     const option = cli(['init', '--yes']);
     expect(option.code).toBe(1);
     expect(option.stderr.trim().split('\n')).toHaveLength(1);
