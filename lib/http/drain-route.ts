@@ -14,7 +14,7 @@ import { jsonResponse, toErrorResponse } from './errors.ts';
 export interface DrainRouteOptions {
   store: Store;
   registry: JobRegistry<AnyJobDefinition>;
-  /** CRON_SECRET. Required: without it the route answers 401 to everyone. */
+  /** CRON_SECRET. Required: without it the route drains nothing and answers 500 (logged: the server is not configured). */
   secret: string | undefined;
   /** How long the drain may run; keep it below the route's maxDuration. */
   drainMs: number;

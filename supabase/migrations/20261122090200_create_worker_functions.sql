@@ -56,7 +56,7 @@ language sql volatile
 set search_path = ''
 as $$
   -- delay = min(max, base * 2^(attempt-1)) * U(0.75, 1.25): exponential, capped, +-25% jitter so
-  -- that jobs failing together do not retry together. See README "Retries and backoff".
+  -- that jobs failing together do not retry together. See docs/guarantees.md, "Retries and backoff".
   select make_interval(secs => least(max_seconds, base_seconds * power(2::double precision, greatest(attempt - 1, 0)))
                                * (0.75 + random() * 0.5))
 $$;
