@@ -63,6 +63,10 @@ export interface Claimer {
   nextLookInMs(): number | null;
 }
 
+/**
+ * The claimer: one closure (longer than a screen) because its methods share the claim in flight,
+ * the last finding and the pacing; each method is a short block.
+ */
 export function createClaimer(o: ClaimerOptions): Claimer {
   const { store, held } = o;
   let inFlight: Promise<void> | null = null;

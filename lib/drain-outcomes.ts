@@ -42,6 +42,10 @@ export interface Outcomes {
   flush(): Promise<void>;
 }
 
+/**
+ * The outcome writer: one closure (longer than a screen) because every kind of write shares the
+ * batchers, the counts and the release of each job; each kind is a short block.
+ */
 export function createOutcomes({ store, held, counts, until, log, onReleased }: OutcomesOptions): Outcomes {
   const retried = <I, O>(name: string, write: (items: I[]) => Promise<O[]>) =>
     createBatcher((items: I[]) => retryTransient(() => write(items), until, log, name));

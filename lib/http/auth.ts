@@ -51,7 +51,9 @@ export interface Authenticator {
 const encoder = new TextEncoder();
 
 /**
- * Creates the authenticator for the routes.
+ * Creates the authenticator for the routes. Longer than a screen because the three kinds of
+ * caller (service key, user JWT, guest cookie) share the keys it prepares once; each is a short
+ * block.
  * @example
  * const auth = createAuthenticator({ jwtSecret: process.env.SUPABASE_JWT_SECRET, guestSecret: process.env.EDGEJOBS_GUEST_SECRET })
  */
