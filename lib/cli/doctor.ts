@@ -38,6 +38,7 @@ export async function doctor(url: string, registry: JobRegistry<AnyJobDefinition
         ? { name: ext, ok: true, detail: 'installed' }
         : { name: ext, ok: false, detail: 'not installed', fix: `enable ${ext} under Database → Extensions, then npx supabase db push again (or a long-running worker: npx edgejobs worker)` }),
       ...(await vaultChecks(sql)),
+      ...(await functionCheck(sql)),
       await scheduleCheck(sql, extensions.has('pg_cron')),
       ...(schema ? [await workerCheck(sql)] : []),
     ];
@@ -89,6 +90,27 @@ async function vaultChecks(sql: Sql): Promise<Check[]> {
   return ['edgejobs_worker_url', 'edgejobs_worker_secret'].map((name): Check => names.has(name)
     ? { name: `vault ${name}`, ok: true, detail: 'present' }
     : { name: `vault ${name}`, ok: false, detail: 'missing', fix: `select vault.create_secret('<${name === 'edgejobs_worker_url' ? 'https://<ref>.supabase.co/functions/v1/process-jobs' : 'the worker secret'}>', '${name}');` });
+}
+
+/**
+ * The function pg_cron calls, reached at the URL in Vault: its health route (which needs no
+ * secret) answers 200. Reads the URL, never the secret.
+ */
+async function functionCheck(sql: Sql): Promise<Check[]> {
+  if (!(await exists(sql, 'vault.decrypted_secrets'))) return [];
+  const [row] = await sql<{ url: string }[]>`select decrypted_secret as url from vault.decrypted_secrets where name = 'edgejobs_worker_url'`;
+  if (!row?.url) return [];
+  const health = `${row.url.replace(/\/+$/, '')}/health`;
+  const fix = 'npx supabase functions deploy process-jobs --use-api (and check the URL in the Vault secret edgejobs_worker_url)';
+  try {
+    const response = await fetch(health, { signal: AbortSignal.timeout(10_000) });
+    const body = (await response.json().catch(() => null)) as { ok?: unknown; runningDrains?: unknown } | null;
+    return [response.ok && body?.ok === true
+      ? { name: 'function', ok: true, detail: `${health} answers (${String(body.runningDrains)} drains running)` }
+      : { name: 'function', ok: false, detail: `${health} answered ${response.status}${body ? '' : ' (not the process-jobs function)'}`, fix }];
+  } catch (error) {
+    return [{ name: 'function', ok: false, detail: `${health} cannot be reached: ${(error as Error).message}`, fix }];
+  }
 }
 
 async function scheduleCheck(sql: Sql, pgCron: boolean): Promise<Check> {

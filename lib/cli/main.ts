@@ -53,7 +53,8 @@ already set. Under a process manager, exec it so that it gets the signal itself:
 
 Checks the database (default: DATABASE_URL, else SUPABASE_DB_URL): edgejobs migrations applied
 and current, job types registered (all of the registry's with --jobs), pg_cron and pg_net, the
-Vault secrets, the edgejobs-drain schedule, a worker seen in the last 10 minutes. Read-only.
+Vault secrets, the function answering at the URL in Vault (its /health), the edgejobs-drain
+schedule, a worker seen in the last 10 minutes. Read-only.
 Exits 1 when something is missing.`,
 };
 

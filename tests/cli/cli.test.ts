@@ -5,7 +5,8 @@
  * line and exit 1), upgrade (adds only the migrations a project lacks, edits none), every command's
  * --help, the worker's start-up errors, and doctor against the real database.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:http';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +28,18 @@ function cli(args: string[], options: { cwd?: string; env?: Record<string, strin
   for (const [key, value] of Object.entries(env)) if (value === undefined) delete env[key];
   const r = spawnSync(process.execPath, [BIN, ...args], { cwd: options.cwd ?? ROOT, env: env as NodeJS.ProcessEnv, encoding: 'utf8', timeout: 60_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** `cli` without blocking this process (for tests that serve something the command calls). */
+function cliAsync(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: process.env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
 }
 
 /** A Next.js + Supabase project as `create-next-app` and `supabase init` leave it (the parts init looks at). */
@@ -286,6 +299,28 @@ describe('edgejobs doctor', () => {
     const after = cli(['doctor', '--db-url', db.url, '--jobs', 'app/_server/demo-jobs.ts']);
     expect(after.stdout).toContain('ok      job types: all 3 of the registry\'s types registered');
     expect(after.stdout).toMatch(/ok {6}worker: seen \d+ s ago/);
+  });
+
+  it("with Vault: the function reached at the secret's URL, and a URL where nothing answers", async () => {
+    await db.sql.unsafe(readFileSync(join(ROOT, 'tests/support/supabase-services.sql'), 'utf8'));
+    const server = createServer((req, res) => {
+      if (req.url === '/functions/v1/process-jobs/health') res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true,"runningDrains":0}');
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    try {
+      await db.sql`select vault.create_secret(${`${base}/functions/v1/process-jobs`}, 'edgejobs_worker_url'), vault.create_secret('s3cret-for-the-doctor-test', 'edgejobs_worker_secret')`;
+      const up = await cliAsync(['doctor', '--db-url', db.url]);
+      expect(up.stdout).toContain('ok      vault edgejobs_worker_secret: present');
+      expect(up.stdout).toContain(`ok      function: ${base}/functions/v1/process-jobs/health answers (0 drains running)`);
+      expect(up.stdout).not.toContain('s3cret');
+      await db.sql`update vault.secrets set secret = ${`${base}/wrong`} where name = 'edgejobs_worker_url'`;
+      const wrong = await cliAsync(['doctor', '--db-url', db.url]);
+      expect(wrong.stdout).toMatch(/MISSING function: .*\/wrong\/health answered 404 \(not the process-jobs function\)\n\s+fix: npx supabase functions deploy process-jobs/);
+    } finally {
+      server.close();
+    }
   });
 
   it('on an empty database: no edgejobs schema, and the command that adds it', async () => {
