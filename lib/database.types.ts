@@ -35,6 +35,9 @@ export type Database = {
 "count_running_workers":
 { Args: Record<PropertyKey, never>; Returns: number
                            },
+"delete_schedule":
+{ Args: { "name": string }; Returns: boolean
+                           },
 "enqueue_job":
 { Args: { "backoff_base_seconds"?: number,"backoff_max_seconds"?: number,"delay_seconds"?: number,"idempotency_key"?: string,"input"?: Json,"keep_for_seconds"?: number,"max_attempts"?: number,"priority"?: number,"queue"?: string,"run_at"?: string,"type": string }; Returns: {
               "created_at": string,"id": string,"idempotency_key": string,"priority": number,"queue": string,"replayed": boolean,"run_at": string,"status": string,"type": string
@@ -52,6 +55,16 @@ export type Database = {
                            },
 "finish_worker_run":
 { Args: { "error"?: Json,"run_id": string,"summary"?: Json }; Returns: undefined
+                           },
+"fire_schedule":
+{ Args: { "expected_next_fire_at": string,"fire_times": (string)[],"name": string,"next_fire_at": string }; Returns: {
+              "fire_at": string,"job_id": string
+            }[]
+                           },
+"get_due_schedules":
+{ Args: { "as_of"?: string,"max_rows"?: number }; Returns: {
+              "catch_up": string,"catch_up_limit": number,"created_at": string,"cron": string,"last_fire_at": string,"name": string,"next_fire_at": string,"timezone": string
+            }[]
                            },
 "get_job":
 { Args: { "job_id": string }; Returns: Database["public"]['CompositeTypes']["job_details"][]
@@ -92,11 +105,24 @@ export type Database = {
         isOneToOne: false
         isSetofReturn: true
       } },
+"list_schedules":
+{ Args: Record<PropertyKey, never>; Returns: {
+              "catch_up": string,"cron": string,"fired": number,"job_type": string,"last_fire_at": string,"last_job_error": string,"last_job_finished_at": string,"last_job_id": string,"last_job_status": string,"name": string,"next_fire_at": string,"overlap": string,"skipped": number,"state": string,"timezone": string
+            }[]
+                           },
 "pause_queue":
 { Args: { "queue": string }; Returns: {
               "concurrency_limit": number,"name": string,"paused": boolean
             }[]
                            },
+"pause_schedule":
+{ Args: { "name": string }; Returns: unknown[]
+                          SetofOptions: {
+        from: "*"
+        to: "schedules"
+        isOneToOne: false
+        isSetofReturn: true
+      } },
 "purge_jobs":
 { Args: { "max_rows"?: number,"older_than"?: string }; Returns: number
                            },
@@ -111,11 +137,24 @@ export type Database = {
 "register_job_types":
 { Args: { "types": Json,"worker_name"?: string }; Returns: number
                            },
+"register_schedules":
+{ Args: { "schedules": Json }; Returns: {
+              "created": boolean,"name": string,"retired": boolean
+            }[]
+                           },
 "resume_queue":
 { Args: { "queue": string }; Returns: {
               "concurrency_limit": number,"name": string,"paused": boolean
             }[]
                            },
+"resume_schedule":
+{ Args: { "name": string }; Returns: unknown[]
+                          SetofOptions: {
+        from: "*"
+        to: "schedules"
+        isOneToOne: false
+        isSetofReturn: true
+      } },
 "retry_failed_jobs":
 { Args: { "failed_after"?: string,"failed_before"?: string,"job_id"?: string,"queue"?: string,"type"?: string }; Returns: number
                            },
@@ -137,9 +176,22 @@ export type Database = {
 "start_worker_run":
 { Args: { "deadline_at"?: string,"job_types"?: (string)[],"trigger": string,"worker_id": string,"worker_name"?: string }; Returns: string
                            },
+"trigger_schedule":
+{ Args: { "force"?: boolean,"name": string }; Returns: {
+              "job_id": string,"skipped": boolean
+            }[]
+                           },
 "unschedule_worker":
 { Args: Record<PropertyKey, never>; Returns: number
-                           }
+                           },
+"upsert_schedule":
+{ Args: { "catch_up"?: string,"catch_up_limit"?: number,"cron": string,"input"?: Json,"job_type": string,"name": string,"options"?: Json,"overlap"?: string,"run_on_create"?: boolean,"timezone"?: string }; Returns: unknown[]
+                          SetofOptions: {
+        from: "*"
+        to: "schedules"
+        isOneToOne: false
+        isSetofReturn: true
+      } }
           }
           Enums: {
             [_ in never]: never

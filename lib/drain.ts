@@ -33,6 +33,7 @@ import { HeldJobs, type HeldJob } from './held-jobs.ts';
 import { retryTransient } from './retry.ts';
 import { createStopControl } from './drain-stop.ts';
 import { LazyAbort, runJob, type RunOutcome } from './run-job.ts';
+import { createScheduleTicker } from './schedules.ts';
 import type { WorkerRunSummary, WorkerStore } from './store.ts';
 
 export interface DrainOptions {
@@ -78,6 +79,13 @@ export interface DrainOptions {
   recheckMs?: number;
   /** How often buffered progress is written. Default 250. */
   progressFlushMs?: number;
+  /**
+   * Fire due schedules (see `defineSchedule`): at the start, before the first claim, and then at
+   * most every `scheduleCheckMs` while the drain runs or waits. Default true.
+   */
+  schedules?: boolean;
+  /** How often a running drain looks at schedules again. Default 5,000. */
+  scheduleCheckMs?: number;
   /** Only claim from these queues. Default: all. */
   queues?: string[];
   /** Stops the drain early (e.g. SIGTERM, beforeunload); see `shutdownGraceMs`. */
@@ -162,6 +170,8 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
   }
 
   const parts = wireParts(o, stopAt, counts);
+  // Schedules due now become jobs before the first claim, so this drain can run them.
+  if (parts.schedules) await firstOf(parts.schedules.tick(), Math.max(0, stopAt - Date.now()));
   let fatal: unknown = null;
   let idleStop: IdleStop = null;
   try {
@@ -236,7 +246,8 @@ function wireParts(o: Options, stopAt: number, counts: OutcomeCounts) {
   const leases = startLeaseKeeper({ store, held, outcomes, leaseMs: o.leaseMs, heartbeatMs: o.heartbeatMs, progressFlushMs: o.progressFlushMs, log });
 
   const start = createStarter({ o, stopAt, bell, held, pace, outcomes, leases });
-  return { o, stopAt, bell, held, pace, stop, claimer, outcomes, leases, start };
+  const schedules = o.schedules ? scheduleTickerFor(store, log, o.scheduleCheckMs) : null;
+  return { o, stopAt, bell, held, pace, stop, claimer, outcomes, leases, start, schedules };
 }
 
 /** Runs a held job's handler and sends its outcome to the writes. */
@@ -279,10 +290,11 @@ function createStarter({ o, stopAt, bell, held, pace, outcomes, leases }: {
  * The loop: claim, start what fits, wait for the next event (an outcome, a claim, a look due);
  * when idle, wait for work (long-running hosts) or return why it ended. Throws a claim's failure.
  */
-async function loop({ o, stopAt, bell, held, pace, stop, claimer, start }: Parts): Promise<IdleStop> {
+async function loop({ o, stopAt, bell, held, pace, stop, claimer, start, schedules }: Parts): Promise<IdleStop> {
   let sliceStart = Date.now();
   while (!stop.halted.aborted) {
     if (claimer.failure) throw claimer.failure.error;
+    schedules?.maybeTick();
     claimer.maybeClaim();
     // Synchronous handlers finish inside start(): run them in slices, so heartbeats, writes,
     // the next claim and the stop timer are not starved by a long backlog of CPU-bound jobs.
@@ -314,6 +326,9 @@ async function loop({ o, stopAt, bell, held, pace, stop, claimer, start }: Parts
     if (!o.waitForWork) return limited ? 'limited' : 'empty';
     const left = Math.max(0, stopAt - Date.now() - MIN_CLAIM_MS);
     await o.waitForWork(limited ? Math.min(o.recheckMs, left) : left, stop.halted);
+    // Woken, or the look-again came: schedules due by now fire (at most every scheduleCheckMs;
+    // their jobs' NOTIFY wakes this drain again).
+    schedules?.maybeTick();
     claimer.lookNow();
     sliceStart = Date.now();
   }
@@ -325,9 +340,10 @@ async function loop({ o, stopAt, bell, held, pace, stop, claimer, start }: Parts
  * every job that has not started; stopped from outside, running jobs may finish within the grace;
  * then the rest are aborted and every outcome is written. Returns whether nothing was left to do.
  */
-async function windDown({ bell, held, stop, claimer, outcomes, leases }: Parts, failed: boolean): Promise<boolean> {
+async function windDown({ bell, held, stop, claimer, outcomes, leases, schedules }: Parts, failed: boolean): Promise<boolean> {
   claimer.close();
   while (claimer.inFlight) await claimer.inFlight;
+  if (schedules?.inFlight) await firstOf(schedules.inFlight, Math.max(0, stop.writesUntil() - Date.now()));
   const nothingLeft = claimer.finding === 'empty' && held.size === 0;
   for (let entry = held.nextWaiting(); entry; entry = held.nextWaiting()) outcomes.handBack(entry);
   const graceEnd = stop.graceEnd();
@@ -361,6 +377,17 @@ function createPace(stopAt: number) {
 }
 
 /** Resolves when `promise` settles or after `ms`, whichever comes first (the promise goes on). */
+/**
+ * One schedule ticker per store for the process: a database without schedules is asked once, and
+ * back-to-back drains (rounds) share the look-again time.
+ */
+const tickers = new WeakMap<object, ReturnType<typeof createScheduleTicker>>();
+function scheduleTickerFor(store: WorkerStore, log: Logger, everyMs: number) {
+  let ticker = tickers.get(store);
+  if (!ticker) tickers.set(store, (ticker = createScheduleTicker(store, log, everyMs)));
+  return ticker;
+}
+
 function firstOf(promise: Promise<unknown>, ms: number): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   return Promise.race([promise.then(() => undefined, () => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))])
@@ -412,6 +439,8 @@ function resolveOptions(options: DrainOptions) {
   const abortGraceMs = Math.min(options.abortGraceMs ?? 1_000, handBackMarginMs / 2);
   const shutdownGraceMs = options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS;
   if (!(shutdownGraceMs >= 0)) bad('shutdownGraceMs', 'must not be negative');
+  const scheduleCheckMs = options.scheduleCheckMs ?? 5_000;
+  if (!(scheduleCheckMs >= 10)) bad('scheduleCheckMs', 'must be at least 10');
   const recheckMs = options.recheckMs ?? 1_000;
   const progressFlushMs = options.progressFlushMs ?? 250;
   if (!(recheckMs >= 10)) bad('recheckMs', 'must be at least 10');
@@ -420,7 +449,7 @@ function resolveOptions(options: DrainOptions) {
   if (options.workerName !== undefined && !(options.workerName.length >= 1 && options.workerName.length <= 200)) bad('workerName', 'must be 1-200 characters');
   return {
     ...options, deadline, concurrency, batchSize, leaseMs, heartbeatMs, handBackMarginMs, abortGraceMs, shutdownGraceMs,
-    recheckMs, progressFlushMs,
+    recheckMs, progressFlushMs, scheduleCheckMs, schedules: options.schedules ?? true,
     workerId: options.workerId ?? `drain-${crypto.randomUUID()}`,
     workerName: options.workerName ?? 'worker',
     trigger: options.trigger ?? 'manual',

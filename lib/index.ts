@@ -25,3 +25,5 @@ export { runDrainLoop, createWakeup } from './drain-loop.ts';
 export type { DrainLoopOptions, Wakeup } from './drain-loop.ts';
 export { runInvocation } from './invocation.ts';
 export { LEASE_MS } from './limits.ts';
+export { defineSchedule, fireDueSchedules, planFires, registerSchedules } from './schedules.ts';
+export type { CatchUpPolicy, DefineScheduleOptions, DueSchedule, FiredSchedules, OverlapPolicy, ScheduleDefinition, ScheduleRunOptions } from './schedules.ts';

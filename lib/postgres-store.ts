@@ -124,7 +124,7 @@ function makeStore(sql: Sql, owned: boolean, auth: StoreAuth | undefined): Postg
     const rows = await call(c.fn, (q) => q.unsafe(text, names.map((name) => {
       const value = values[name];
       if (value === null || value === undefined) return null;
-      return c.args[name] === 'jsonb' ? json(value) : c.args[name] === 'text[]' ? q.array(value as string[]) : value;
+      return c.args[name] === 'jsonb' ? json(value) : c.args[name]!.endsWith('[]') ? q.array(value as string[]) : value;
     }) as never[], { prepare }) as unknown as Promise<Row[]>);
     return c.returns === 'rows' ? rows : rows[0]?.value;
   };

@@ -9,8 +9,9 @@ import type { JobStatus } from './states.ts';
 import type {
   ClaimedJob, CompleteItem, CompleteOutcome, EnqueueSpec, EnqueuedJob, FailItem, FailOutcome, HandBackItem,
   HandBackOutcome, HeartbeatOutcome, JobDetails, Lease, ProgressItem, ProgressOutcome, QueueHealth, QueueSettings,
-  QueueStats, ReapOutcome,
+  QueueStats, ReapOutcome, ScheduleStatus,
 } from './store.ts';
+import type { DueSchedule, ScheduleDefinition } from './schedules.ts';
 
 type Row = Record<string, unknown>;
 
@@ -157,4 +158,35 @@ export function leaseSeconds(leaseMs: number): number {
 /** A Postgres interval literal for milliseconds, e.g. '90.5 seconds'. */
 export function intervalFromMs(ms: number): string {
   return `${ms / 1000} seconds`;
+}
+
+/** A {@link ScheduleDefinition} as register_schedules takes it. */
+export function toSqlSchedule(s: ScheduleDefinition): Record<string, unknown> {
+  const options = toSqlJobSpec({ type: s.type, ...s.options });
+  delete options.type;
+  delete options.input;
+  return {
+    name: s.name, cron: s.cron, timezone: s.timezone, job_type: s.type, input: s.input === undefined ? {} : s.input, options,
+    overlap: s.overlap, catch_up: s.catchUp, catch_up_limit: s.catchUpLimit, run_on_create: s.runOnCreate, enabled: s.enabled,
+  };
+}
+
+
+export function fromDueScheduleRow(r: Row): DueSchedule {
+  return {
+    name: String(r.name), cron: String(r.cron), timezone: String(r.timezone), catchUp: r.catch_up as DueSchedule['catchUp'],
+    catchUpLimit: Number(r.catch_up_limit), nextFireAt: dateOrNull(r.next_fire_at),
+  };
+}
+
+export function fromScheduleRow(r: Row): ScheduleStatus {
+  return {
+    name: String(r.name), cron: String(r.cron), timezone: String(r.timezone), type: String(r.job_type),
+    state: r.state as ScheduleStatus['state'], nextFireAt: dateOrNull(r.next_fire_at), lastFireAt: dateOrNull(r.last_fire_at),
+    overlap: String(r.overlap), catchUp: String(r.catch_up), fired: Number(r.fired), skipped: Number(r.skipped),
+    lastJob: r.last_job_id ? {
+      id: String(r.last_job_id), status: r.last_job_status as JobStatus, finishedAt: dateOrNull(r.last_job_finished_at),
+      error: (r.last_job_error as string | null | undefined) ?? null,
+    } : null,
+  };
 }

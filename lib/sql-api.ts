@@ -7,7 +7,7 @@
  */
 import {
   fromClaimedRow, fromEnqueuedRow, fromFailRow, fromHealthRow, fromHeartbeatRow, fromJobRow, fromOutcomeRow,
-  fromProgressRow, fromQueueRow, fromQueueStatsRow,
+  fromDueScheduleRow, fromProgressRow, fromQueueRow, fromQueueStatsRow, fromScheduleRow, toSqlSchedule,
   intervalFromMs, leaseSeconds, toSqlComplete, toSqlFail, toSqlJobSpec, toSqlJobType, toSqlLease, toSqlProgress,
 } from './rows.ts';
 import type { CompleteOutcome, HandBackOutcome, Store } from './store.ts';
@@ -15,7 +15,7 @@ import type { CompleteOutcome, HandBackOutcome, Store } from './store.ts';
 type Row = Record<string, unknown>;
 
 /** How an argument is typed in SQL: the direct adapter casts to it; PostgREST reads the signature. */
-export type SqlType = 'jsonb' | 'text' | 'text[]' | 'uuid' | 'integer' | 'timestamptz' | 'interval';
+export type SqlType = 'jsonb' | 'text' | 'text[]' | 'uuid' | 'integer' | 'timestamptz' | 'timestamptz[]' | 'interval' | 'boolean';
 
 /** One SQL API function as the store calls it. */
 export interface SqlCall<In extends unknown[] = unknown[], Out = unknown> {
@@ -188,6 +188,50 @@ export const SQL_API = {
     input: () => ({}),
     output: (a) => a === true,
   }),
+
+  getDueSchedules: call({
+    fn: 'get_due_schedules', who: 'service', args: { as_of: 'timestamptz' }, returns: 'rows',
+    input: (asOf: Date = new Date()) => ({ as_of: iso(asOf) }),
+    output: (a) => rows(a).map(fromDueScheduleRow),
+  }),
+  fireSchedule: call({
+    fn: 'fire_schedule', who: 'service', returns: 'rows',
+    args: { name: 'text', expected_next_fire_at: 'timestamptz', fire_times: 'timestamptz[]', next_fire_at: 'timestamptz' },
+    input: (name: string, expected: Date | null, fires: Date[], next: Date) => ({
+      name, expected_next_fire_at: iso(expected), fire_times: fires.map((f) => f.toISOString()), next_fire_at: iso(next),
+    }),
+    output: (a) => rows(a).map((r) => ({ fireAt: new Date(r.fire_at as string), jobId: (r.job_id as string | null) ?? null })),
+  }),
+  registerSchedules: call({
+    fn: 'register_schedules', who: 'service', args: { schedules: 'jsonb' }, returns: 'rows',
+    input: (schedules: Parameters<Store['registerSchedules']>[0]) => ({ schedules: schedules.map(toSqlSchedule) }),
+    output: (a) => rows(a).map((r) => ({ name: String(r.name), created: r.created === true, retired: r.retired === true })),
+  }),
+  listSchedules: call({
+    fn: 'list_schedules', who: 'service', args: {}, returns: 'rows',
+    input: () => ({}),
+    output: (a) => rows(a).map(fromScheduleRow),
+  }),
+  pauseSchedule: call({
+    fn: 'pause_schedule', who: 'service', args: { name: 'text' }, returns: 'rows',
+    input: (name: string) => ({ name }),
+    output: (a) => (rows(a)[0] ? fromScheduleRow({ ...rows(a)[0], state: 'paused' }) : null),
+  }),
+  resumeSchedule: call({
+    fn: 'resume_schedule', who: 'service', args: { name: 'text' }, returns: 'rows',
+    input: (name: string) => ({ name }),
+    output: (a) => (rows(a)[0] ? fromScheduleRow({ ...rows(a)[0], state: rows(a)[0]!.retired_at ? 'retired' : 'active' }) : null),
+  }),
+  triggerSchedule: call({
+    fn: 'trigger_schedule', who: 'service', args: { name: 'text', force: 'boolean' }, returns: 'rows',
+    input: (name: string, force: boolean = false) => ({ name, force }),
+    output: (a) => ({ jobId: (rows(a)[0]?.job_id as string | null | undefined) ?? null }),
+  }),
+  deleteSchedule: call({
+    fn: 'delete_schedule', who: 'service', args: { name: 'text' }, returns: 'value',
+    input: (name: string) => ({ name }),
+    output: (a) => a === true,
+  }),
 } as const;
 
 /** Makes one call: the only thing an adapter implements. */
@@ -223,5 +267,13 @@ export function storeFromCalls(run: RunCall): Store {
     setQueueConcurrency: method(SQL_API.setQueueConcurrency),
     countRunningWorkers: method(SQL_API.countRunningWorkers),
     claimWorkerKick: method(SQL_API.claimWorkerKick),
+    getDueSchedules: method(SQL_API.getDueSchedules),
+    fireSchedule: method(SQL_API.fireSchedule),
+    registerSchedules: method(SQL_API.registerSchedules),
+    listSchedules: method(SQL_API.listSchedules),
+    pauseSchedule: method(SQL_API.pauseSchedule),
+    resumeSchedule: method(SQL_API.resumeSchedule),
+    triggerSchedule: method(SQL_API.triggerSchedule),
+    deleteSchedule: method(SQL_API.deleteSchedule),
   };
 }

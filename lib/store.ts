@@ -6,6 +6,7 @@
  */
 import type { ErrorJson } from './errors.ts';
 import type { JobTypeRecord } from './job-types.ts';
+import type { DueSchedule, ScheduleDefinition } from './schedules.ts';
 import type { JobStatus } from './states.ts';
 
 /** One job to enqueue. Every option has the SQL default when left out. */
@@ -243,6 +244,16 @@ export interface WorkerStore {
   /** Writes job types into the database's registry; with `workerName`, that worker runs exactly these. Returns how many. */
   registerJobTypes(types: JobTypeRecord[], workerName?: string | null): Promise<number>;
   finishWorkerRun(runId: string, summary: WorkerRunSummary, error?: ErrorJson | null): Promise<void>;
+  /** Schedules due at `asOf` (default now), and those whose next fire time is not computed yet. */
+  getDueSchedules(asOf?: Date): Promise<DueSchedule[]>;
+  /**
+   * Fires a due schedule: when its next fire time is still `expected`, moves it to `next` and
+   * enqueues a run for each of `fires` by its overlap policy (jobId null: skipped). Answers
+   * nothing when another drain fired it first.
+   */
+  fireSchedule(name: string, expected: Date | null, fires: Date[], next: Date): Promise<Array<{ fireAt: Date; jobId: string | null }>>;
+  /** The app's schedules: creates, updates, retires those no longer listed. */
+  registerSchedules(schedules: ScheduleDefinition[]): Promise<Array<{ name: string; created: boolean; retired: boolean }>>;
 }
 
 /** Calls for operators (service role, dashboard). */
@@ -259,6 +270,30 @@ export interface OperatorStore {
   countRunningWorkers(): Promise<number>;
   /** True for the one caller that may kick a worker now (shared throttle, none while a drain runs). */
   claimWorkerKick(): Promise<boolean>;
+  listSchedules(): Promise<ScheduleStatus[]>;
+  /** null: no such schedule. */
+  pauseSchedule(name: string): Promise<ScheduleStatus | null>;
+  /** null: no such schedule, or it was not paused. */
+  resumeSchedule(name: string): Promise<ScheduleStatus | null>;
+  /** One run now (overlap policy unless `force`); jobId null when the policy held it back. */
+  triggerSchedule(name: string, force?: boolean): Promise<{ jobId: string | null }>;
+  deleteSchedule(name: string): Promise<boolean>;
+}
+
+/** A schedule as operators see it (`list_schedules`). */
+export interface ScheduleStatus {
+  name: string;
+  cron: string;
+  timezone: string;
+  type: string;
+  state: 'active' | 'paused' | 'retired';
+  nextFireAt: Date | null;
+  lastFireAt: Date | null;
+  overlap: string;
+  catchUp: string;
+  fired: number;
+  skipped: number;
+  lastJob: { id: string; status: JobStatus; finishedAt: Date | null; error: string | null } | null;
 }
 
 /** The whole SQL API. */

@@ -111,6 +111,8 @@ create table edgejobs.jobs (
   updated_at timestamp with time zone default now() not null,
   started_at timestamp with time zone,
   finished_at timestamp with time zone,
+  schedule_name text,
+  scheduled_for timestamp with time zone,
   constraint jobs_attempts_range CHECK (((attempts >= 0) AND (attempts <= max_attempts))),
   constraint jobs_backoff_valid CHECK (((backoff_base_seconds > (0)::double precision) AND (backoff_max_seconds >= backoff_base_seconds))),
   constraint jobs_errors_is_array CHECK ((jsonb_typeof(errors) = 'array'::text)),
@@ -156,12 +158,16 @@ comment on column edgejobs.jobs.created_at is 'When the job was enqueued.';
 comment on column edgejobs.jobs.updated_at is 'When the row last changed.';
 comment on column edgejobs.jobs.started_at is 'When the current (or last) attempt started.';
 comment on column edgejobs.jobs.finished_at is 'When the job reached completed, failed or cancelled.';
+comment on column edgejobs.jobs.schedule_name is 'The schedule that enqueued this job (null for other jobs).';
+comment on column edgejobs.jobs.scheduled_for is 'The fire time this run is for (with schedule_name: unique; a manual trigger''s is the time of the trigger).';
 create index jobs_claim_idx on edgejobs.jobs using btree (priority DESC, run_at, id) where (status = 'queued'::text);
 create index jobs_expires_idx on edgejobs.jobs using btree (expires_at) where (expires_at IS NOT NULL);
 create index jobs_failed_idx on edgejobs.jobs using btree (finished_at DESC) where (status = 'failed'::text);
 create UNIQUE index jobs_idempotency_key_idx on edgejobs.jobs using btree (type, idempotency_key, owner_id) NULLS NOT DISTINCT where (idempotency_key IS NOT NULL);
 create index jobs_lease_idx on edgejobs.jobs using btree (locked_until) where (status = 'processing'::text);
 create index jobs_owner_idx on edgejobs.jobs using btree (owner_id, created_at DESC, id DESC) where (owner_id IS NOT NULL);
+create UNIQUE index jobs_schedule_fire on edgejobs.jobs using btree (schedule_name, scheduled_for) where (schedule_name IS NOT NULL);
+create index jobs_schedule_live on edgejobs.jobs using btree (schedule_name, status) where ((schedule_name IS NOT NULL) AND (status = ANY (ARRAY['queued'::text, 'processing'::text])));
 CREATE TRIGGER jobs_broadcast_change AFTER UPDATE OF status, progress, cancel_requested_at ON edgejobs.jobs FOR EACH ROW WHEN (((new.owner_id IS NOT NULL) AND ((old.status IS DISTINCT FROM new.status) OR (old.progress IS DISTINCT FROM new.progress) OR (old.cancel_requested_at IS DISTINCT FROM new.cancel_requested_at)))) EXECUTE FUNCTION edgejobs.broadcast_job_change();
 CREATE TRIGGER jobs_kick_worker AFTER INSERT ON edgejobs.jobs FOR EACH STATEMENT EXECUTE FUNCTION edgejobs.kick_after_insert();
 
@@ -200,6 +206,62 @@ comment on column edgejobs.queues.concurrency_limit is 'At most this many jobs o
 comment on column edgejobs.queues.paused is 'When true, workers claim no job from this queue; enqueues are still accepted.';
 comment on column edgejobs.queues.created_at is 'When the queue row was created.';
 comment on column edgejobs.queues.updated_at is 'When the queue settings last changed.';
+
+create table edgejobs.schedules (
+  name text not null,
+  cron text not null,
+  timezone text default 'UTC'::text not null,
+  job_type text not null,
+  input jsonb default '{}'::jsonb not null,
+  options jsonb default '{}'::jsonb not null,
+  overlap text default 'skip'::text not null,
+  catch_up text default 'latest'::text not null,
+  catch_up_limit integer default 10 not null,
+  run_on_create boolean default false not null,
+  paused boolean default false not null,
+  from_code boolean default false not null,
+  retired_at timestamp with time zone,
+  next_fire_at timestamp with time zone,
+  last_fire_at timestamp with time zone,
+  last_job_id uuid,
+  fired bigint default 0 not null,
+  skipped bigint default 0 not null,
+  created_at timestamp with time zone default now() not null,
+  updated_at timestamp with time zone default now() not null,
+  constraint schedules_catch_up_limit_range CHECK (((catch_up_limit >= 1) AND (catch_up_limit <= 1000))),
+  constraint schedules_catch_up_valid CHECK ((catch_up = ANY (ARRAY['latest'::text, 'none'::text, 'all'::text]))),
+  constraint schedules_cron_format CHECK (((length(cron) <= 200) AND (cron ~ '^\S+( \S+){4,5}$'::text))),
+  constraint schedules_job_type_format CHECK ((((length(job_type) >= 1) AND (length(job_type) <= 128)) AND (job_type !~ '[^A-Za-z0-9_.:/-]'::text))),
+  constraint schedules_name_format CHECK ((((length(name) >= 1) AND (length(name) <= 128)) AND (name !~ '[^A-Za-z0-9_.:/-]'::text))),
+  constraint schedules_options_object CHECK ((jsonb_typeof(options) = 'object'::text)),
+  constraint schedules_overlap_valid CHECK ((overlap = ANY (ARRAY['skip'::text, 'queue'::text, 'allow'::text]))),
+  constraint schedules_pkey PRIMARY KEY (name),
+  constraint schedules_timezone_length CHECK (((length(timezone) >= 1) AND (length(timezone) <= 64)))
+);
+alter table edgejobs.schedules enable row level security;
+-- privileges: owner only
+comment on table edgejobs.schedules is 'Recurring schedules (cron expression in a time zone → a job of job_type with input). Written by register_schedules (code) and upsert_schedule (SQL); fired by every drain through fire_schedule, exactly once per fire time.';
+comment on column edgejobs.schedules.name is 'Unique name; runs carry it in jobs.schedule_name.';
+comment on column edgejobs.schedules.cron is 'Cron expression: 5 fields, or 6 with seconds first.';
+comment on column edgejobs.schedules.timezone is 'IANA time zone the cron expression is read in (default UTC).';
+comment on column edgejobs.schedules.job_type is 'The type of the job each run enqueues.';
+comment on column edgejobs.schedules.input is 'The input of each run.';
+comment on column edgejobs.schedules.options is 'Enqueue options for each run (queue, priority, max_attempts, backoff_base_seconds, backoff_max_seconds, keep_for_seconds).';
+comment on column edgejobs.schedules.overlap is 'skip: no run while the previous run of this schedule is queued or processing; queue: at most one run waiting (none while one is queued); allow: always enqueue.';
+comment on column edgejobs.schedules.catch_up is 'After downtime: latest (one run for the missed window), none (nothing for it), all (every missed time, up to catch_up_limit).';
+comment on column edgejobs.schedules.catch_up_limit is 'With catch_up all: most missed runs enqueued at once (the latest ones).';
+comment on column edgejobs.schedules.run_on_create is 'Fire once as soon as the schedule is created, then by the cron expression.';
+comment on column edgejobs.schedules.paused is 'Paused by an operator (pause_schedule / resume_schedule): fires nothing.';
+comment on column edgejobs.schedules.from_code is 'Defined in the app (register_schedules); SQL schedules are never retired by a registration.';
+comment on column edgejobs.schedules.retired_at is 'When the app''s registration stopped listing it (or listed it disabled): it fires no more. Listed again, it fires again.';
+comment on column edgejobs.schedules.next_fire_at is 'The next fire time (null: a drain computes it). Moved on by fire_schedule with a compare-and-set: the key that makes each fire exactly once.';
+comment on column edgejobs.schedules.last_fire_at is 'The latest fire time handled (enqueued or skipped).';
+comment on column edgejobs.schedules.last_job_id is 'The job of the latest run enqueued.';
+comment on column edgejobs.schedules.fired is 'Runs enqueued.';
+comment on column edgejobs.schedules.skipped is 'Fire times skipped by the overlap policy.';
+comment on column edgejobs.schedules.created_at is 'When the schedule was created.';
+comment on column edgejobs.schedules.updated_at is 'When its definition last changed.';
+create index schedules_due on edgejobs.schedules using btree (next_fire_at) where ((NOT paused) AND (retired_at IS NULL));
 
 create table edgejobs.settings (
   id boolean default true not null,
@@ -378,6 +440,46 @@ comment on column edgejobs.recent_worker_runs.lease_lost is 'Jobs whose lease wa
 comment on column edgejobs.recent_worker_runs.stop_reason is 'Why the drain stopped.';
 comment on column edgejobs.recent_worker_runs.error is 'Error that failed the drain.';
 
+create view edgejobs.schedule_status with (security_invoker=true) as
+ SELECT s.name,
+    s.cron,
+    s.timezone,
+    s.job_type,
+        CASE
+            WHEN (s.retired_at IS NOT NULL) THEN 'retired'::text
+            WHEN s.paused THEN 'paused'::text
+            ELSE 'active'::text
+        END AS state,
+    s.next_fire_at,
+    s.last_fire_at,
+    s.overlap,
+    s.catch_up,
+    s.fired,
+    s.skipped,
+    j.id AS last_job_id,
+    j.status AS last_job_status,
+    j.finished_at AS last_job_finished_at,
+    (j.error ->> 'message'::text) AS last_job_error
+   FROM (edgejobs.schedules s
+     LEFT JOIN edgejobs.jobs j ON ((j.id = s.last_job_id)));
+-- privileges: owner only
+comment on view edgejobs.schedule_status is 'Schedules for the dashboard: state (active, paused, retired), next and last fire, how many runs fired and skipped, and the latest run''s outcome.';
+comment on column edgejobs.schedule_status.name is 'The schedule.';
+comment on column edgejobs.schedule_status.cron is 'Its cron expression.';
+comment on column edgejobs.schedule_status.timezone is 'The time zone it is read in.';
+comment on column edgejobs.schedule_status.job_type is 'The type each run enqueues.';
+comment on column edgejobs.schedule_status.state is 'active, paused (by an operator) or retired (no longer in the app''s registration).';
+comment on column edgejobs.schedule_status.next_fire_at is 'The next fire time (null: computed at the next drain).';
+comment on column edgejobs.schedule_status.last_fire_at is 'The latest fire time handled.';
+comment on column edgejobs.schedule_status.overlap is 'skip, queue or allow.';
+comment on column edgejobs.schedule_status.catch_up is 'latest, none or all.';
+comment on column edgejobs.schedule_status.fired is 'Runs enqueued.';
+comment on column edgejobs.schedule_status.skipped is 'Fire times skipped by the overlap policy.';
+comment on column edgejobs.schedule_status.last_job_id is 'The job of the latest run.';
+comment on column edgejobs.schedule_status.last_job_status is 'Its status.';
+comment on column edgejobs.schedule_status.last_job_finished_at is 'When it finished.';
+comment on column edgejobs.schedule_status.last_job_error is 'Its error message, when it failed.';
+
 CREATE OR REPLACE FUNCTION edgejobs.broadcast_job_change()
  RETURNS trigger
  LANGUAGE plpgsql
@@ -524,6 +626,33 @@ AS $function$
 $function$;
 -- privileges: owner only
 comment on function edgejobs.details(edgejobs.jobs) is 'Projects a jobs row onto public.job_details.';
+
+CREATE OR REPLACE FUNCTION edgejobs.enqueue_schedule_run(p_schedule edgejobs.schedules, p_fire_at timestamp with time zone, p_force boolean)
+ RETURNS uuid
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_id uuid;
+begin
+  if not p_force and p_schedule.overlap <> 'allow' and exists (
+    select from edgejobs.jobs j
+    where j.schedule_name = p_schedule.name
+      and j.status in (case when p_schedule.overlap = 'skip' then 'processing' else 'queued' end, 'queued')) then
+    update edgejobs.schedules s set skipped = s.skipped + 1 where s.name = p_schedule.name;
+    return null;
+  end if;
+  select i.id into v_id
+  from edgejobs.insert_jobs(jsonb_build_array(
+    jsonb_build_object('type', p_schedule.job_type, 'input', p_schedule.input) || p_schedule.options), null) i;
+  -- The fire time is the run's key: a second run for the same time cannot be stored.
+  update edgejobs.jobs j set schedule_name = p_schedule.name, scheduled_for = p_fire_at where j.id = v_id;
+  update edgejobs.schedules s set fired = s.fired + 1, last_job_id = v_id where s.name = p_schedule.name;
+  return v_id;
+end
+$function$;
+-- privileges: owner only
+comment on function edgejobs.enqueue_schedule_run(edgejobs.schedules,timestamp with time zone,boolean) is 'Enqueues one run of a schedule for a fire time (its job carries schedule_name and scheduled_for), unless its overlap policy skips it (skip: a run queued or processing; queue: a run queued) and it is not forced. Returns the job id or null.';
 
 CREATE OR REPLACE FUNCTION edgejobs.fail_leased_jobs(p_items jsonb)
  RETURNS TABLE(id uuid, outcome text, run_at timestamp with time zone)
@@ -820,6 +949,76 @@ $function$;
 -- privileges: owner only
 comment on function edgejobs.parse_leases(jsonb) is 'Validates a worker batch (array of objects with uuid id and lease_token), raising EJ001 with the bad index; returns the elements in order.';
 
+CREATE OR REPLACE FUNCTION edgejobs.parse_schedules(p_schedules jsonb)
+ RETURNS TABLE(ord integer, name text, cron text, timezone text, job_type text, input jsonb, options jsonb, overlap text, catch_up text, catch_up_limit integer, run_on_create boolean, enabled boolean)
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO ''
+AS $function$
+declare
+  v_bad record;
+  v_allowed constant text[] := array['name', 'cron', 'timezone', 'job_type', 'input', 'options', 'overlap',
+    'catch_up', 'catch_up_limit', 'run_on_create', 'enabled'];
+  v_options constant text[] := array['queue', 'priority', 'max_attempts', 'backoff_base_seconds',
+    'backoff_max_seconds', 'keep_for_seconds'];
+begin
+  if p_schedules is null or jsonb_typeof(p_schedules) <> 'array' then
+    raise exception 'edgejobs: schedules must be a JSON array' using errcode = 'EJ001';
+  end if;
+  select t.ord - 1 as idx, x.problem into v_bad
+  from jsonb_array_elements(p_schedules) with ordinality as t(e, ord)
+  cross join lateral (select case
+      when jsonb_typeof(t.e) <> 'object' then 'must be an object'
+      when exists (select from jsonb_object_keys(t.e) k where k <> all (v_allowed))
+        then 'has an unknown field: ' || (select string_agg(k, ', ') from jsonb_object_keys(t.e) k where k <> all (v_allowed))
+      when jsonb_typeof(t.e -> 'name') is distinct from 'string' or (t.e ->> 'name') !~ '^[A-Za-z0-9_.:/-]{1,128}$'
+        then 'name must be 1-128 characters of A-Z a-z 0-9 _ . : / -'
+      when jsonb_typeof(t.e -> 'cron') is distinct from 'string' or length(t.e ->> 'cron') > 200 or (t.e ->> 'cron') !~ '^\S+( \S+){4,5}$'
+        then 'cron must be a cron expression of 5 fields (or 6, seconds first)'
+      when t.e ? 'timezone' and (jsonb_typeof(t.e -> 'timezone') <> 'string'
+        or not exists (select from pg_catalog.pg_timezone_names z where z.name = t.e ->> 'timezone'))
+        then 'timezone ' || coalesce(t.e ->> 'timezone', 'null') || ' is not an IANA time zone'
+      when jsonb_typeof(t.e -> 'job_type') is distinct from 'string' or (t.e ->> 'job_type') !~ '^[A-Za-z0-9_.:/-]{1,128}$'
+        then 'job_type must be 1-128 characters of A-Z a-z 0-9 _ . : / -'
+      when t.e ? 'options' and jsonb_typeof(t.e -> 'options') <> 'object' then 'options must be an object'
+      when exists (select from jsonb_object_keys(coalesce(t.e -> 'options', '{}')) k where k <> all (v_options))
+        then 'options may only hold ' || array_to_string(v_options, ', ')
+      when t.e ? 'overlap' and coalesce(t.e ->> 'overlap', '') not in ('skip', 'queue', 'allow') then 'overlap must be skip, queue or allow'
+      when t.e ? 'catch_up' and coalesce(t.e ->> 'catch_up', '') not in ('latest', 'none', 'all') then 'catch_up must be latest, none or all'
+      when t.e ? 'catch_up_limit' and (jsonb_typeof(t.e -> 'catch_up_limit') <> 'number' or (t.e ->> 'catch_up_limit') !~ '^\d+$'
+        or (t.e ->> 'catch_up_limit')::numeric not between 1 and 1000) then 'catch_up_limit must be an integer from 1 to 1000'
+      when t.e ? 'run_on_create' and jsonb_typeof(t.e -> 'run_on_create') <> 'boolean' then 'run_on_create must be true or false'
+      when t.e ? 'enabled' and jsonb_typeof(t.e -> 'enabled') <> 'boolean' then 'enabled must be true or false'
+    end as problem) x
+  where x.problem is not null
+  order by t.ord limit 1;
+  if found then
+    raise exception 'edgejobs: schedules[%] %', v_bad.idx, v_bad.problem using errcode = 'EJ001';
+  end if;
+  select t.e ->> 'name' as name into v_bad
+  from jsonb_array_elements(p_schedules) t(e) group by 1 having count(*) > 1 limit 1;
+  if found then
+    raise exception 'edgejobs: schedule % is given twice', v_bad.name using errcode = 'EJ001';
+  end if;
+  -- Each run's job as enqueue would take it: the same checks (input size, option ranges).
+  perform edgejobs.validate_job_specs(coalesce(jsonb_agg(
+    jsonb_build_object('type', t.e ->> 'job_type', 'input', coalesce(t.e -> 'input', '{}'::jsonb)) || coalesce(t.e -> 'options', '{}'::jsonb)
+    order by t.ord), '[]'::jsonb))
+  from jsonb_array_elements(p_schedules) with ordinality as t(e, ord);
+
+  return query
+  select t.ord::integer, t.e ->> 'name', t.e ->> 'cron', coalesce(t.e ->> 'timezone', 'UTC'), t.e ->> 'job_type',
+         coalesce(t.e -> 'input', '{}'::jsonb), coalesce(t.e -> 'options', '{}'::jsonb),
+         coalesce(t.e ->> 'overlap', 'skip'), coalesce(t.e ->> 'catch_up', 'latest'),
+         coalesce((t.e ->> 'catch_up_limit')::integer, 10), coalesce((t.e ->> 'run_on_create')::boolean, false),
+         coalesce((t.e ->> 'enabled')::boolean, true)
+  from jsonb_array_elements(p_schedules) with ordinality as t(e, ord)
+  order by t.ord;
+end
+$function$;
+-- privileges: owner only
+comment on function edgejobs.parse_schedules(jsonb) is 'Validates schedule definitions (EJ001 naming the element and field; the run''s job checked as enqueue checks it) and returns them with defaults.';
+
 CREATE OR REPLACE FUNCTION edgejobs.post_to_worker(trigger text, body jsonb DEFAULT '{}'::jsonb)
  RETURNS bigint
  LANGUAGE plpgsql
@@ -905,6 +1104,35 @@ AS $function$
 $function$;
 -- privileges: owner only
 comment on function edgejobs.retry_delay(integer,double precision,double precision) is 'Retry delay after the given attempt failed: min(max, base * 2^(attempt-1)) with +-25% jitter.';
+
+CREATE OR REPLACE FUNCTION edgejobs.save_schedules(p_schedules jsonb, p_from_code boolean)
+ RETURNS SETOF edgejobs.schedules
+ LANGUAGE sql
+ SET search_path TO ''
+AS $function$
+  insert into edgejobs.schedules as s (name, cron, timezone, job_type, input, options, overlap, catch_up, catch_up_limit,
+    run_on_create, from_code, retired_at, next_fire_at)
+  select p.name, p.cron, p.timezone, p.job_type, p.input, p.options, p.overlap, p.catch_up, p.catch_up_limit,
+         p.run_on_create, p_from_code, case when p.enabled then null else now() end,
+         -- Milliseconds: the drains compare it as a JavaScript Date (compare-and-set).
+         case when p.run_on_create then date_trunc('milliseconds', now()) end
+  from edgejobs.parse_schedules(p_schedules) p
+  order by p.ord
+  on conflict (name) do update set
+    cron = excluded.cron, timezone = excluded.timezone, job_type = excluded.job_type, input = excluded.input,
+    options = excluded.options, overlap = excluded.overlap, catch_up = excluded.catch_up,
+    catch_up_limit = excluded.catch_up_limit, run_on_create = excluded.run_on_create, from_code = excluded.from_code,
+    retired_at = excluded.retired_at,
+    next_fire_at = case when (s.cron, s.timezone) is distinct from (excluded.cron, excluded.timezone) or s.retired_at is not null
+                        then null else s.next_fire_at end,
+    updated_at = case when (s.cron, s.timezone, s.job_type, s.input, s.options, s.overlap, s.catch_up, s.catch_up_limit, s.run_on_create, s.retired_at is null)
+                           is distinct from (excluded.cron, excluded.timezone, excluded.job_type, excluded.input, excluded.options,
+                                             excluded.overlap, excluded.catch_up, excluded.catch_up_limit, excluded.run_on_create, excluded.retired_at is null)
+                      then now() else s.updated_at end
+  returning s.*
+$function$;
+-- privileges: owner only
+comment on function edgejobs.save_schedules(jsonb,boolean) is 'Creates or updates schedules (validated by parse_schedules); a changed cron or time zone, or a retired schedule coming back, gets its next fire time computed again.';
 
 CREATE OR REPLACE FUNCTION edgejobs.status_after_failure(cancel_requested_at timestamp with time zone, permanent boolean, attempts integer, max_attempts integer)
  RETURNS text
@@ -1287,6 +1515,18 @@ $function$;
 -- privileges: service_role=X/postgres
 comment on function public.count_running_workers() is 'edgejobs worker: how many drains are running now (worker runs not finished and not past their deadline). Bounds fan-out and keeps cron ticks from piling drains up.';
 
+CREATE OR REPLACE FUNCTION public.delete_schedule(name text)
+ RETURNS boolean
+ LANGUAGE sql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+  with gone as (delete from edgejobs.schedules s where s.name = delete_schedule.name returning 1)
+  select exists (select from gone)
+$function$;
+-- privileges: service_role=X/postgres
+comment on function public.delete_schedule(text) is 'edgejobs operator: delete a schedule (its runs stay, with their schedule_name). A schedule defined in code comes back at the app''s next registration: remove it from the code to stop it.';
+
 CREATE OR REPLACE FUNCTION public.enqueue_job(type text, input jsonb DEFAULT '{}'::jsonb, queue text DEFAULT NULL::text, priority integer DEFAULT NULL::integer, run_at timestamp with time zone DEFAULT NULL::timestamp with time zone, delay_seconds double precision DEFAULT NULL::double precision, max_attempts integer DEFAULT NULL::integer, backoff_base_seconds double precision DEFAULT NULL::double precision, backoff_max_seconds double precision DEFAULT NULL::double precision, idempotency_key text DEFAULT NULL::text, keep_for_seconds integer DEFAULT NULL::integer)
  RETURNS TABLE(id uuid, type text, queue text, status text, priority integer, run_at timestamp with time zone, created_at timestamp with time zone, idempotency_key text, replayed boolean)
  LANGUAGE sql
@@ -1404,6 +1644,61 @@ end
 $function$;
 -- privileges: service_role=X/postgres
 comment on function public.finish_worker_run(uuid,jsonb,jsonb) is 'edgejobs worker: record the end of a drain with its summary {claimed, completed, failed, retried, cancelled, handed_back, lease_lost, stop_reason}; a non-null error marks the run failed. A drain that claimed nothing and did not fail leaves no row: its run is deleted and counted in edgejobs.worker_liveness.';
+
+CREATE OR REPLACE FUNCTION public.fire_schedule(name text, expected_next_fire_at timestamp with time zone, fire_times timestamp with time zone[], next_fire_at timestamp with time zone)
+ RETURNS TABLE(fire_at timestamp with time zone, job_id uuid)
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+#variable_conflict use_column
+declare
+  v_schedule edgejobs.schedules;
+  v_fire timestamptz;
+begin
+  if fire_schedule.next_fire_at is null then
+    raise exception 'edgejobs: next_fire_at is required' using errcode = 'EJ001';
+  end if;
+  if coalesce(array_length(fire_schedule.fire_times, 1), 0) > 1000 then
+    raise exception 'edgejobs: at most 1000 fire times at once' using errcode = 'EJ001';
+  end if;
+  -- The compare-and-set: only the caller that saw this next fire time moves it on. Everyone else
+  -- (another drain that computed the same times) gets no row and enqueues nothing.
+  update edgejobs.schedules s
+  set next_fire_at = fire_schedule.next_fire_at,
+      last_fire_at = coalesce((select max(f) from unnest(fire_schedule.fire_times) f), s.last_fire_at)
+  where s.name = fire_schedule.name
+    and s.next_fire_at is not distinct from fire_schedule.expected_next_fire_at
+    and not s.paused and s.retired_at is null
+  returning s.* into v_schedule;
+  if not found then
+    return;
+  end if;
+  foreach v_fire in array coalesce(fire_schedule.fire_times, '{}') loop
+    fire_at := v_fire;
+    job_id := edgejobs.enqueue_schedule_run(v_schedule, v_fire, false);
+    return next;
+  end loop;
+end
+$function$;
+-- privileges: service_role=X/postgres
+comment on function public.fire_schedule(text,timestamp with time zone,timestamp with time zone[],timestamp with time zone) is 'edgejobs worker: fires a due schedule: when its next_fire_at is still expected_next_fire_at (compare-and-set), sets it to next_fire_at and enqueues a run for each of fire_times by the overlap policy (job_id null: skipped). Answers nothing when another drain fired it first. Each fire time is a key: a second run for it cannot be stored.';
+
+CREATE OR REPLACE FUNCTION public.get_due_schedules(as_of timestamp with time zone DEFAULT now(), max_rows integer DEFAULT 100)
+ RETURNS TABLE(name text, cron text, timezone text, catch_up text, catch_up_limit integer, next_fire_at timestamp with time zone, last_fire_at timestamp with time zone, created_at timestamp with time zone)
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+  select s.name, s.cron, s.timezone, s.catch_up, s.catch_up_limit, s.next_fire_at, s.last_fire_at, s.created_at
+  from edgejobs.schedules s
+  where not s.paused and s.retired_at is null
+    and (s.next_fire_at is null or s.next_fire_at <= get_due_schedules.as_of)
+  order by s.next_fire_at nulls first
+  limit least(greatest(coalesce(get_due_schedules.max_rows, 100), 1), 1000)
+$function$;
+-- privileges: service_role=X/postgres
+comment on function public.get_due_schedules(timestamp with time zone,integer) is 'edgejobs worker: schedules due at as_of (default now), and those whose next fire time is not computed yet (next_fire_at null). Cheap: an index on next_fire_at. Each drain calls it before claiming.';
 
 CREATE OR REPLACE FUNCTION public.get_job(job_id uuid)
  RETURNS SETOF job_details
@@ -1602,6 +1897,15 @@ $function$;
 -- privileges: authenticated=X/postgres service_role=X/postgres
 comment on function public.list_jobs(text,text,text,timestamp with time zone,uuid,integer) is 'edgejobs: the caller''s jobs, newest first, filtered by status, type and queue. Paginate with the last row''s created_at and id as before_created_at/before_id. max_rows 1-1000 (default 50).';
 
+CREATE OR REPLACE FUNCTION public.list_schedules()
+ RETURNS TABLE(name text, cron text, timezone text, job_type text, state text, next_fire_at timestamp with time zone, last_fire_at timestamp with time zone, overlap text, catch_up text, fired bigint, skipped bigint, last_job_id uuid, last_job_status text, last_job_finished_at timestamp with time zone, last_job_error text)
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO ''
+AS $function$ select * from edgejobs.schedule_status v order by v.name $function$;
+-- privileges: service_role=X/postgres
+comment on function public.list_schedules() is 'edgejobs operator: every schedule with its state, next and last fire, counts and the latest run''s outcome (the edgejobs.schedule_status view).';
+
 CREATE OR REPLACE FUNCTION public.pause_queue(queue text)
  RETURNS TABLE(name text, concurrency_limit integer, paused boolean)
  LANGUAGE sql
@@ -1610,6 +1914,17 @@ CREATE OR REPLACE FUNCTION public.pause_queue(queue text)
 AS $function$ select * from edgejobs.upsert_queue(pause_queue.queue, true, false, null) $function$;
 -- privileges: service_role=X/postgres
 comment on function public.pause_queue(text) is 'edgejobs operator: stop workers claiming jobs from the queue (running jobs finish; enqueues still accepted).';
+
+CREATE OR REPLACE FUNCTION public.pause_schedule(name text)
+ RETURNS SETOF edgejobs.schedules
+ LANGUAGE sql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+  update edgejobs.schedules s set paused = true, updated_at = now() where s.name = pause_schedule.name returning s.*
+$function$;
+-- privileges: service_role=X/postgres
+comment on function public.pause_schedule(text) is 'edgejobs operator: stop a schedule firing (runs already enqueued go on). No row: no such schedule.';
 
 CREATE OR REPLACE FUNCTION public.purge_jobs(older_than interval DEFAULT NULL::interval, max_rows integer DEFAULT 10000)
  RETURNS integer
@@ -1780,6 +2095,32 @@ $function$;
 -- privileges: service_role=X/postgres
 comment on function public.register_job_types(jsonb,text) is 'edgejobs: register job types (service role; the app and every worker call it when they start, from their defineJob registry; idempotent). `types` is a JSON array of {type, queue, priority, max_attempts, backoff_base_seconds, backoff_max_seconds, keep_for_seconds, users_may_enqueue (true), anonymous_may_enqueue (false), input_schema}; each row is replaced by what is given (last registration wins), except who may enqueue a type (users_may_enqueue, anonymous_may_enqueue): that is the app''s registration''s (no worker_name) to change; a worker''s sets it only for a type new to the table. With `worker_name`, records that this worker runs exactly these types. Waits at most 5 s for locks. Returns the number of types.';
 
+CREATE OR REPLACE FUNCTION public.register_schedules(schedules jsonb)
+ RETURNS TABLE(name text, created boolean, retired boolean)
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+#variable_conflict use_column
+begin
+  -- One registration at a time (the app's instances start together): no interleaved retiring.
+  perform pg_catalog.pg_advisory_xact_lock(hashtext('edgejobs.register_schedules'));
+  return query
+  with saved as (
+    select s.name, s.created_at = now() as created from edgejobs.save_schedules(register_schedules.schedules, true) s),
+  -- Defined in code before, not listed now: retired (it fires no more), not deleted (its history stays).
+  retired as (
+    update edgejobs.schedules s set retired_at = now(), updated_at = now()
+    where s.from_code and s.retired_at is null and s.name not in (select v.name from saved v)
+    returning s.name)
+  select v.name, v.created, false from saved v
+  union all
+  select r.name, false, true from retired r;
+end
+$function$;
+-- privileges: service_role=X/postgres
+comment on function public.register_schedules(jsonb) is 'edgejobs: the app''s schedules (service role; registerSchedules() calls it at start; idempotent). `schedules` is a JSON array of {name, cron, timezone (''UTC''), job_type, input ({}), options ({}: queue, priority, max_attempts, backoff_base_seconds, backoff_max_seconds, keep_for_seconds), overlap (''skip'' | ''queue'' | ''allow''), catch_up (''latest'' | ''none'' | ''all''), catch_up_limit (10), run_on_create (false), enabled (true)}. Creates and updates them; a schedule defined in code before and not listed now is retired (fires no more; listed again, it fires again); schedules made in SQL are left alone. Returns each name with whether it was created or retired.';
+
 CREATE OR REPLACE FUNCTION public.resume_queue(queue text)
  RETURNS TABLE(name text, concurrency_limit integer, paused boolean)
  LANGUAGE sql
@@ -1788,6 +2129,19 @@ CREATE OR REPLACE FUNCTION public.resume_queue(queue text)
 AS $function$ select * from edgejobs.upsert_queue(resume_queue.queue, false, false, null) $function$;
 -- privileges: service_role=X/postgres
 comment on function public.resume_queue(text) is 'edgejobs operator: let workers claim from a paused queue again.';
+
+CREATE OR REPLACE FUNCTION public.resume_schedule(name text)
+ RETURNS SETOF edgejobs.schedules
+ LANGUAGE sql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+  -- The next fire time is computed again from now: a paused window is not caught up.
+  update edgejobs.schedules s set paused = false, next_fire_at = null, updated_at = now()
+  where s.name = resume_schedule.name and s.paused returning s.*
+$function$;
+-- privileges: service_role=X/postgres
+comment on function public.resume_schedule(text) is 'edgejobs operator: let a paused schedule fire again, from its next fire time after now (the paused window is not caught up).';
 
 CREATE OR REPLACE FUNCTION public.retry_failed_jobs(job_id uuid DEFAULT NULL::uuid, type text DEFAULT NULL::text, queue text DEFAULT NULL::text, failed_after timestamp with time zone DEFAULT NULL::timestamp with time zone, failed_before timestamp with time zone DEFAULT NULL::timestamp with time zone)
  RETURNS integer
@@ -1939,6 +2293,27 @@ $function$;
 -- privileges: service_role=X/postgres
 comment on function public.start_worker_run(text,text,timestamp with time zone,text,text[]) is 'edgejobs worker: record the start of a drain (worker id, trigger such as cron or kick, deadline). With worker_name and job_types (the types it runs), also marks that worker as seen for each registered type. Returns the run id for finish_worker_run.';
 
+CREATE OR REPLACE FUNCTION public.trigger_schedule(name text, force boolean DEFAULT false)
+ RETURNS TABLE(job_id uuid, skipped boolean)
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  v_schedule edgejobs.schedules;
+  v_id uuid;
+begin
+  select * into v_schedule from edgejobs.schedules s where s.name = trigger_schedule.name for update;
+  if not found then
+    raise exception 'edgejobs: no schedule %', trigger_schedule.name using errcode = 'EJ004';
+  end if;
+  v_id := edgejobs.enqueue_schedule_run(v_schedule, clock_timestamp(), coalesce(trigger_schedule.force, false));
+  return query select v_id, v_id is null;
+end
+$function$;
+-- privileges: service_role=X/postgres
+comment on function public.trigger_schedule(text,boolean) is 'edgejobs operator: one run of a schedule now (also when paused), respecting its overlap policy unless force; skipped = the policy held it back. Does not move the schedule''s next fire time.';
+
 CREATE OR REPLACE FUNCTION public.unschedule_worker()
  RETURNS integer
  LANGUAGE plpgsql
@@ -1961,6 +2336,25 @@ end
 $function$;
 -- privileges: service_role=X/postgres
 comment on function public.unschedule_worker() is 'edgejobs operator: removes the edgejobs-drain and edgejobs-purge cron jobs. Returns how many it removed.';
+
+CREATE OR REPLACE FUNCTION public.upsert_schedule(name text, cron text, job_type text, input jsonb DEFAULT '{}'::jsonb, timezone text DEFAULT 'UTC'::text, options jsonb DEFAULT '{}'::jsonb, overlap text DEFAULT 'skip'::text, catch_up text DEFAULT 'latest'::text, catch_up_limit integer DEFAULT 10, run_on_create boolean DEFAULT false)
+ RETURNS SETOF edgejobs.schedules
+ LANGUAGE sql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+  -- Arguments given as null take their defaults (only the top level: the input keeps its nulls).
+  select * from edgejobs.save_schedules(jsonb_build_array((
+    select coalesce(jsonb_object_agg(a.k, a.v), '{}'::jsonb)
+    from jsonb_each(jsonb_build_object(
+      'name', upsert_schedule.name, 'cron', upsert_schedule.cron, 'job_type', upsert_schedule.job_type,
+      'input', upsert_schedule.input, 'timezone', upsert_schedule.timezone, 'options', upsert_schedule.options,
+      'overlap', upsert_schedule.overlap, 'catch_up', upsert_schedule.catch_up,
+      'catch_up_limit', upsert_schedule.catch_up_limit, 'run_on_create', upsert_schedule.run_on_create)) a(k, v)
+    where a.v <> 'null'::jsonb)), false)
+$function$;
+-- privileges: service_role=X/postgres
+comment on function public.upsert_schedule(text,text,text,jsonb,text,jsonb,text,text,integer,boolean) is 'edgejobs operator: create or change a schedule from SQL, e.g. select * from upsert_schedule(''daily-brief'', ''0 8 * * *'', ''brief.send'', timezone => ''America/New_York''). An unknown time zone or a malformed cron expression is refused (EJ001) naming it. Schedules made here are never retired by the app''s registration.';
 
 create policy "edgejobs: owners receive their job broadcasts" on realtime.messages for select to authenticated
   using (((extension = 'broadcast'::text) AND (topic = ( SELECT realtime.topic() AS topic)) AND (( SELECT realtime.topic() AS topic) ~~ 'edgejobs:%:job:%'::text) AND (split_part(( SELECT realtime.topic() AS topic), ':'::text, 2) = (( SELECT auth.uid() AS uid))::text)));

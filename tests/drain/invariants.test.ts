@@ -171,6 +171,9 @@ function recorded(store: WorkerStore): WorkerStore {
       return jobs;
     },
     getWaitingLimitedQueues: (types, queues) => store.getWaitingLimitedQueues(types, queues),
+    getDueSchedules: (asOf) => store.getDueSchedules(asOf),
+    fireSchedule: (name, expected, fires, next) => store.fireSchedule(name, expected, fires, next),
+    registerSchedules: (schedules) => store.registerSchedules(schedules),
     heartbeatJobs: (leases, leaseMs) => store.heartbeatJobs(leases, leaseMs),
     saveJobProgress: (items) => store.saveJobProgress(items),
     completeJobs: (items) => wrote(items, (x) => store.completeJobs(x)),

@@ -12,6 +12,7 @@ import { ROOT } from '../../scripts/embedded-db.ts';
 /** Which files may import each package (paths relative to lib/; `*` = anywhere). */
 const ALLOWED: Record<string, (file: string) => boolean> = {
   zod: () => true,
+  croner: (f) => f === 'schedules.ts',
   postgres: (f) => f === 'postgres-store.ts' || f === 'cli/doctor.ts',
   hono: (f) => f.startsWith('edge/'),
   'hono/bearer-auth': (f) => f.startsWith('edge/'),
