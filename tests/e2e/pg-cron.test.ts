@@ -3,7 +3,8 @@
  * only, so the drain runs every minute here; Supabase's 1.6 takes '5 seconds'). The migrations
  * are pushed with `supabase db push`; pg_net and Vault are stood in (supabase-services.sql and
  * pg-net.ts); the worker is the real process-jobs function in Deno. The schedule that
- * schedule_worker() makes exists, fires, and its request reaches the worker, which runs the job.
+ * schedule_worker() makes exists, fires, and its request reaches the worker, which runs the job
+ * and fires a due schedule (made with upsert_schedule) before it claims.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -66,14 +67,21 @@ describe.runIf(!missing)('the drain schedule on pg_cron', () => {
   it('fires: the tick reaches the worker through pg_net and the job runs', async () => {
     await sql`update edgejobs.kicks set last_kick_at = 'infinity'`; // no kicks: only the tick may start a drain
     const [job] = await store.enqueueJobs([{ type: 'report.generate', input: { title: 'tick', rows: [7], stepMs: 0 } }]);
+    // A schedule made in the SQL editor, first run at once: the function's drain fires it (croner in Deno).
+    await sql`select * from public.upsert_schedule('tick-report', '*/5 * * * *', 'report.generate',
+      input => '{"title": "scheduled", "rows": [2, 3], "stepMs": 0}', run_on_create => true)`;
     const end = Date.now() + 75_000; // the next whole minute, plus the drain
     let row: Record<string, unknown> | undefined;
+    let scheduled: Record<string, unknown> | undefined;
     while (Date.now() < end) {
       [row] = await sql`select status, result from edgejobs.jobs where id = ${job!.id}`;
-      if (row?.status === 'completed') break;
+      [scheduled] = await sql`select status, result from edgejobs.jobs where schedule_name = 'tick-report'`;
+      if (row?.status === 'completed' && scheduled?.status === 'completed') break;
       await new Promise((r) => setTimeout(r, 250));
     }
     expect(row).toMatchObject({ status: 'completed', result: { sum: 7 } });
+    expect(scheduled).toMatchObject({ status: 'completed', result: { sum: 5 } });
+    expect((await sql`select next_fire_at from edgejobs.schedules where name = 'tick-report'`)[0]!.next_fire_at).not.toBeNull();
     const runs = await sql`select trigger from edgejobs.worker_runs`;
     expect(runs.map((r) => r.trigger)).toContain('cron');
     const details = await sql`select d.status from cron.job_run_details d join cron.job j using (jobid) where j.jobname = 'edgejobs-drain'`;
