@@ -84,6 +84,11 @@ export type Database = {
               "cancelled": number,"completed": number,"failed": number,"oldest_ready_at": string,"processing": number,"queue": string,"ready": number,"scheduled": number,"type": string
             }[]
                            },
+"get_type_stats":
+{ Args: { "since"?: string }; Returns: {
+              "cancelled": number,"completed": number,"consecutive_failures": number,"duration_avg_ms": number,"duration_p50_ms": number,"duration_p95_ms": number,"failed": number,"last_failure_at": string,"last_success_at": string,"runs": number,"runs_per_minute": number,"schedule_name": string,"type": string
+            }[]
+                           },
 "get_waiting_limited_queues":
 { Args: { "job_types": (string)[],"queues"?: (string)[] }; Returns: (string)[]
                            },

@@ -33,7 +33,7 @@ import { HeldJobs, type HeldJob } from './held-jobs.ts';
 import { retryTransient } from './retry.ts';
 import { createStopControl } from './drain-stop.ts';
 import { LazyAbort, runJob, type RunOutcome } from './run-job.ts';
-import { createScheduleTicker } from './schedules.ts';
+import { createScheduleTicker, type FiredSchedules } from './schedules.ts';
 import type { WorkerRunSummary, WorkerStore } from './store.ts';
 
 export interface DrainOptions {
@@ -170,8 +170,9 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
   }
 
   const parts = wireParts(o, stopAt, counts);
-  // Schedules due now become jobs before the first claim, so this drain can run them.
-  if (parts.schedules) await firstOf(parts.schedules.tick(), Math.max(0, stopAt - Date.now()));
+  // Schedules due now become jobs alongside the first claim (not before it: no added latency);
+  // the loop does not end while the look is in flight, and claims again when it fired something.
+  parts.lookAtSchedules(parts.schedules?.tick() ?? null);
   let fatal: unknown = null;
   let idleStop: IdleStop = null;
   try {
@@ -247,7 +248,18 @@ function wireParts(o: Options, stopAt: number, counts: OutcomeCounts) {
 
   const start = createStarter({ o, stopAt, bell, held, pace, outcomes, leases });
   const schedules = o.schedules ? scheduleTickerFor(store, log, o.scheduleCheckMs) : null;
-  return { o, stopAt, bell, held, pace, stop, claimer, outcomes, leases, start, schedules };
+  // Follows a look at schedules (this drain's, or another drain's of the process that shares the
+  // ticker): when it ends, the loop wakes, and claims again if it fired something.
+  let followed: Promise<FiredSchedules | null> | null = null;
+  const lookAtSchedules = (look: Promise<FiredSchedules | null> | null) => {
+    if (!look || look === followed) return;
+    followed = look;
+    void look.then((fired) => {
+      if (fired && fired.enqueued > 0) claimer.lookNow();
+      bell.ring();
+    });
+  };
+  return { o, stopAt, bell, held, pace, stop, claimer, outcomes, leases, start, schedules, lookAtSchedules };
 }
 
 /** Runs a held job's handler and sends its outcome to the writes. */
@@ -290,11 +302,11 @@ function createStarter({ o, stopAt, bell, held, pace, outcomes, leases }: {
  * The loop: claim, start what fits, wait for the next event (an outcome, a claim, a look due);
  * when idle, wait for work (long-running hosts) or return why it ended. Throws a claim's failure.
  */
-async function loop({ o, stopAt, bell, held, pace, stop, claimer, start, schedules }: Parts): Promise<IdleStop> {
+async function loop({ o, stopAt, bell, held, pace, stop, claimer, start, schedules, lookAtSchedules }: Parts): Promise<IdleStop> {
   let sliceStart = Date.now();
   while (!stop.halted.aborted) {
     if (claimer.failure) throw claimer.failure.error;
-    schedules?.maybeTick();
+    lookAtSchedules(schedules?.maybeTick() ?? schedules?.inFlight ?? null);
     claimer.maybeClaim();
     // Synchronous handlers finish inside start(): run them in slices, so heartbeats, writes,
     // the next claim and the stop timer are not starved by a long backlog of CPU-bound jobs.
@@ -314,7 +326,7 @@ async function loop({ o, stopAt, bell, held, pace, stop, claimer, start, schedul
       continue;
     }
     claimer.maybeClaim();
-    if (claimer.inFlight || held.size > 0) {
+    if (claimer.inFlight || held.size > 0 || schedules?.inFlight) {
       await bell.wait(claimer.nextLookInMs());
       sliceStart = Date.now();
       continue;
@@ -326,9 +338,8 @@ async function loop({ o, stopAt, bell, held, pace, stop, claimer, start, schedul
     if (!o.waitForWork) return limited ? 'limited' : 'empty';
     const left = Math.max(0, stopAt - Date.now() - MIN_CLAIM_MS);
     await o.waitForWork(limited ? Math.min(o.recheckMs, left) : left, stop.halted);
-    // Woken, or the look-again came: schedules due by now fire (at most every scheduleCheckMs;
-    // their jobs' NOTIFY wakes this drain again).
-    schedules?.maybeTick();
+    // Woken, or the look-again came: schedules due by now fire (at most every scheduleCheckMs).
+    lookAtSchedules(schedules?.maybeTick() ?? null);
     claimer.lookNow();
     sliceStart = Date.now();
   }

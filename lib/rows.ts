@@ -9,7 +9,7 @@ import type { JobStatus } from './states.ts';
 import type {
   ClaimedJob, CompleteItem, CompleteOutcome, EnqueueSpec, EnqueuedJob, FailItem, FailOutcome, HandBackItem,
   HandBackOutcome, HeartbeatOutcome, JobDetails, Lease, ProgressItem, ProgressOutcome, QueueHealth, QueueSettings,
-  QueueStats, ReapOutcome, ScheduleStatus,
+  QueueStats, ReapOutcome, ScheduleStatus, TypeStats,
 } from './store.ts';
 import type { DueSchedule, ScheduleDefinition } from './schedules.ts';
 
@@ -188,5 +188,16 @@ export function fromScheduleRow(r: Row): ScheduleStatus {
       id: String(r.last_job_id), status: r.last_job_status as JobStatus, finishedAt: dateOrNull(r.last_job_finished_at),
       error: (r.last_job_error as string | null | undefined) ?? null,
     } : null,
+  };
+}
+
+export function fromTypeStatsRow(r: Row): TypeStats {
+  return {
+    type: str(r.type), schedule: strOrNull(r.schedule_name), runs: num(r.runs), completed: num(r.completed), failed: num(r.failed),
+    cancelled: num(r.cancelled), consecutiveFailures: num(r.consecutive_failures ?? 0),
+    lastSuccessAt: dateOrNull(r.last_success_at), lastFailureAt: dateOrNull(r.last_failure_at),
+    durationMs: r.duration_p50_ms === null || r.duration_p50_ms === undefined ? null
+      : { p50: num(r.duration_p50_ms), p95: num(r.duration_p95_ms), avg: num(r.duration_avg_ms) },
+    runsPerMinute: num(r.runs_per_minute),
   };
 }

@@ -211,15 +211,16 @@ export async function fireDueSchedules(store: ScheduleStore, options: { now?: Da
  */
 export function createScheduleTicker(store: ScheduleStore, log: Logger, everyMs: number) {
   let last = 0;
-  let inFlight: Promise<void> | null = null;
+  let inFlight: Promise<FiredSchedules | null> | null = null;
   let off = false;
   let warnedAt = 0;
-  const tick = (): Promise<void> => {
-    if (off) return Promise.resolve();
+  /** A look now (or the one in flight); resolves with what it fired, null when it failed. */
+  const tick = (): Promise<FiredSchedules | null> => {
+    if (off) return Promise.resolve(null);
     if (inFlight) return inFlight;
     last = Date.now();
     inFlight = fireDueSchedules(store, { logger: log }).then(
-      () => undefined,
+      (fired) => fired,
       (error: unknown) => {
         const e = coerceError(error);
         if (/get_due_schedules/.test(e.message) && /does not exist|could not find|PGRST202|42883/i.test(`${e.message} ${JSON.stringify((e as { details?: unknown }).details ?? null)}`)) {
@@ -229,6 +230,7 @@ export function createScheduleTicker(store: ScheduleStore, log: Logger, everyMs:
           warnedAt = Date.now();
           log.warn('could not look at schedules; looking again later', { error: e.message });
         }
+        return null;
       },
     ).finally(() => {
       inFlight = null;
@@ -237,8 +239,9 @@ export function createScheduleTicker(store: ScheduleStore, log: Logger, everyMs:
   };
   return {
     tick,
-    maybeTick() {
-      if (!off && !inFlight && Date.now() - last >= everyMs) void tick();
+    /** A look when `everyMs` has passed since the last; null when none is due. */
+    maybeTick(): Promise<FiredSchedules | null> | null {
+      return !off && !inFlight && Date.now() - last >= everyMs ? tick() : null;
     },
     /** The look in flight, if any (a drain waits for it before it ends). */
     get inFlight() {

@@ -7,7 +7,7 @@
  */
 import {
   fromClaimedRow, fromEnqueuedRow, fromFailRow, fromHealthRow, fromHeartbeatRow, fromJobRow, fromOutcomeRow,
-  fromDueScheduleRow, fromProgressRow, fromQueueRow, fromQueueStatsRow, fromScheduleRow, toSqlSchedule,
+  fromDueScheduleRow, fromProgressRow, fromQueueRow, fromQueueStatsRow, fromScheduleRow, fromTypeStatsRow, toSqlSchedule,
   intervalFromMs, leaseSeconds, toSqlComplete, toSqlFail, toSqlJobSpec, toSqlJobType, toSqlLease, toSqlProgress,
 } from './rows.ts';
 import type { CompleteOutcome, HandBackOutcome, Store } from './store.ts';
@@ -207,6 +207,11 @@ export const SQL_API = {
     input: (schedules: Parameters<Store['registerSchedules']>[0]) => ({ schedules: schedules.map(toSqlSchedule) }),
     output: (a) => rows(a).map((r) => ({ name: String(r.name), created: r.created === true, retired: r.retired === true })),
   }),
+  getTypeStats: call({
+    fn: 'get_type_stats', who: 'service', args: { since: 'interval' }, returns: 'rows',
+    input: (sinceMs: number = 24 * 3600 * 1000) => ({ since: intervalFromMs(sinceMs) }),
+    output: (a) => rows(a).map(fromTypeStatsRow),
+  }),
   listSchedules: call({
     fn: 'list_schedules', who: 'service', args: {}, returns: 'rows',
     input: () => ({}),
@@ -270,6 +275,7 @@ export function storeFromCalls(run: RunCall): Store {
     getDueSchedules: method(SQL_API.getDueSchedules),
     fireSchedule: method(SQL_API.fireSchedule),
     registerSchedules: method(SQL_API.registerSchedules),
+    getTypeStats: method(SQL_API.getTypeStats),
     listSchedules: method(SQL_API.listSchedules),
     pauseSchedule: method(SQL_API.pauseSchedule),
     resumeSchedule: method(SQL_API.resumeSchedule),

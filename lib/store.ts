@@ -270,6 +270,8 @@ export interface OperatorStore {
   countRunningWorkers(): Promise<number>;
   /** True for the one caller that may kick a worker now (shared throttle, none while a drain runs). */
   claimWorkerKick(): Promise<boolean>;
+  /** Per type and per schedule: runs over the window (default 24 h), the failure streak, durations. */
+  getTypeStats(sinceMs?: number): Promise<TypeStats[]>;
   listSchedules(): Promise<ScheduleStatus[]>;
   /** null: no such schedule. */
   pauseSchedule(name: string): Promise<ScheduleStatus | null>;
@@ -278,6 +280,25 @@ export interface OperatorStore {
   /** One run now (overlap policy unless `force`); jobId null when the policy held it back. */
   triggerSchedule(name: string, force?: boolean): Promise<{ jobId: string | null }>;
   deleteSchedule(name: string): Promise<boolean>;
+}
+
+/** A job type's (or, with `schedule`, a schedule's) run history (`get_type_stats`). */
+export interface TypeStats {
+  type: string;
+  /** null: the type as a whole. */
+  schedule: string | null;
+  /** Runs that ended within the window, and how. */
+  runs: number;
+  completed: number;
+  failed: number;
+  cancelled: number;
+  /** Failed runs since the latest completed one (among the latest 100). */
+  consecutiveFailures: number;
+  lastSuccessAt: Date | null;
+  lastFailureAt: Date | null;
+  /** The last attempt's duration over the window's runs (null without runs). */
+  durationMs: { p50: number; p95: number; avg: number } | null;
+  runsPerMinute: number;
 }
 
 /** A schedule as operators see it (`list_schedules`). */

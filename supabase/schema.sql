@@ -166,8 +166,10 @@ create index jobs_failed_idx on edgejobs.jobs using btree (finished_at DESC) whe
 create UNIQUE index jobs_idempotency_key_idx on edgejobs.jobs using btree (type, idempotency_key, owner_id) NULLS NOT DISTINCT where (idempotency_key IS NOT NULL);
 create index jobs_lease_idx on edgejobs.jobs using btree (locked_until) where (status = 'processing'::text);
 create index jobs_owner_idx on edgejobs.jobs using btree (owner_id, created_at DESC, id DESC) where (owner_id IS NOT NULL);
+create index jobs_schedule_finished_idx on edgejobs.jobs using btree (schedule_name, finished_at DESC) where ((schedule_name IS NOT NULL) AND (finished_at IS NOT NULL));
 create UNIQUE index jobs_schedule_fire on edgejobs.jobs using btree (schedule_name, scheduled_for) where (schedule_name IS NOT NULL);
 create index jobs_schedule_live on edgejobs.jobs using btree (schedule_name, status) where ((schedule_name IS NOT NULL) AND (status = ANY (ARRAY['queued'::text, 'processing'::text])));
+create index jobs_type_finished_idx on edgejobs.jobs using btree (type, finished_at DESC) where (finished_at IS NOT NULL);
 CREATE TRIGGER jobs_broadcast_change AFTER UPDATE OF status, progress, cancel_requested_at ON edgejobs.jobs FOR EACH ROW WHEN (((new.owner_id IS NOT NULL) AND ((old.status IS DISTINCT FROM new.status) OR (old.progress IS DISTINCT FROM new.progress) OR (old.cancel_requested_at IS DISTINCT FROM new.cancel_requested_at)))) EXECUTE FUNCTION edgejobs.broadcast_job_change();
 CREATE TRIGGER jobs_kick_worker AFTER INSERT ON edgejobs.jobs FOR EACH STATEMENT EXECUTE FUNCTION edgejobs.kick_after_insert();
 
@@ -480,6 +482,37 @@ comment on column edgejobs.schedule_status.last_job_status is 'Its status.';
 comment on column edgejobs.schedule_status.last_job_finished_at is 'When it finished.';
 comment on column edgejobs.schedule_status.last_job_error is 'Its error message, when it failed.';
 
+create view edgejobs.type_stats with (security_invoker=true) as
+ SELECT type,
+    schedule_name,
+    runs,
+    completed,
+    failed,
+    cancelled,
+    consecutive_failures,
+    last_success_at,
+    last_failure_at,
+    duration_p50_ms,
+    duration_p95_ms,
+    duration_avg_ms,
+    runs_per_minute
+   FROM get_type_stats('24:00:00'::interval) get_type_stats(type, schedule_name, runs, completed, failed, cancelled, consecutive_failures, last_success_at, last_failure_at, duration_p50_ms, duration_p95_ms, duration_avg_ms, runs_per_minute);
+-- privileges: owner only
+comment on view edgejobs.type_stats is 'Per job type and per schedule, over the last 24 hours: runs, completed, failed, cancelled, the current streak of failed runs, last success and failure, durations (p50, p95, average) and runs per minute (get_type_stats).';
+comment on column edgejobs.type_stats.type is 'The job type.';
+comment on column edgejobs.type_stats.schedule_name is 'The schedule (null: the type as a whole).';
+comment on column edgejobs.type_stats.runs is 'Runs that ended in the window.';
+comment on column edgejobs.type_stats.completed is 'Of those, completed.';
+comment on column edgejobs.type_stats.failed is 'Of those, failed for good.';
+comment on column edgejobs.type_stats.cancelled is 'Of those, cancelled.';
+comment on column edgejobs.type_stats.consecutive_failures is 'Failed runs since the latest completed one (among the latest 100).';
+comment on column edgejobs.type_stats.last_success_at is 'When the latest completed run ended.';
+comment on column edgejobs.type_stats.last_failure_at is 'When the latest failed run ended.';
+comment on column edgejobs.type_stats.duration_p50_ms is 'Median duration of the last attempt, in ms.';
+comment on column edgejobs.type_stats.duration_p95_ms is '95th percentile of it, in ms.';
+comment on column edgejobs.type_stats.duration_avg_ms is 'Average of it, in ms.';
+comment on column edgejobs.type_stats.runs_per_minute is 'Runs that ended per minute over the window.';
+
 CREATE OR REPLACE FUNCTION edgejobs.broadcast_job_change()
  RETURNS trigger
  LANGUAGE plpgsql
@@ -695,6 +728,18 @@ AS $function$
 $function$;
 -- privileges: owner only
 comment on function edgejobs.fail_leased_jobs(jsonb) is 'Core of fail_jobs and reap_expired_leases: records the error (and the latest progress, when given) and moves each job to queued (retry), failed or cancelled.';
+
+CREATE OR REPLACE FUNCTION edgejobs.failure_streak(p_statuses text[])
+ RETURNS integer
+ LANGUAGE sql
+ IMMUTABLE
+ SET search_path TO ''
+AS $function$
+  select coalesce((select min(s.n) - 1 from unnest(p_statuses) with ordinality as s(status, n) where s.status = 'completed')::integer,
+                  cardinality(p_statuses), 0)
+$function$;
+-- privileges: owner only
+comment on function edgejobs.failure_streak(text[]) is 'Given the completed/failed statuses of the latest runs, newest first: how many failed before the latest completed one (all of them when none completed).';
 
 CREATE OR REPLACE FUNCTION edgejobs.insert_jobs(p_jobs jsonb, p_owner uuid)
  RETURNS TABLE(id uuid, type text, queue text, status text, priority integer, run_at timestamp with time zone, created_at timestamp with time zone, idempotency_key text, replayed boolean)
@@ -1775,6 +1820,62 @@ AS $function$
 $function$;
 -- privileges: service_role=X/postgres
 comment on function public.get_queue_stats() is 'edgejobs operator: job counts per queue and type by state (the edgejobs.queue_stats view).';
+
+CREATE OR REPLACE FUNCTION public.get_type_stats(since interval DEFAULT '24:00:00'::interval)
+ RETURNS TABLE(type text, schedule_name text, runs bigint, completed bigint, failed bigint, cancelled bigint, consecutive_failures integer, last_success_at timestamp with time zone, last_failure_at timestamp with time zone, duration_p50_ms double precision, duration_p95_ms double precision, duration_avg_ms double precision, runs_per_minute double precision)
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+  with recursive types(type) as (
+    -- Each type that has run, by a loose scan of jobs_type_finished_idx (one probe per type).
+    (select j.type from edgejobs.jobs j where j.finished_at is not null order by j.type limit 1)
+    union all
+    select (select j.type from edgejobs.jobs j where j.finished_at is not null and j.type > t.type order by j.type limit 1)
+    from types t where t.type is not null
+  ),
+  subjects as (
+    select t.type, null::text as schedule_name from types t where t.type is not null
+    union all
+    select s.job_type, s.name from edgejobs.schedules s
+  )
+  select x.type, x.schedule_name, w.runs, w.completed, w.failed, w.cancelled,
+         edgejobs.failure_streak(h.statuses), h.last_success_at, h.last_failure_at,
+         w.p50, w.p95, w.avg, w.runs / greatest(extract(epoch from get_type_stats.since) / 60, 1e-9)
+  from subjects x
+  cross join lateral (
+    -- The window: runs that ended within it. (One branch runs per subject: a type's or a schedule's.)
+    select count(*) as runs, count(*) filter (where j.status = 'completed') as completed,
+           count(*) filter (where j.status = 'failed') as failed, count(*) filter (where j.status = 'cancelled') as cancelled,
+           percentile_cont(0.5) within group (order by j.ms) as p50, percentile_cont(0.95) within group (order by j.ms) as p95,
+           avg(j.ms) as avg
+    from (
+      select j.status, extract(epoch from j.finished_at - j.started_at) * 1000 as ms from edgejobs.jobs j
+      where x.schedule_name is null and j.type = x.type and j.finished_at >= now() - get_type_stats.since
+      union all
+      select j.status, extract(epoch from j.finished_at - j.started_at) * 1000 from edgejobs.jobs j
+      where x.schedule_name is not null and j.schedule_name = x.schedule_name and j.finished_at >= now() - get_type_stats.since
+    ) j
+  ) w
+  cross join lateral (
+    -- The history: the latest 100 runs that completed or failed, newest first.
+    select array_agg(r.status order by r.finished_at desc) as statuses,
+           max(r.finished_at) filter (where r.status = 'completed') as last_success_at,
+           max(r.finished_at) filter (where r.status = 'failed') as last_failure_at
+    from (
+      (select j.status, j.finished_at from edgejobs.jobs j
+       where x.schedule_name is null and j.type = x.type and j.finished_at is not null and j.status <> 'cancelled'
+       order by j.finished_at desc limit 100)
+      union all
+      (select j.status, j.finished_at from edgejobs.jobs j
+       where x.schedule_name is not null and j.schedule_name = x.schedule_name and j.finished_at is not null and j.status <> 'cancelled'
+       order by j.finished_at desc limit 100)
+    ) r
+  ) h
+  order by x.type, x.schedule_name nulls first
+$function$;
+-- privileges: service_role=X/postgres
+comment on function public.get_type_stats(interval) is 'edgejobs operator: per job type, and per schedule (schedule_name set), over the window `since` (default 24 hours): runs that ended (completed, failed, cancelled), the durations of their last attempt (p50, p95, average, in ms) and runs per minute; and over the latest 100 runs: consecutive_failures (failed runs since the latest completed one), last success and failure. Index-driven: a loose scan for the types, then each type''s and schedule''s latest runs.';
 
 CREATE OR REPLACE FUNCTION public.get_waiting_limited_queues(job_types text[], queues text[] DEFAULT NULL::text[])
  RETURNS text[]

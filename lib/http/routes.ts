@@ -30,6 +30,8 @@ export interface HealthThresholds {
   maxConsecutiveFailedRuns?: number;
   /** Unhealthy when jobs are ready and no worker was seen (a drain started or finished) for this long. Default 120,000. */
   maxIdleWorkerMs?: number;
+  /** Critical: a job type or schedule whose latest runs failed this many times in a row. Default 3. */
+  maxConsecutiveFailedJobs?: number;
 }
 
 export interface JobRoutesOptions<D extends AnyJobDefinition> {
@@ -124,6 +126,7 @@ export function createJobRoutes<D extends AnyJobDefinition>(options: JobRoutesOp
     maxOldestReadyAgeMs: options.health?.maxOldestReadyAgeMs ?? 300_000,
     maxConsecutiveFailedRuns: options.health?.maxConsecutiveFailedRuns ?? 3,
     maxIdleWorkerMs: options.health?.maxIdleWorkerMs ?? 120_000,
+    maxConsecutiveFailedJobs: options.health?.maxConsecutiveFailedJobs ?? 3,
   };
 
   const handle = (fn: RouteHandler): RouteHandler => async (request, context) => {
@@ -307,9 +310,17 @@ export function createJobRoutes<D extends AnyJobDefinition>(options: JobRoutesOp
       if (options.health?.access === 'service' && (await auth.authenticate(request)).kind !== 'service') {
         throw new EdgeJobsError('unauthorized', 'health needs the service key');
       }
-      const h = await stores.service.getQueueHealth();
+      const [h, stats] = await Promise.all([stores.service.getQueueHealth(), stores.service.getTypeStats(3600_000)]);
       const now = Date.now();
       const problems: string[] = [];
+      // Critical: a type or schedule failing run after run (the ingester's rule), named.
+      const critical = stats.filter((s) => s.consecutiveFailures >= thresholds.maxConsecutiveFailedJobs).map((s) => ({
+        type: s.type, schedule: s.schedule, consecutiveFailures: s.consecutiveFailures, lastFailureAt: s.lastFailureAt?.toISOString() ?? null,
+        lastSuccessAt: s.lastSuccessAt?.toISOString() ?? null,
+      }));
+      for (const c of critical) {
+        problems.push(`${c.schedule ? `schedule ${c.schedule}` : `job type ${c.type}`}: the latest ${c.consecutiveFailures} runs failed (limit ${thresholds.maxConsecutiveFailedJobs})`);
+      }
       if (h.oldestReadyAgeMs !== null && h.oldestReadyAgeMs > thresholds.maxOldestReadyAgeMs) {
         problems.push(`the oldest ready job has waited ${Math.round(h.oldestReadyAgeMs / 1000)} s (limit ${thresholds.maxOldestReadyAgeMs / 1000} s)`);
       }
@@ -337,6 +348,7 @@ export function createJobRoutes<D extends AnyJobDefinition>(options: JobRoutesOp
         lastSuccessAt: h.lastSuccessAt?.toISOString() ?? null,
         lastSeenAt: h.lastSeenAt?.toISOString() ?? null,
         consecutiveFailedRuns: h.consecutiveFailedRuns,
+        critical,
         thresholds,
       });
     }),

@@ -211,6 +211,48 @@ describe('GET /api/jobs/health', () => {
     expect(await late.json()).toMatchObject({ ready: 1, unhandled: 0, problems: [expect.stringMatching(/oldest ready job has waited 329 s/)] });
   });
 
+  it('names a job type and a schedule whose latest runs failed 3 times in a row as critical, until one completes', async () => {
+    // Finished runs as a worker leaves them (newest last): billing.sync failed 3 times after a success.
+    const finish = async (type: string, status: string, minutesAgo: number, schedule: string | null = null) => db.sql`
+      insert into edgejobs.jobs (type, input, status, attempts, max_attempts, started_at, finished_at, schedule_name, scheduled_for)
+      values (${type}, '{}', ${status}, 1, 1, now() - make_interval(mins => ${minutesAgo}) - interval '2 seconds',
+              now() - make_interval(mins => ${minutesAgo}), ${schedule}, case when ${schedule}::text is null then null else now() - make_interval(mins => ${minutesAgo}) end)`;
+    await finish('billing.sync', 'completed', 10);
+    for (const m of [9, 8, 7]) await finish('billing.sync', 'failed', m);
+    await finish('billing.sync', 'cancelled', 6); // neither breaks nor extends the streak
+    await finish('report.generate', 'failed', 9);
+    await finish('report.generate', 'completed', 8);
+    for (const m of [5, 4, 3]) await finish('report.generate', 'failed', m, 'nightly-report');
+    const health = await routes.health(request('GET', '/api/jobs/health'));
+    expect(health.status).toBe(503);
+    const body = await health.json();
+    expect(body.critical).toEqual([
+      { type: 'billing.sync', schedule: null, consecutiveFailures: 3, lastFailureAt: expect.any(String), lastSuccessAt: expect.any(String) },
+      { type: 'report.generate', schedule: null, consecutiveFailures: 3, lastFailureAt: expect.any(String), lastSuccessAt: expect.any(String) },
+    ]);
+    expect(body.problems).toEqual(expect.arrayContaining([
+      'job type billing.sync: the latest 3 runs failed (limit 3)', 'job type report.generate: the latest 3 runs failed (limit 3)',
+    ]));
+    // The schedule's runs count for it too, once the schedule exists.
+    await db.sql`select * from public.upsert_schedule('nightly-report', '0 2 * * *', 'report.generate')`;
+    const withSchedule = await (await routes.health(request('GET', '/api/jobs/health'))).json();
+    expect(withSchedule.problems).toContain('schedule nightly-report: the latest 3 runs failed (limit 3)');
+    // A success ends the streak.
+    await finish('billing.sync', 'completed', 1);
+    await finish('report.generate', 'completed', 1, 'nightly-report');
+    const recovered = await (await routes.health(request('GET', '/api/jobs/health'))).json();
+    expect(recovered.critical).toEqual([]);
+    // The figures behind it, from SQL.
+    const stats = await db.store.getTypeStats();
+    const billingStats = stats.find((s) => s.type === 'billing.sync' && s.schedule === null)!;
+    expect(billingStats).toMatchObject({ runs: 6, completed: 2, failed: 3, cancelled: 1, consecutiveFailures: 0 });
+    expect(billingStats.durationMs!.p50).toBeCloseTo(2000, -1);
+    expect(billingStats.runsPerMinute).toBeCloseTo(6 / 1440, 5);
+    expect(stats.find((s) => s.schedule === 'nightly-report')).toMatchObject({ type: 'report.generate', runs: 4, failed: 3, completed: 1 });
+    await db.sql`delete from edgejobs.jobs`;
+    await db.sql`delete from edgejobs.schedules`;
+  });
+
   it('can be limited to the service key', async () => {
     const closed = makeRoutes(db.store, { health: { access: 'service' } });
     expect((await closed.health(request('GET', '/api/jobs/health'))).status).toBe(401);
