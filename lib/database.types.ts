@@ -178,6 +178,11 @@ export type Database = {
               "concurrency_limit": number,"name": string,"paused": boolean
             }[]
                            },
+"set_type_retention":
+{ Args: { "types": Json }; Returns: {
+              "keep_completed": number,"keep_failed": number,"type": string
+            }[]
+                           },
 "start_worker_run":
 { Args: { "deadline_at"?: string,"job_types"?: (string)[],"trigger": string,"worker_id": string,"worker_name"?: string }; Returns: string
                            },

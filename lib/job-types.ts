@@ -23,6 +23,9 @@ export interface JobTypeRecord {
   anonymousMayEnqueue: boolean;
   /** JSON Schema of the input, checked for end users' enqueues where pg_jsonschema is installed. */
   inputSchema: Record<string, unknown> | null;
+  /** Most completed and failed jobs kept (null: by time only). */
+  keepCompleted: number | null;
+  keepFailed: number | null;
 }
 
 /** The database's record of a job definition. */
@@ -33,6 +36,8 @@ export function jobTypeRecord(definition: AnyJobDefinition): JobTypeRecord {
     usersMayEnqueue: definition.allowUsers !== false,
     anonymousMayEnqueue: definition.allowAnonymous === true,
     inputSchema: inputJsonSchema(definition),
+    keepCompleted: definition.keep?.completed ?? null,
+    keepFailed: definition.keep?.failed ?? null,
   };
 }
 
@@ -74,11 +79,21 @@ export interface RegisterOptions {
  * await registerJobTypes(store, registry, { workerName: `worker@${hostname()}` })
  */
 export async function registerJobTypes(
-  store: Pick<WorkerStore, 'registerJobTypes'>,
+  store: Pick<WorkerStore, 'registerJobTypes' | 'setTypeRetention'>,
   registry: JobRegistry<AnyJobDefinition>,
   options: RegisterOptions = {},
 ): Promise<number> {
-  return store.registerJobTypes(registry.definitions.map(jobTypeRecord), options.workerName ?? null);
+  const records = registry.definitions.map(jobTypeRecord);
+  const count = await store.registerJobTypes(records, options.workerName ?? null);
+  // Retention by count, as the code says now (null clears a count the code no longer sets). A
+  // database from before retention by count has no set_type_retention: fine unless it is used.
+  try {
+    await store.setTypeRetention(records.map((r) => ({ type: r.type, keepCompleted: r.keepCompleted, keepFailed: r.keepFailed })));
+  } catch (error) {
+    const missing = /set_type_retention/.test(String((error as Error).message)) && /does not exist|could not find|PGRST202/i.test(String((error as Error).message));
+    if (!missing || records.some((r) => r.keepCompleted !== null || r.keepFailed !== null)) throw error;
+  }
+  return count;
 }
 
 const registrations = new WeakMap<object, WeakMap<object, Map<string, Promise<boolean>>>>();
@@ -89,7 +104,7 @@ const registrations = new WeakMap<object, WeakMap<object, Map<string, Promise<bo
  * types are registered: the caller decides what a failure means to it.
  */
 export function registerOnce(
-  store: Pick<WorkerStore, 'registerJobTypes'>,
+  store: Pick<WorkerStore, 'registerJobTypes' | 'setTypeRetention'>,
   registry: JobRegistry<AnyJobDefinition>,
   options: RegisterOptions & { logger?: Logger } = {},
 ): Promise<boolean> {

@@ -77,6 +77,12 @@ export interface JobDefinitionInput<T extends string, I extends z.ZodType, O ext
   /** How long a finished job is kept (result, idempotency key). Default 7 days. */
   keepForMs?: number;
   /**
+   * Besides keepForMs: keep at most this many completed and failed jobs of the type, the latest
+   * (BullMQ's removeOnComplete / removeOnFail counts). Applied by purge_jobs (the hourly purge).
+   * A job deleted by count goes before its keepForMs: its idempotency key can be used again.
+   */
+  keep?: { completed?: number; failed?: number };
+  /**
    * Whether signed-in users may enqueue it themselves, through the routes or `supabase.rpc()`.
    * Default true; false leaves it to the server (the service role). Enforced by the routes and,
    * once the type is registered, by the database.
@@ -134,6 +140,10 @@ export function defineJob<T extends string, I extends z.ZodType, O extends z.Zod
   if (definition.timeoutMs !== undefined && !(definition.timeoutMs > 0)) fail('timeoutMs must be positive');
   if (definition.priority !== undefined && !(Number.isInteger(definition.priority) && Math.abs(definition.priority) <= 1_000_000)) fail('priority must be an integer between -1000000 and 1000000');
   if (definition.keepForMs !== undefined && !(definition.keepForMs >= 1000 && definition.keepForMs <= 315_360_000_000)) fail('keepForMs must be from 1,000 to 315,360,000,000 (ten years)');
+  for (const kind of ['completed', 'failed'] as const) {
+    const n = definition.keep?.[kind];
+    if (n !== undefined && !(Number.isInteger(n) && n >= 0 && n <= 1_000_000)) fail(`keep.${kind} must be an integer from 0 to 1,000,000`);
+  }
   if (definition.allowUsers === false && definition.allowAnonymous) fail('allowAnonymous needs allowUsers (anonymous users are users)');
   return Object.freeze({ ...definition, kind: 'edgejobs.job' as const });
 }

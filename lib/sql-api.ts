@@ -202,6 +202,13 @@ export const SQL_API = {
     }),
     output: (a) => rows(a).map((r) => ({ fireAt: new Date(r.fire_at as string), jobId: (r.job_id as string | null) ?? null })),
   }),
+  setTypeRetention: call({
+    fn: 'set_type_retention', who: 'service', args: { types: 'jsonb' }, returns: 'rows',
+    input: (types: Parameters<Store['setTypeRetention']>[0]) => ({
+      types: types.map((t) => ({ type: t.type, keep_completed: t.keepCompleted, keep_failed: t.keepFailed })),
+    }),
+    output: (a) => rows(a).length,
+  }),
   registerSchedules: call({
     fn: 'register_schedules', who: 'service', args: { schedules: 'jsonb' }, returns: 'rows',
     input: (schedules: Parameters<Store['registerSchedules']>[0]) => ({ schedules: schedules.map(toSqlSchedule) }),
@@ -274,6 +281,7 @@ export function storeFromCalls(run: RunCall): Store {
     claimWorkerKick: method(SQL_API.claimWorkerKick),
     getDueSchedules: method(SQL_API.getDueSchedules),
     fireSchedule: method(SQL_API.fireSchedule),
+    setTypeRetention: method(SQL_API.setTypeRetention),
     registerSchedules: method(SQL_API.registerSchedules),
     getTypeStats: method(SQL_API.getTypeStats),
     listSchedules: method(SQL_API.listSchedules),

@@ -56,9 +56,12 @@ create table edgejobs.job_types (
   input_schema jsonb,
   registered_at timestamp with time zone default now() not null,
   updated_at timestamp with time zone default now() not null,
+  keep_completed integer,
+  keep_failed integer,
   constraint job_types_anonymous_needs_users CHECK ((users_may_enqueue OR (NOT anonymous_may_enqueue))),
   constraint job_types_backoff_valid CHECK ((((backoff_base_seconds IS NULL) OR ((backoff_base_seconds >= (0.001)::double precision) AND (backoff_base_seconds <= (86400)::double precision))) AND ((backoff_max_seconds IS NULL) OR ((backoff_max_seconds >= (0.001)::double precision) AND (backoff_max_seconds <= (2592000)::double precision))) AND (COALESCE(backoff_max_seconds, (3600)::double precision) >= COALESCE(backoff_base_seconds, (1)::double precision)))),
   constraint job_types_input_schema_object CHECK (((input_schema IS NULL) OR (jsonb_typeof(input_schema) = 'object'::text))),
+  constraint job_types_keep_counts_range CHECK ((((keep_completed IS NULL) OR ((keep_completed >= 0) AND (keep_completed <= 1000000))) AND ((keep_failed IS NULL) OR ((keep_failed >= 0) AND (keep_failed <= 1000000))))),
   constraint job_types_keep_for_positive CHECK (((keep_for IS NULL) OR (keep_for > '00:00:00'::interval))),
   constraint job_types_max_attempts_range CHECK (((max_attempts IS NULL) OR ((max_attempts >= 1) AND (max_attempts <= 1000)))),
   constraint job_types_pkey PRIMARY KEY (type),
@@ -81,6 +84,8 @@ comment on column edgejobs.job_types.anonymous_may_enqueue is 'Whether anonymous
 comment on column edgejobs.job_types.input_schema is 'JSON Schema of the input (from the zod schema); checked for end users'' enqueues where the pg_jsonschema extension is installed.';
 comment on column edgejobs.job_types.registered_at is 'When the type was first registered.';
 comment on column edgejobs.job_types.updated_at is 'When a registration last changed the row.';
+comment on column edgejobs.job_types.keep_completed is 'Keep at most this many completed jobs of the type (the latest); purge_jobs deletes older ones. Null: by time only.';
+comment on column edgejobs.job_types.keep_failed is 'Keep at most this many failed jobs of the type (the latest); purge_jobs deletes older ones. Null: by time only.';
 
 create table edgejobs.jobs (
   id uuid default gen_random_uuid() not null,
@@ -1092,6 +1097,39 @@ $function$;
 -- privileges: owner only
 comment on function edgejobs.post_to_worker(text,jsonb) is 'Starts a drain: POSTs {trigger, ...body} to the worker URL from Vault through pg_net (after commit). Returns the pg_net request id, or null when pg_net or the secrets are missing.';
 
+CREATE OR REPLACE FUNCTION edgejobs.purge_by_count(p_max integer)
+ RETURNS integer
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_count integer := 0;
+  v_rows integer;
+  v_rule record;
+begin
+  for v_rule in
+    select jt.type, s.status, s.keep
+    from edgejobs.job_types jt
+    cross join lateral (values ('completed', jt.keep_completed), ('failed', jt.keep_failed)) s(status, keep)
+    where s.keep is not null
+  loop
+    exit when v_count >= p_max;
+    delete from edgejobs.jobs j where j.id in (
+      select k.id from edgejobs.jobs k
+      where k.type = v_rule.type and k.finished_at is not null and k.status = v_rule.status
+      order by k.finished_at desc
+      offset v_rule.keep
+      limit p_max - v_count
+      for update skip locked);
+    get diagnostics v_rows = row_count;
+    v_count := v_count + v_rows;
+  end loop;
+  return v_count;
+end
+$function$;
+-- privileges: owner only
+comment on function edgejobs.purge_by_count(integer) is 'Deletes completed and failed jobs past each type''s keep_completed / keep_failed (the oldest first), at most p_max; returns how many.';
+
 CREATE OR REPLACE FUNCTION edgejobs.reap_leases(p_max integer)
  RETURNS TABLE(id uuid, outcome text, run_at timestamp with time zone)
  LANGUAGE plpgsql
@@ -2054,11 +2092,15 @@ begin
       for update skip locked);
   end if;
   get diagnostics v_count = row_count;
+  -- Then by count: each type's keep_completed and keep_failed.
+  if v_count < purge_jobs.max_rows then
+    v_count := v_count + edgejobs.purge_by_count(purge_jobs.max_rows - v_count);
+  end if;
   return v_count;
 end
 $function$;
 -- privileges: service_role=X/postgres
-comment on function public.purge_jobs(interval,integer) is 'edgejobs operator: delete finished jobs (completed, failed, cancelled) - those past their expires_at, or with older_than, those finished longer ago than that. Never touches queued or processing jobs. At most max_rows per call; returns how many were deleted.';
+comment on function public.purge_jobs(interval,integer) is 'edgejobs operator: delete finished jobs (completed, failed, cancelled) - those past their expires_at, or with older_than, those finished longer ago than that - and then completed and failed jobs past each type''s keep_completed / keep_failed (the latest are kept). Never touches queued or processing jobs. At most max_rows per call; returns how many were deleted.';
 
 CREATE OR REPLACE FUNCTION public.purge_worker_runs(older_than interval DEFAULT '7 days'::interval)
  RETURNS integer
@@ -2358,6 +2400,49 @@ CREATE OR REPLACE FUNCTION public.set_queue_concurrency(queue text, concurrency_
 AS $function$ select * from edgejobs.upsert_queue(set_queue_concurrency.queue, null, true, set_queue_concurrency.concurrency_limit) $function$;
 -- privileges: service_role=X/postgres
 comment on function public.set_queue_concurrency(text,integer) is 'edgejobs operator: at most concurrency_limit jobs of the queue processing at once across all workers (null: unlimited).';
+
+CREATE OR REPLACE FUNCTION public.set_type_retention(types jsonb)
+ RETURNS TABLE(type text, keep_completed integer, keep_failed integer)
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+#variable_conflict use_column
+declare
+  v_bad record;
+begin
+  if set_type_retention.types is null or jsonb_typeof(set_type_retention.types) <> 'array' then
+    raise exception 'edgejobs: types must be a JSON array of {type, keep_completed, keep_failed}' using errcode = 'EJ001';
+  end if;
+  select t.ord - 1 as idx, x.problem into v_bad
+  from jsonb_array_elements(set_type_retention.types) with ordinality as t(e, ord)
+  cross join lateral (select case
+      when jsonb_typeof(t.e) <> 'object' then 'must be an object'
+      when jsonb_typeof(t.e -> 'type') is distinct from 'string' then 'type must be a string'
+      when exists (select from jsonb_object_keys(t.e) k where k not in ('type', 'keep_completed', 'keep_failed')) then 'may only hold type, keep_completed, keep_failed'
+      when coalesce(t.e -> 'keep_completed', 'null') <> 'null' and (jsonb_typeof(t.e -> 'keep_completed') <> 'number' or (t.e ->> 'keep_completed') !~ '^\d+$'
+        or (t.e ->> 'keep_completed')::numeric > 1000000) then 'keep_completed must be an integer from 0 to 1000000, or null'
+      when coalesce(t.e -> 'keep_failed', 'null') <> 'null' and (jsonb_typeof(t.e -> 'keep_failed') <> 'number' or (t.e ->> 'keep_failed') !~ '^\d+$'
+        or (t.e ->> 'keep_failed')::numeric > 1000000) then 'keep_failed must be an integer from 0 to 1000000, or null'
+      when not exists (select from edgejobs.job_types jt where jt.type = t.e ->> 'type') then 'type ' || (t.e ->> 'type') || ' is not registered'
+    end as problem) x
+  where x.problem is not null
+  order by t.ord limit 1;
+  if found then
+    raise exception 'edgejobs: types[%] %', v_bad.idx, v_bad.problem using errcode = 'EJ001';
+  end if;
+  return query
+  update edgejobs.job_types jt
+  set keep_completed = (t.e ->> 'keep_completed')::integer, keep_failed = (t.e ->> 'keep_failed')::integer
+  from jsonb_array_elements(set_type_retention.types) t(e)
+  where jt.type = t.e ->> 'type'
+    -- Unchanged rows are not written (every process registers at start).
+    and (jt.keep_completed, jt.keep_failed) is distinct from ((t.e ->> 'keep_completed')::integer, (t.e ->> 'keep_failed')::integer)
+  returning jt.type, jt.keep_completed, jt.keep_failed;
+end
+$function$;
+-- privileges: service_role=X/postgres
+comment on function public.set_type_retention(jsonb) is 'edgejobs operator: keep at most keep_completed completed and keep_failed failed jobs of each type (the latest; null: by time only), e.g. select * from set_type_retention(''[{"type": "report.generate", "keep_completed": 100, "keep_failed": 500}]''). registerJobTypes() calls it with each type''s defineJob `keep`. Returns the types it changed (an unchanged one is not written). Applied by purge_jobs.';
 
 CREATE OR REPLACE FUNCTION public.start_worker_run(worker_id text, trigger text, deadline_at timestamp with time zone DEFAULT NULL::timestamp with time zone, worker_name text DEFAULT NULL::text, job_types text[] DEFAULT NULL::text[])
  RETURNS uuid

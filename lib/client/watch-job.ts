@@ -173,6 +173,13 @@ export function watchJob(id: string, options: WatchOptions = {}): JobWatcher {
       .on('broadcast', { event: 'job_changed' }, ({ payload }) => {
         if (stopped || !state.job) return;
         const p = (payload ?? {}) as { status?: JobStatus; progress?: unknown; attempts?: number; cancel_requested?: boolean };
+        // The broadcast carries no result or error: an end is shown once the job is fetched with
+        // them (never "completed" with no result in between).
+        if (p.status && isTerminal(p.status)) {
+          etag = null;
+          void poll();
+          return;
+        }
         set({
           job: {
             ...state.job,
@@ -182,13 +189,7 @@ export function watchJob(id: string, options: WatchOptions = {}): JobWatcher {
             ...(typeof p.cancel_requested === 'boolean' ? { cancelRequested: p.cancel_requested } : {}),
           },
         });
-        // The broadcast carries no result or error: fetch the job when it ends.
-        if (p.status && isTerminal(p.status)) {
-          etag = null;
-          void poll();
-        } else {
-          schedule(silentMs);
-        }
+        schedule(silentMs);
       })
       .subscribe((status) => {
         if (stopped) return;

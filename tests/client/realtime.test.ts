@@ -99,6 +99,8 @@ it("watchJob follows the owner's job by broadcast: every step arrives, no polls 
   }
   expect(seen.some((s) => s.live)).toBe(true);
   expect(seen.at(-1)!.job!.result).toEqual({ counted: 6 });
+  // The end is shown with its result, never "completed" with none in between.
+  expect(seen.filter((s) => s.job?.status === 'completed').every((s) => s.job!.result !== null)).toBe(true);
   const steps = [...new Set(seen.map((s) => (s.job?.progress as { step?: number } | null)?.step).filter((n): n is number => typeof n === 'number'))];
   expect(steps.length).toBeGreaterThanOrEqual(4); // of 6: progress is flushed 4 times a second, so 300 ms steps each get through once joined
   // The broadcasts carried them to this one socket.
