@@ -178,9 +178,9 @@ export type Database = {
               "concurrency_limit": number,"name": string,"paused": boolean
             }[]
                            },
-"set_type_retention":
+"set_type_policies":
 { Args: { "types": Json }; Returns: {
-              "keep_completed": number,"keep_failed": number,"type": string
+              "backoff_factor": number,"keep_completed": number,"keep_failed": number,"type": string
             }[]
                            },
 "start_worker_run":

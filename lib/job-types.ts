@@ -26,6 +26,8 @@ export interface JobTypeRecord {
   /** Most completed and failed jobs kept (null: by time only). */
   keepCompleted: number | null;
   keepFailed: number | null;
+  /** Each retry waits this many times longer than the one before (null: 2). */
+  backoffFactor: number | null;
 }
 
 /** The database's record of a job definition. */
@@ -38,6 +40,7 @@ export function jobTypeRecord(definition: AnyJobDefinition): JobTypeRecord {
     inputSchema: inputJsonSchema(definition),
     keepCompleted: definition.keep?.completed ?? null,
     keepFailed: definition.keep?.failed ?? null,
+    backoffFactor: definition.retry?.factor ?? null,
   };
 }
 
@@ -79,19 +82,19 @@ export interface RegisterOptions {
  * await registerJobTypes(store, registry, { workerName: `worker@${hostname()}` })
  */
 export async function registerJobTypes(
-  store: Pick<WorkerStore, 'registerJobTypes' | 'setTypeRetention'>,
+  store: Pick<WorkerStore, 'registerJobTypes' | 'setTypePolicies'>,
   registry: JobRegistry<AnyJobDefinition>,
   options: RegisterOptions = {},
 ): Promise<number> {
   const records = registry.definitions.map(jobTypeRecord);
   const count = await store.registerJobTypes(records, options.workerName ?? null);
-  // Retention by count, as the code says now (null clears a count the code no longer sets). A
-  // database from before retention by count has no set_type_retention: fine unless it is used.
+  // Retention by count and the backoff factor, as the code says now (null clears what the code no
+  // longer sets). A database from before them has no set_type_policies: fine unless they are used.
   try {
-    await store.setTypeRetention(records.map((r) => ({ type: r.type, keepCompleted: r.keepCompleted, keepFailed: r.keepFailed })));
+    await store.setTypePolicies(records.map((r) => ({ type: r.type, keepCompleted: r.keepCompleted, keepFailed: r.keepFailed, backoffFactor: r.backoffFactor })));
   } catch (error) {
-    const missing = /set_type_retention/.test(String((error as Error).message)) && /does not exist|could not find|PGRST202/i.test(String((error as Error).message));
-    if (!missing || records.some((r) => r.keepCompleted !== null || r.keepFailed !== null)) throw error;
+    const missing = /set_type_policies/.test(String((error as Error).message)) && /does not exist|could not find|PGRST202/i.test(String((error as Error).message));
+    if (!missing || records.some((r) => r.keepCompleted !== null || r.keepFailed !== null || r.backoffFactor !== null)) throw error;
   }
   return count;
 }
@@ -104,7 +107,7 @@ const registrations = new WeakMap<object, WeakMap<object, Map<string, Promise<bo
  * types are registered: the caller decides what a failure means to it.
  */
 export function registerOnce(
-  store: Pick<WorkerStore, 'registerJobTypes' | 'setTypeRetention'>,
+  store: Pick<WorkerStore, 'registerJobTypes' | 'setTypePolicies'>,
   registry: JobRegistry<AnyJobDefinition>,
   options: RegisterOptions & { logger?: Logger } = {},
 ): Promise<boolean> {

@@ -52,10 +52,15 @@ export interface JobContext {
 export interface RetryPolicy {
   /** Most runs, counting the first (1-1000). Default 3. */
   maxAttempts?: number;
-  /** Delay before the second run; doubles each time (+-25% jitter). Default 1000 ms. */
+  /** Delay before the second run; then times `factor` each time (+-25% jitter). Default 1000 ms. */
   baseDelayMs?: number;
   /** Cap on the delay. Default 3,600,000 ms (an hour). */
   maxDelayMs?: number;
+  /**
+   * Each retry waits this many times longer than the one before (1-100). Default 2:
+   * `{ baseDelayMs: 5000, factor: 5 }` waits 5 s, 25 s, 125 s (each +-25%), up to maxDelayMs.
+   */
+  factor?: number;
 }
 
 export interface JobDefinitionInput<T extends string, I extends z.ZodType, O extends z.ZodType | undefined> {
@@ -136,6 +141,7 @@ export function defineJob<T extends string, I extends z.ZodType, O extends z.Zod
   // The same bounds as the database's (enqueue and register_job_types).
   if (retry.baseDelayMs !== undefined && !(retry.baseDelayMs >= 1 && retry.baseDelayMs <= 86_400_000)) fail('retry.baseDelayMs must be from 1 to 86,400,000 (a day)');
   if (retry.maxDelayMs !== undefined && !(retry.maxDelayMs <= 2_592_000_000)) fail('retry.maxDelayMs must be at most 2,592,000,000 (30 days)');
+  if (retry.factor !== undefined && !(retry.factor >= 1 && retry.factor <= 100)) fail('retry.factor must be from 1 to 100');
   if (!((retry.maxDelayMs ?? 3_600_000) >= (retry.baseDelayMs ?? 1000))) fail('retry.maxDelayMs (default 3,600,000) must be at least retry.baseDelayMs');
   if (definition.timeoutMs !== undefined && !(definition.timeoutMs > 0)) fail('timeoutMs must be positive');
   if (definition.priority !== undefined && !(Number.isInteger(definition.priority) && Math.abs(definition.priority) <= 1_000_000)) fail('priority must be an integer between -1000000 and 1000000');

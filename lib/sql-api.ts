@@ -202,10 +202,10 @@ export const SQL_API = {
     }),
     output: (a) => rows(a).map((r) => ({ fireAt: new Date(r.fire_at as string), jobId: (r.job_id as string | null) ?? null })),
   }),
-  setTypeRetention: call({
-    fn: 'set_type_retention', who: 'service', args: { types: 'jsonb' }, returns: 'rows',
-    input: (types: Parameters<Store['setTypeRetention']>[0]) => ({
-      types: types.map((t) => ({ type: t.type, keep_completed: t.keepCompleted, keep_failed: t.keepFailed })),
+  setTypePolicies: call({
+    fn: 'set_type_policies', who: 'service', args: { types: 'jsonb' }, returns: 'rows',
+    input: (types: Parameters<Store['setTypePolicies']>[0]) => ({
+      types: types.map((t) => ({ type: t.type, keep_completed: t.keepCompleted, keep_failed: t.keepFailed, backoff_factor: t.backoffFactor })),
     }),
     output: (a) => rows(a).length,
   }),
@@ -281,7 +281,7 @@ export function storeFromCalls(run: RunCall): Store {
     claimWorkerKick: method(SQL_API.claimWorkerKick),
     getDueSchedules: method(SQL_API.getDueSchedules),
     fireSchedule: method(SQL_API.fireSchedule),
-    setTypeRetention: method(SQL_API.setTypeRetention),
+    setTypePolicies: method(SQL_API.setTypePolicies),
     registerSchedules: method(SQL_API.registerSchedules),
     getTypeStats: method(SQL_API.getTypeStats),
     listSchedules: method(SQL_API.listSchedules),

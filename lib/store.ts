@@ -252,8 +252,11 @@ export interface WorkerStore {
    * nothing when another drain fired it first.
    */
   fireSchedule(name: string, expected: Date | null, fires: Date[], next: Date): Promise<Array<{ fireAt: Date; jobId: string | null }>>;
-  /** Most completed and failed jobs kept per type (null: by time only); the types must be registered. */
-  setTypeRetention(types: Array<{ type: string; keepCompleted: number | null; keepFailed: number | null }>): Promise<number>;
+  /**
+   * Per registered type: most completed and failed jobs kept (null: by time only) and the retry
+   * backoff factor (null: 2). Returns how many types changed.
+   */
+  setTypePolicies(types: Array<{ type: string; keepCompleted: number | null; keepFailed: number | null; backoffFactor: number | null }>): Promise<number>;
   /** The app's schedules: creates, updates, retires those no longer listed. */
   registerSchedules(schedules: ScheduleDefinition[]): Promise<Array<{ name: string; created: boolean; retired: boolean }>>;
 }

@@ -58,7 +58,9 @@ create table edgejobs.job_types (
   updated_at timestamp with time zone default now() not null,
   keep_completed integer,
   keep_failed integer,
+  backoff_factor double precision,
   constraint job_types_anonymous_needs_users CHECK ((users_may_enqueue OR (NOT anonymous_may_enqueue))),
+  constraint job_types_backoff_factor_range CHECK (((backoff_factor IS NULL) OR ((backoff_factor >= (1)::double precision) AND (backoff_factor <= (100)::double precision)))),
   constraint job_types_backoff_valid CHECK ((((backoff_base_seconds IS NULL) OR ((backoff_base_seconds >= (0.001)::double precision) AND (backoff_base_seconds <= (86400)::double precision))) AND ((backoff_max_seconds IS NULL) OR ((backoff_max_seconds >= (0.001)::double precision) AND (backoff_max_seconds <= (2592000)::double precision))) AND (COALESCE(backoff_max_seconds, (3600)::double precision) >= COALESCE(backoff_base_seconds, (1)::double precision)))),
   constraint job_types_input_schema_object CHECK (((input_schema IS NULL) OR (jsonb_typeof(input_schema) = 'object'::text))),
   constraint job_types_keep_counts_range CHECK ((((keep_completed IS NULL) OR ((keep_completed >= 0) AND (keep_completed <= 1000000))) AND ((keep_failed IS NULL) OR ((keep_failed >= 0) AND (keep_failed <= 1000000))))),
@@ -86,6 +88,7 @@ comment on column edgejobs.job_types.registered_at is 'When the type was first r
 comment on column edgejobs.job_types.updated_at is 'When a registration last changed the row.';
 comment on column edgejobs.job_types.keep_completed is 'Keep at most this many completed jobs of the type (the latest); purge_jobs deletes older ones. Null: by time only.';
 comment on column edgejobs.job_types.keep_failed is 'Keep at most this many failed jobs of the type (the latest); purge_jobs deletes older ones. Null: by time only.';
+comment on column edgejobs.job_types.backoff_factor is 'Each retry waits this many times longer than the one before (1-100; null: 2), up to the job''s backoff_max_seconds.';
 
 create table edgejobs.jobs (
   id uuid default gen_random_uuid() not null,
@@ -712,7 +715,8 @@ AS $function$
     set (status, run_at, finished_at, expires_at) = (
           select n.status,
                  case when n.status = 'queued'
-                      then coalesce(i.retry_at, now() + edgejobs.retry_delay(j.attempts, j.backoff_base_seconds, j.backoff_max_seconds))
+                      then coalesce(i.retry_at, now() + edgejobs.retry_delay(j.attempts, j.backoff_base_seconds, j.backoff_max_seconds,
+                                                                           (select jt.backoff_factor from edgejobs.job_types jt where jt.type = j.type)))
                       else j.run_at end,
                  case when n.status = 'queued' then null else now() end,
                  case when n.status = 'queued' then null else now() + j.keep_for end
@@ -1175,18 +1179,18 @@ $function$;
 -- privileges: owner only
 comment on function edgejobs.refuse(text,text) is 'Raises p_message with SQLSTATE p_sqlstate; for checks inside a statement (CASE ... THEN edgejobs.refuse(...)).';
 
-CREATE OR REPLACE FUNCTION edgejobs.retry_delay(attempt integer, base_seconds double precision, max_seconds double precision)
+CREATE OR REPLACE FUNCTION edgejobs.retry_delay(attempt integer, base_seconds double precision, max_seconds double precision, factor double precision)
  RETURNS interval
  LANGUAGE sql
  SET search_path TO ''
 AS $function$
-  -- delay = min(max, base * 2^(attempt-1)) * U(0.75, 1.25): exponential, capped, +-25% jitter so
-  -- that jobs failing together do not retry together. See docs/guarantees.md, "Retries and backoff".
-  select make_interval(secs => least(max_seconds, base_seconds * power(2::double precision, greatest(attempt - 1, 0)))
+  -- delay = min(max, base * factor^(attempt-1)) * U(0.75, 1.25): exponential, capped, +-25% jitter
+  -- so that jobs failing together do not retry together. See docs/guarantees.md, "Retries and backoff".
+  select make_interval(secs => least(max_seconds, base_seconds * power(coalesce(factor, 2), greatest(attempt - 1, 0)))
                                * (0.75 + random() * 0.5))
 $function$;
 -- privileges: owner only
-comment on function edgejobs.retry_delay(integer,double precision,double precision) is 'Retry delay after the given attempt failed: min(max, base * 2^(attempt-1)) with +-25% jitter.';
+comment on function edgejobs.retry_delay(integer,double precision,double precision,double precision) is 'Retry delay after the given attempt failed: min(max, base * factor^(attempt-1)) with +-25% jitter (factor null: 2).';
 
 CREATE OR REPLACE FUNCTION edgejobs.save_schedules(p_schedules jsonb, p_from_code boolean)
  RETURNS SETOF edgejobs.schedules
@@ -2401,8 +2405,8 @@ AS $function$ select * from edgejobs.upsert_queue(set_queue_concurrency.queue, n
 -- privileges: service_role=X/postgres
 comment on function public.set_queue_concurrency(text,integer) is 'edgejobs operator: at most concurrency_limit jobs of the queue processing at once across all workers (null: unlimited).';
 
-CREATE OR REPLACE FUNCTION public.set_type_retention(types jsonb)
- RETURNS TABLE(type text, keep_completed integer, keep_failed integer)
+CREATE OR REPLACE FUNCTION public.set_type_policies(types jsonb)
+ RETURNS TABLE(type text, keep_completed integer, keep_failed integer, backoff_factor double precision)
  LANGUAGE plpgsql
  SECURITY DEFINER
  SET search_path TO ''
@@ -2411,19 +2415,22 @@ AS $function$
 declare
   v_bad record;
 begin
-  if set_type_retention.types is null or jsonb_typeof(set_type_retention.types) <> 'array' then
-    raise exception 'edgejobs: types must be a JSON array of {type, keep_completed, keep_failed}' using errcode = 'EJ001';
+  if set_type_policies.types is null or jsonb_typeof(set_type_policies.types) <> 'array' then
+    raise exception 'edgejobs: types must be a JSON array of {type, keep_completed, keep_failed, backoff_factor}' using errcode = 'EJ001';
   end if;
   select t.ord - 1 as idx, x.problem into v_bad
-  from jsonb_array_elements(set_type_retention.types) with ordinality as t(e, ord)
+  from jsonb_array_elements(set_type_policies.types) with ordinality as t(e, ord)
   cross join lateral (select case
       when jsonb_typeof(t.e) <> 'object' then 'must be an object'
       when jsonb_typeof(t.e -> 'type') is distinct from 'string' then 'type must be a string'
-      when exists (select from jsonb_object_keys(t.e) k where k not in ('type', 'keep_completed', 'keep_failed')) then 'may only hold type, keep_completed, keep_failed'
+      when exists (select from jsonb_object_keys(t.e) k where k not in ('type', 'keep_completed', 'keep_failed', 'backoff_factor'))
+        then 'may only hold type, keep_completed, keep_failed, backoff_factor'
       when coalesce(t.e -> 'keep_completed', 'null') <> 'null' and (jsonb_typeof(t.e -> 'keep_completed') <> 'number' or (t.e ->> 'keep_completed') !~ '^\d+$'
         or (t.e ->> 'keep_completed')::numeric > 1000000) then 'keep_completed must be an integer from 0 to 1000000, or null'
       when coalesce(t.e -> 'keep_failed', 'null') <> 'null' and (jsonb_typeof(t.e -> 'keep_failed') <> 'number' or (t.e ->> 'keep_failed') !~ '^\d+$'
         or (t.e ->> 'keep_failed')::numeric > 1000000) then 'keep_failed must be an integer from 0 to 1000000, or null'
+      when coalesce(t.e -> 'backoff_factor', 'null') <> 'null' and (jsonb_typeof(t.e -> 'backoff_factor') <> 'number'
+        or (t.e ->> 'backoff_factor')::numeric not between 1 and 100) then 'backoff_factor must be a number from 1 to 100, or null'
       when not exists (select from edgejobs.job_types jt where jt.type = t.e ->> 'type') then 'type ' || (t.e ->> 'type') || ' is not registered'
     end as problem) x
   where x.problem is not null
@@ -2433,16 +2440,18 @@ begin
   end if;
   return query
   update edgejobs.job_types jt
-  set keep_completed = (t.e ->> 'keep_completed')::integer, keep_failed = (t.e ->> 'keep_failed')::integer
-  from jsonb_array_elements(set_type_retention.types) t(e)
+  set keep_completed = (t.e ->> 'keep_completed')::integer, keep_failed = (t.e ->> 'keep_failed')::integer,
+      backoff_factor = (t.e ->> 'backoff_factor')::double precision
+  from jsonb_array_elements(set_type_policies.types) t(e)
   where jt.type = t.e ->> 'type'
     -- Unchanged rows are not written (every process registers at start).
-    and (jt.keep_completed, jt.keep_failed) is distinct from ((t.e ->> 'keep_completed')::integer, (t.e ->> 'keep_failed')::integer)
-  returning jt.type, jt.keep_completed, jt.keep_failed;
+    and (jt.keep_completed, jt.keep_failed, jt.backoff_factor) is distinct from
+        ((t.e ->> 'keep_completed')::integer, (t.e ->> 'keep_failed')::integer, (t.e ->> 'backoff_factor')::double precision)
+  returning jt.type, jt.keep_completed, jt.keep_failed, jt.backoff_factor;
 end
 $function$;
 -- privileges: service_role=X/postgres
-comment on function public.set_type_retention(jsonb) is 'edgejobs operator: keep at most keep_completed completed and keep_failed failed jobs of each type (the latest; null: by time only), e.g. select * from set_type_retention(''[{"type": "report.generate", "keep_completed": 100, "keep_failed": 500}]''). registerJobTypes() calls it with each type''s defineJob `keep`. Returns the types it changed (an unchanged one is not written). Applied by purge_jobs.';
+comment on function public.set_type_policies(jsonb) is 'edgejobs operator: per registered type, keep at most keep_completed completed and keep_failed failed jobs (the latest; null: by time only), applied by purge_jobs; and the retry backoff_factor (1-100; null: 2), e.g. select * from set_type_policies(''[{"type": "report.generate", "keep_completed": 100, "keep_failed": 500, "backoff_factor": 5}]''). registerJobTypes() calls it with each type''s defineJob `keep` and `retry.factor`. Returns the types it changed (an unchanged one is not written). Applied by purge_jobs.';
 
 CREATE OR REPLACE FUNCTION public.start_worker_run(worker_id text, trigger text, deadline_at timestamp with time zone DEFAULT NULL::timestamp with time zone, worker_name text DEFAULT NULL::text, job_types text[] DEFAULT NULL::text[])
  RETURNS uuid

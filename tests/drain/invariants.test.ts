@@ -174,7 +174,7 @@ function recorded(store: WorkerStore): WorkerStore {
     getDueSchedules: (asOf) => store.getDueSchedules(asOf),
     fireSchedule: (name, expected, fires, next) => store.fireSchedule(name, expected, fires, next),
     registerSchedules: (schedules) => store.registerSchedules(schedules),
-    setTypeRetention: (types) => store.setTypeRetention(types),
+    setTypePolicies: (types) => store.setTypePolicies(types),
     heartbeatJobs: (leases, leaseMs) => store.heartbeatJobs(leases, leaseMs),
     saveJobProgress: (items) => store.saveJobProgress(items),
     completeJobs: (items) => wrote(items, (x) => store.completeJobs(x)),

@@ -1,6 +1,6 @@
 /**
- * Retention by count: keep the latest N completed and M failed jobs of a type (defineJob's `keep`,
- * set_type_retention in SQL), applied by purge_jobs after the time-based purge. Live jobs are never
+ * A type's policies (set_type_policies, from defineJob): the retry backoff factor, and retention by count: keep the latest N completed and M failed jobs of a type (defineJob's `keep`,
+ * set_type_policies in SQL), applied by purge_jobs after the time-based purge. Live jobs are never
  * touched; a job deleted by count frees its idempotency key early (as the docs say).
  */
 import { expect, it } from 'vitest';
@@ -69,16 +69,45 @@ it('a job deleted by count frees its idempotency key before its keep-for ends', 
   expect(fresh!.replayed).toBe(false); // the oldest went: its key makes a new job
 });
 
+it('a type with retry.factor 5 waits 5 s, 25 s, 125 s (+-25%), up to its cap; the default doubles', async () => {
+  const steep = defineJob({ type: 'steep', input: z.object({}), retry: { maxAttempts: 5, baseDelayMs: 5_000, factor: 5, maxDelayMs: 200_000 }, handler: () => null });
+  const plain = defineJob({ type: 'plain', input: z.object({}), retry: { maxAttempts: 5, baseDelayMs: 5_000 }, handler: () => null });
+  await registerJobTypes(db.store, createRegistry([steep, plain]));
+  expect(await db.sql`select type, backoff_factor from edgejobs.job_types where type in ('steep', 'plain') order by type`)
+    .toEqual([{ type: 'plain', backoff_factor: null }, { type: 'steep', backoff_factor: 5 }]);
+  const delays: Record<string, number[]> = { steep: [], plain: [] };
+  for (const type of ['steep', 'plain']) {
+    const [job] = await db.store.enqueueJobs([{ type, input: {} }]);
+    for (let attempt = 1; attempt <= 4; attempt++) {
+      await db.sql`update edgejobs.jobs set run_at = now() where id = ${job!.id}`;
+      const [claimed] = await db.store.claimJobs({ workerId: 'w', types: [type], limit: 1, leaseMs: 60_000 });
+      const [failed] = await db.store.failJobs([{ id: claimed!.id, leaseToken: claimed!.leaseToken, error: { name: 'Error', code: 'internal', message: 'no' } }]);
+      const now = (await db.sql<{ now: Date }[]>`select now() as now`)[0]!.now;
+      delays[type]!.push((failed!.runAt!.getTime() - now.getTime()) / 1000);
+    }
+  }
+  [5, 25, 125, 200].forEach((seconds, i) => {
+    expect(delays.steep![i]).toBeGreaterThanOrEqual(seconds * 0.75 - 0.1); // less the moment between the failure and this read
+    expect(delays.steep![i]).toBeLessThanOrEqual(seconds * 1.25);
+  });
+  [5, 10, 20, 40].forEach((seconds, i) => {
+    expect(delays.plain![i]).toBeGreaterThanOrEqual(seconds * 0.75 - 0.1); // less the moment between the failure and this read
+    expect(delays.plain![i]).toBeLessThanOrEqual(seconds * 1.25);
+  });
+  expect(() => defineJob({ type: 'x', input: z.object({}), retry: { factor: 0.5 }, handler: () => null })).toThrow('retry.factor must be from 1 to 100');
+});
+
 it('the code sets it and clears it; the SQL door refuses what it cannot keep, naming it; service role only', async () => {
   await registerJobTypes(db.store, createRegistry([report]));
   await registerJobTypes(db.store, createRegistry([defineJob({ type: 'report.generate', input: z.object({}), handler: () => null })]));
   expect(await db.sql`select keep_completed, keep_failed from edgejobs.job_types where type = 'report.generate'`).toEqual([{ keep_completed: null, keep_failed: null }]);
-  expect(await db.sql`select * from public.set_type_retention('[{"type": "report.generate", "keep_completed": 10}]')`)
-    .toEqual([{ type: 'report.generate', keep_completed: 10, keep_failed: null }]);
-  await expect(db.sql`select * from public.set_type_retention('[{"type": "nope", "keep_completed": 10}]')`).rejects.toThrow('types[0] type nope is not registered');
-  await expect(db.sql`select * from public.set_type_retention('[{"type": "report.generate", "keep_failed": -1}]')`).rejects.toThrow('keep_failed must be an integer from 0 to 1000000');
-  await expect(db.sql`select * from public.set_type_retention('[{"type": "report.generate", "keep": 1}]')`).rejects.toThrow('may only hold type, keep_completed, keep_failed');
-  await expect(db.as('authenticated', { sub: crypto.randomUUID(), role: 'authenticated' }, (tx) => tx`select * from public.set_type_retention('[]')`))
+  expect(await db.sql`select * from public.set_type_policies('[{"type": "report.generate", "keep_completed": 10}]')`)
+    .toEqual([{ type: 'report.generate', keep_completed: 10, keep_failed: null, backoff_factor: null }]);
+  await expect(db.sql`select * from public.set_type_policies('[{"type": "report.generate", "backoff_factor": 0.5}]')`).rejects.toThrow('backoff_factor must be a number from 1 to 100');
+  await expect(db.sql`select * from public.set_type_policies('[{"type": "nope", "keep_completed": 10}]')`).rejects.toThrow('types[0] type nope is not registered');
+  await expect(db.sql`select * from public.set_type_policies('[{"type": "report.generate", "keep_failed": -1}]')`).rejects.toThrow('keep_failed must be an integer from 0 to 1000000');
+  await expect(db.sql`select * from public.set_type_policies('[{"type": "report.generate", "keep": 1}]')`).rejects.toThrow('may only hold type, keep_completed, keep_failed, backoff_factor');
+  await expect(db.as('authenticated', { sub: crypto.randomUUID(), role: 'authenticated' }, (tx) => tx`select * from public.set_type_policies('[]')`))
     .rejects.toMatchObject({ code: '42501' });
   expect(() => defineJob({ type: 'x', input: z.object({}), keep: { completed: 1.5 }, handler: () => null })).toThrow('keep.completed must be an integer from 0 to 1,000,000');
 });
