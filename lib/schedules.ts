@@ -1,6 +1,6 @@
 /**
  * Recurring schedules: `defineSchedule()` next to a job type, `registerSchedules()` when the app
- * starts, and `fireDueSchedules()`, which every drain runs before it claims. A fire time is a key,
+ * starts, and `fireDueSchedules()`, which every drain runs as it starts (alongside its first claim) and every 5 s. A fire time is a key,
  * not a timer: the database moves a schedule's next fire time on with a compare-and-set
  * (`fire_schedule`), so each fire time is enqueued exactly once however many drains look at once.
  *
@@ -76,6 +76,9 @@ export interface DefineScheduleOptions<D extends AnyJobDefinition> {
 }
 
 const NAME = /^[A-Za-z0-9_.:/-]{1,128}$/;
+
+/** How often the drains repeat a schedule's warning (it is looked at every few seconds). */
+export const SCHEDULE_WARN_EVERY_MS = 600_000;
 
 /** A fire time counts as missed (for catchUp 'none') once it is this old. */
 export const MISSED_AFTER_MS = 120_000;
@@ -210,6 +213,20 @@ export async function fireDueSchedules(store: ScheduleStore, options: { now?: Da
  * asked again by this process.
  */
 export function createScheduleTicker(store: ScheduleStore, log: Logger, everyMs: number) {
+  // A schedule that cannot fire (an expression croner refuses, a type the database refuses) is
+  // looked at every few seconds: its warning is logged once per SCHEDULE_WARN_EVERY_MS.
+  const warned = new Map<string, number>();
+  const quiet: Logger = {
+    debug: (message, fields) => log.debug(message, fields),
+    info: (message, fields) => log.info(message, fields),
+    error: (message, fields) => log.error(message, fields),
+    warn(message, fields) {
+      const key = `${message} ${String(fields?.schedule ?? '')}`;
+      if (Date.now() - (warned.get(key) ?? -Infinity) < SCHEDULE_WARN_EVERY_MS) return;
+      warned.set(key, Date.now());
+      log.warn(message, fields);
+    },
+  };
   let last = 0;
   let inFlight: Promise<FiredSchedules | null> | null = null;
   let off = false;
@@ -219,7 +236,7 @@ export function createScheduleTicker(store: ScheduleStore, log: Logger, everyMs:
     if (off) return Promise.resolve(null);
     if (inFlight) return inFlight;
     last = Date.now();
-    inFlight = fireDueSchedules(store, { logger: log }).then(
+    inFlight = fireDueSchedules(store, { logger: quiet }).then(
       (fired) => fired,
       (error: unknown) => {
         const e = coerceError(error);

@@ -1785,7 +1785,7 @@ AS $function$
   limit least(greatest(coalesce(get_due_schedules.max_rows, 100), 1), 1000)
 $function$;
 -- privileges: service_role=X/postgres
-comment on function public.get_due_schedules(timestamp with time zone,integer) is 'edgejobs worker: schedules due at as_of (default now), and those whose next fire time is not computed yet (next_fire_at null). Cheap: an index on next_fire_at. Each drain calls it before claiming.';
+comment on function public.get_due_schedules(timestamp with time zone,integer) is 'edgejobs worker: schedules due at as_of (default now), and those whose next fire time is not computed yet (next_fire_at null). Cheap: an index on next_fire_at. Each drain calls it as it starts and every few seconds.';
 
 CREATE OR REPLACE FUNCTION public.get_job(job_id uuid)
  RETURNS SETOF job_details

@@ -228,7 +228,7 @@ as $$
   limit least(greatest(coalesce(get_due_schedules.max_rows, 100), 1), 1000)
 $$;
 comment on function public.get_due_schedules(timestamptz, integer) is
-  'edgejobs worker: schedules due at as_of (default now), and those whose next fire time is not computed yet (next_fire_at null). Cheap: an index on next_fire_at. Each drain calls it before claiming.';
+  'edgejobs worker: schedules due at as_of (default now), and those whose next fire time is not computed yet (next_fire_at null). Cheap: an index on next_fire_at. Each drain calls it as it starts and every few seconds.';
 
 create function public.fire_schedule(name text, expected_next_fire_at timestamptz, fire_times timestamptz[], next_fire_at timestamptz)
 returns table (fire_at timestamptz, job_id uuid)

@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { createRegistry, defineJob } from '../../lib/job.ts';
 import { drain } from '../../lib/drain.ts';
 import { createPostgresStore } from '../../lib/postgres-store.ts';
-import { defineSchedule, fireDueSchedules, planFires, registerSchedules, type DueSchedule } from '../../lib/schedules.ts';
+import { createScheduleTicker, defineSchedule, fireDueSchedules, planFires, registerSchedules, type DueSchedule } from '../../lib/schedules.ts';
 import { useTestDb } from '../support/db.ts';
 
 const brief = defineJob({ type: 'brief.send', input: z.object({ edition: z.string() }), handler: ({ edition }) => ({ sent: edition }) });
@@ -187,7 +187,19 @@ describe('schedules on the database', () => {
     }
   });
 
-  it('a drain fires a due schedule before it claims, and runs the job it made', async () => {
+  it('a schedule that cannot fire (an expression only croner refuses) is warned about once, and the others fire', async () => {
+    await db.sql`select * from public.upsert_schedule('broken', '99 * * * *', 'news.ingest', run_on_create => true)`;
+    await db.sql`select * from public.upsert_schedule('fine', '* * * * *', 'news.ingest', run_on_create => true)`;
+    const warnings: string[] = [];
+    const log = { debug() {}, info() {}, error() {}, warn: (message: string, fields?: Record<string, unknown>) => warnings.push(`${String(fields?.schedule)}: ${message}`) };
+    const ticker = createScheduleTicker(db.store, log, 10);
+    for (let i = 0; i < 3; i++) await ticker.tick();
+    expect(warnings).toEqual(['broken: schedule could not fire; trying again at the next look']);
+    expect((await runs('fine')).length).toBe(1);
+    expect(await runs('broken')).toEqual([]);
+  });
+
+  it('a drain fires a due schedule as it starts, and runs the job it made', async () => {
     await registerSchedules(db.store, [defineSchedule({ name: 'drained', cron: '* * * * *', job: brief, input: { edition: 'drain' }, runOnCreate: true })]);
     const summary = await drain({ store: db.store, registry, deadline: Date.now() + 10_000, handBackMarginMs: 500 });
     expect(summary).toMatchObject({ completed: 1, stopReason: 'empty' });

@@ -4,7 +4,7 @@
  * are pushed with `supabase db push`; pg_net and Vault are stood in (supabase-services.sql and
  * pg-net.ts); the worker is the real process-jobs function in Deno. The schedule that
  * schedule_worker() makes exists, fires, and its request reaches the worker, which runs the job
- * and fires a due schedule (made with upsert_schedule) before it claims.
+ * and fires a due schedule (made with upsert_schedule) as it starts.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
