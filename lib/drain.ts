@@ -33,7 +33,7 @@ import { HeldJobs, type HeldJob } from './held-jobs.ts';
 import { retryTransient } from './retry.ts';
 import { createStopControl } from './drain-stop.ts';
 import { LazyAbort, runJob, type RunOutcome } from './run-job.ts';
-import { createScheduleTicker, type FiredSchedules } from './schedules.ts';
+import { createScheduleTicker, registerSchedulesOnce, type FiredSchedules, type ScheduleDefinition } from './schedules.ts';
 import type { WorkerRunSummary, WorkerStore } from './store.ts';
 
 export interface DrainOptions {
@@ -80,10 +80,16 @@ export interface DrainOptions {
   /** How often buffered progress is written. Default 250. */
   progressFlushMs?: number;
   /**
-   * Fire due schedules (see `defineSchedule`): at the start, before the first claim, and then at
-   * most every `scheduleCheckMs` while the drain runs or waits. Default true.
+   * The app's schedules (`defineSchedule`): registered once per process after the job types
+   * (`registerSchedules`: creates, updates, retires those no longer listed). Give every host the
+   * same list (export it next to the registry); a host given none registers none.
    */
-  schedules?: boolean;
+  schedules?: ScheduleDefinition[];
+  /**
+   * Fire due schedules: as the drain starts (alongside its first claim), then at most every
+   * `scheduleCheckMs` while it runs or waits. Default true.
+   */
+  fireSchedules?: boolean;
   /** How often a running drain looks at schedules again. Default 5,000. */
   scheduleCheckMs?: number;
   /** Only claim from these queues. Default: all. */
@@ -158,7 +164,9 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
   // Once per process: the database learns the types and that this worker runs them. A slow or
   // hung registration (a lock, an unreachable database) goes on in the background; the drain
   // waits for it at most REGISTER_WAIT_MS.
-  await firstOf(registerOnce(store, registry, { workerName: o.workerName, logger: log }), Math.min(REGISTER_WAIT_MS, Math.max(0, stopAt - Date.now())));
+  const registered = registerOnce(store, registry, { workerName: o.workerName, logger: log })
+    .then((ok) => (ok && o.schedules ? registerSchedulesOnce(store, o.schedules, log) : ok));
+  await firstOf(registered, Math.min(REGISTER_WAIT_MS, Math.max(0, stopAt - Date.now())));
   let runId: string;
   try {
     runId = await retryTransient(() => store.startWorkerRun({
@@ -247,7 +255,7 @@ function wireParts(o: Options, stopAt: number, counts: OutcomeCounts) {
   const leases = startLeaseKeeper({ store, held, outcomes, leaseMs: o.leaseMs, heartbeatMs: o.heartbeatMs, progressFlushMs: o.progressFlushMs, log });
 
   const start = createStarter({ o, stopAt, bell, held, pace, outcomes, leases });
-  const schedules = o.schedules ? scheduleTickerFor(store, log, o.scheduleCheckMs) : null;
+  const schedules = o.fireSchedules ? scheduleTickerFor(store, log, o.scheduleCheckMs) : null;
   // Follows a look at schedules (this drain's, or another drain's of the process that shares the
   // ticker): when it ends, the loop wakes, and claims again if it fired something.
   let followed: Promise<FiredSchedules | null> | null = null;
@@ -460,7 +468,7 @@ function resolveOptions(options: DrainOptions) {
   if (options.workerName !== undefined && !(options.workerName.length >= 1 && options.workerName.length <= 200)) bad('workerName', 'must be 1-200 characters');
   return {
     ...options, deadline, concurrency, batchSize, leaseMs, heartbeatMs, handBackMarginMs, abortGraceMs, shutdownGraceMs,
-    recheckMs, progressFlushMs, scheduleCheckMs, schedules: options.schedules ?? true,
+    recheckMs, progressFlushMs, scheduleCheckMs, fireSchedules: options.fireSchedules ?? true,
     workerId: options.workerId ?? `drain-${crypto.randomUUID()}`,
     workerName: options.workerName ?? 'worker',
     trigger: options.trigger ?? 'manual',

@@ -21,6 +21,7 @@ import { createKicker } from './http/kick.ts';
 import { createJobRoutes, type HealthThresholds, type JobRoutes, type RouteContext, type RouteHandler } from './http/routes.ts';
 import { storesFromEnv, type JobsEnv, type StoreProvider } from './http/stores.ts';
 import type { AnyJobDefinition, JobRegistry } from './job.ts';
+import type { ScheduleDefinition } from './schedules.ts';
 import { createConsoleLogger, type Logger } from './logger.ts';
 
 export { createAuthenticator, parseCookies, supabaseSessionToken } from './http/auth.ts';
@@ -43,6 +44,8 @@ export interface NextJobsOptions<D extends AnyJobDefinition> {
   basePath?: string;
   health?: HealthThresholds & { access?: 'public' | 'service' };
   logger?: Logger;
+  /** The app's schedules: the cron drain route registers them (see `drain`'s `schedules`). */
+  schedules?: ScheduleDefinition[];
 }
 
 export interface NextJobs {
@@ -85,7 +88,7 @@ export function nextJobs<D extends AnyJobDefinition>(options: NextJobsOptions<D>
   return made;
 }
 
-function build<D extends AnyJobDefinition>({ registry, env = process.env, basePath, health, logger }: NextJobsOptions<D>): NextJobs {
+function build<D extends AnyJobDefinition>({ registry, env = process.env, basePath, health, logger, schedules }: NextJobsOptions<D>): NextJobs {
   const log = logger ?? createConsoleLogger('warn');
   const once = <T>(make: () => T): (() => T) => {
     let value: T | undefined;
@@ -122,6 +125,7 @@ function build<D extends AnyJobDefinition>({ registry, env = process.env, basePa
     secret: env.CRON_SECRET,
     drainMs: env.EDGEJOBS_CRON_DRAIN_MS ? Number(env.EDGEJOBS_CRON_DRAIN_MS) : 270_000,
     logger: log,
+    ...(schedules ? { invocation: { schedules } } : {}),
   }));
   const handler = (name: Exclude<keyof JobRoutes, 'enqueueRoute'>): RouteHandler =>
     (request: Request, context?: RouteContext) => routes()[name](request, context);

@@ -284,3 +284,34 @@ export async function registerSchedules(
   }
   return store.registerSchedules(schedules);
 }
+
+const scheduleRegistrations = new WeakMap<object, WeakMap<ScheduleDefinition[], Promise<boolean>>>();
+
+/**
+ * {@link registerSchedules} once per process for this store and list (the drains call it after
+ * the job types); a failure is logged and tried again at the next drain.
+ */
+export function registerSchedulesOnce(
+  store: { registerSchedules(schedules: ScheduleDefinition[]): Promise<Array<{ name: string; created: boolean; retired: boolean }>> },
+  schedules: ScheduleDefinition[],
+  log: Logger,
+): Promise<boolean> {
+  let byList = scheduleRegistrations.get(store);
+  if (!byList) scheduleRegistrations.set(store, (byList = new WeakMap()));
+  const known = byList.get(schedules);
+  if (known) return known;
+  const attempt = registerSchedules(store, schedules).then(
+    (result) => {
+      const retired = result.filter((r) => r.retired).map((r) => r.name);
+      if (retired.length) log.info('schedules no longer in the code were retired', { schedules: retired });
+      return true;
+    },
+    (error: unknown) => {
+      byList.delete(schedules);
+      log.warn('could not register the schedules; trying again at the next drain', { error: coerceError(error).message });
+      return false;
+    },
+  );
+  byList.set(schedules, attempt);
+  return attempt;
+}

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { AnyJobDefinition, JobRegistry } from '../job.ts';
+import type { ScheduleDefinition } from '../schedules.ts';
 
 /** A failure the CLI reports as one line (`edgejobs <command>: <message>`) and exit code 1. */
 export class CliError extends Error {
@@ -25,6 +26,14 @@ export const DEFAULT_JOBS_MODULES = ['jobs/index.ts', 'src/jobs/index.ts', 'jobs
  * through tsx.
  */
 export async function loadRegistry(path: string | undefined, cwd = process.cwd()): Promise<JobRegistry<AnyJobDefinition>> {
+  return (await loadJobs(path, cwd)).registry;
+}
+
+/**
+ * The job registry (see {@link loadRegistry}) and the module's `schedules` export, when it has
+ * one (an array of defineSchedule results): the worker registers them.
+ */
+export async function loadJobs(path: string | undefined, cwd = process.cwd()): Promise<{ registry: JobRegistry<AnyJobDefinition>; schedules: ScheduleDefinition[] | undefined; module: string }> {
   const chosen = path || DEFAULT_JOBS_MODULES.find((candidate) => existsSync(resolve(cwd, candidate)));
   if (!chosen) {
     throw new CliError(`no job registry: give the module that exports \`registry\` (edgejobs worker jobs/index.ts), or set EDGEJOBS_JOBS_MODULE; looked for ${DEFAULT_JOBS_MODULES.join(', ')}`);
@@ -52,5 +61,9 @@ export async function loadRegistry(path: string | undefined, cwd = process.cwd()
   if (!found) {
     throw new CliError(`the job registry module ${chosen} must export \`registry\` (createRegistry([...])); it exports ${named.length > 1 ? 'several registries' : 'none'}`);
   }
-  return found;
+  const schedules = (mod as { schedules?: unknown }).schedules ?? (inner as { schedules?: unknown } | undefined)?.schedules;
+  if (schedules !== undefined && !(Array.isArray(schedules) && schedules.every((s) => typeof s === 'object' && s !== null && typeof (s as ScheduleDefinition).cron === 'string'))) {
+    throw new CliError(`the job registry module ${chosen} exports \`schedules\` that is not a list of defineSchedule(...) results`);
+  }
+  return { registry: found, schedules: schedules as ScheduleDefinition[] | undefined, module: chosen };
 }

@@ -207,9 +207,9 @@ export function projectFiles({ appDir, jobsDir }: Layout): Record<string, string
   const route = (dir: string, comment: string, body: string, maxDuration = 10) => ({
     [`${appDir}/api/jobs/${dir}route.ts`.replace('//', '/')]: `// ${comment}
 import { nextJobs } from 'edgejobs/next';
-import { registry } from '${registryFrom(`${appDir}/api/jobs/${dir}`)}';
+import { registry, schedules } from '${registryFrom(`${appDir}/api/jobs/${dir}`)}';
 
-const jobs = nextJobs({ registry });
+const jobs = nextJobs({ registry, schedules });
 
 export const runtime = 'nodejs';
 export const maxDuration = ${maxDuration};
@@ -217,8 +217,8 @@ export const dynamic = 'force-dynamic';
 ${body}`,
   });
   return {
-    [`${jobsDir}/index.ts`]: `// Your job types. The routes, the Edge Function and \`npx edgejobs worker\` all import this registry.
-import { createRegistry, defineJob } from 'edgejobs';
+    [`${jobsDir}/index.ts`]: `// Your job types and schedules. The routes, the Edge Function and \`npx edgejobs worker\` all import them.
+import { createRegistry, defineJob, defineSchedule } from 'edgejobs';
 import { z } from 'zod';
 
 /** An example: replace it with your own work (an AI call, a report, an import). */
@@ -238,6 +238,13 @@ export const hello = defineJob({
 });
 
 export const registry = createRegistry([hello]);
+
+/**
+ * Recurring runs (node_modules/edgejobs/docs/schedules.md), registered by the workers; a schedule
+ * removed from this list stops firing. For example:
+ *   defineSchedule({ name: 'hello-hourly', cron: '0 * * * *', timezone: 'UTC', job: hello, input: { name: 'cron' } })
+ */
+export const schedules: ReturnType<typeof defineSchedule>[] = [];
 `,
     ...route('', 'POST /api/jobs: enqueue { type, input, options? } → 202. GET /api/jobs: the caller\'s jobs.', `
 export const POST = jobs.enqueue;
@@ -256,12 +263,12 @@ export const GET = jobs.cronDrain;
     'supabase/functions/process-jobs/index.ts': `// The process-jobs worker: pg_cron starts it, an enqueue kicks it; it drains the queue in
 // time-boxed batches and hands back what it cannot finish. Deploy: npx supabase functions deploy process-jobs --use-api
 import { serveProcessJobs } from 'edgejobs/edge';
-import { registry } from './jobs.ts';
+import { registry, schedules } from './jobs.ts';
 
-serveProcessJobs({ registry });
+serveProcessJobs({ registry, schedules });
 `,
     'supabase/functions/process-jobs/jobs.ts': `// The job types this worker runs: the app's registry (bundled by --use-api from outside supabase/).
-export { registry } from '${relative('supabase/functions/process-jobs', jobsDir).split('\\').join('/')}/index.ts';
+export { registry, schedules } from '${relative('supabase/functions/process-jobs', jobsDir).split('\\').join('/')}/index.ts';
 `,
     'supabase/functions/process-jobs/deno.json': `${JSON.stringify({
       imports: {

@@ -16,7 +16,7 @@ import { createPostgresStore } from '../postgres-store.ts';
 import { listenForJobs, runDrainLoop } from '../drain-loop.ts';
 import { createConsoleLogger } from '../logger.ts';
 import { LEASE_MS } from '../limits.ts';
-import { CliError, loadRegistry } from './common.ts';
+import { CliError, loadJobs } from './common.ts';
 
 /** The environment the worker reads (see `edgejobs worker --help`). */
 export const WORKER_ENV = `Environment:
@@ -46,7 +46,7 @@ export async function runWorker(jobsModule: string | undefined, env: NodeJS.Proc
   const roundMs = int('EDGEJOBS_WORKER_ROUND_MS', 60_000, 2_500); // at least the 2 s hand-back margin + 0.5 s
   const shutdownGraceMs = int('EDGEJOBS_SHUTDOWN_GRACE_MS', 5_000, 0, 600_000);
   const leaseMs = int('EDGEJOBS_LEASE_MS', LEASE_MS.default, LEASE_MS.min, LEASE_MS.max);
-  const registry = await loadRegistry(jobsModule ?? env.EDGEJOBS_JOBS_MODULE);
+  const { registry, schedules } = await loadJobs(jobsModule ?? env.EDGEJOBS_JOBS_MODULE);
   // The lease holder recorded on every job this process runs, and its name in pg_stat_activity.
   const workerId = `worker-${hostname()}-${process.pid}`;
   const workerName = env.EDGEJOBS_WORKER_NAME || `worker@${hostname()}`.slice(0, 200);
@@ -80,9 +80,9 @@ export async function runWorker(jobsModule: string | undefined, env: NodeJS.Proc
   };
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => shutdown(signal));
 
-  console.log(`[worker] draining ${registry.types().join(', ')} with concurrency ${concurrency}; ${listening ? 'woken by LISTEN edgejobs_jobs' : `polling every ${idleMs} ms`}`);
+  console.log(`[worker] draining ${registry.types().join(', ')}${schedules?.length ? ` and ${schedules.length} schedule${schedules.length === 1 ? '' : 's'}` : ''} with concurrency ${concurrency}; ${listening ? 'woken by LISTEN edgejobs_jobs' : `polling every ${idleMs} ms`}`);
   await runDrainLoop({
-    store, registry, signal: stop.signal, handBackNow: now.signal, roundMs, idleMs, concurrency, shutdownGraceMs, leaseMs, workerId, workerName, trigger: 'worker', logger: log,
+    store, registry, ...(schedules ? { schedules } : {}), signal: stop.signal, handBackNow: now.signal, roundMs, idleMs, concurrency, shutdownGraceMs, leaseMs, workerId, workerName, trigger: 'worker', logger: log,
     ...(wakeup ? { waitForWork: wakeup.waitForWork } : {}),
     onRound: (s) => {
       if (s.claimed) console.log(`[worker] round: ${s.completed} completed, ${s.retried} retried, ${s.failed} failed, ${s.cancelled} cancelled, ${s.handedBack} handed back (${s.stopReason})`);

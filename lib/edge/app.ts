@@ -13,19 +13,22 @@ import { createConsoleLogger } from '../logger.ts';
 import { constantTimeEqual } from '../secrets.ts';
 import type { JobRegistry } from '../job.ts';
 import type { Store } from '../store.ts';
+import type { ScheduleDefinition } from '../schedules.ts';
 import type { WorkerConfig } from './config.ts';
 
 export interface AppDeps {
   config: WorkerConfig;
   store: Store;
   registry: JobRegistry;
+  /** The app's schedules, registered by the first drain. */
+  schedules?: ScheduleDefinition[];
   /** Keeps the instance alive until the promise settles (EdgeRuntime.waitUntil), if the runtime has it. */
   waitUntil?: (promise: Promise<unknown>) => void;
 }
 
 const TRIGGERS = new Set<string>(INVOCATION_TRIGGERS);
 
-export function createApp({ config, store, registry, waitUntil }: AppDeps) {
+export function createApp({ config, store, registry, schedules, waitUntil }: AppDeps) {
   const log = createConsoleLogger('info');
   /** Every running drain, so a shutdown notice can hand all of their jobs back. */
   const running = new Set<AbortController>();
@@ -79,7 +82,7 @@ export function createApp({ config, store, registry, waitUntil }: AppDeps) {
     const stop = new AbortController();
     running.add(stop);
     const work = runInvocation({
-      store, registry, trigger, deadline, workerId, workerName: 'process-jobs', signal: stop.signal, logger: log,
+      store, registry, ...(schedules ? { schedules } : {}), trigger, deadline, workerId, workerName: 'process-jobs', signal: stop.signal, logger: log,
       concurrency: config.concurrency, leaseMs: config.leaseMs, maxDrains: config.maxDrains, readyPerDrain: config.readyPerDrain,
       // The only stop here is the platform's shutdown notice: hand everything back at once.
       shutdownGraceMs: 0,

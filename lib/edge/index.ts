@@ -11,6 +11,7 @@
 import { createPostgresStore } from '../postgres-store.ts';
 import type { AnyJobDefinition, JobRegistry } from '../job.ts';
 import type { Store } from '../store.ts';
+import type { ScheduleDefinition } from '../schedules.ts';
 import { createApp } from './app.ts';
 import { configFromEnv, type WorkerConfig } from './config.ts';
 
@@ -27,6 +28,8 @@ declare const EdgeRuntime: { waitUntil(promise: Promise<unknown>): void } | unde
 
 export interface ServeProcessJobsOptions {
   registry: JobRegistry<AnyJobDefinition>;
+  /** The app's schedules: registered by the function's first drain (see `drain`'s `schedules`). */
+  schedules?: ScheduleDefinition[];
   /** Default: the direct store on SUPABASE_DB_URL (a pool of 3, prepared statements off for the pooler). */
   store?: Store;
   /** Default: configFromEnv(Deno.env.get). */
@@ -37,7 +40,7 @@ export interface ServeProcessJobsOptions {
  * Serves the worker with Deno.serve: the drain runs in EdgeRuntime.waitUntil, and the platform's
  * shutdown notice (`beforeunload`) hands every running drain's jobs back at once.
  */
-export function serveProcessJobs({ registry, store, config }: ServeProcessJobsOptions): void {
+export function serveProcessJobs({ registry, schedules, store, config }: ServeProcessJobsOptions): void {
   const deno = (globalThis as { Deno?: DenoLike }).Deno;
   if (!deno) throw new Error('serveProcessJobs runs in Deno (a Supabase Edge Function); elsewhere, serve createApp(...).app.fetch');
   const settings = config ?? configFromEnv((name) => deno.env.get(name));
@@ -45,7 +48,7 @@ export function serveProcessJobs({ registry, store, config }: ServeProcessJobsOp
   // the Data API), a small pool, and prepared statements off for the transaction pooler.
   const worker = store ?? createPostgresStore({ url: settings.databaseUrl, max: 3, prepare: false });
   const edge = typeof EdgeRuntime === 'undefined' ? undefined : EdgeRuntime;
-  const { app, shutdown } = createApp({ config: settings, store: worker, registry, waitUntil: edge ? (p) => edge.waitUntil(p) : undefined });
+  const { app, shutdown } = createApp({ config: settings, store: worker, registry, ...(schedules ? { schedules } : {}), waitUntil: edge ? (p) => edge.waitUntil(p) : undefined });
   // Supabase sends this before it stops the instance (wall clock, memory, idle): hand jobs back.
   globalThis.addEventListener('beforeunload', (event) => {
     shutdown(String((event as Event & { detail?: { reason?: string } }).detail?.reason ?? 'beforeunload'));

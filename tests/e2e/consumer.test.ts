@@ -103,7 +103,11 @@ export const count = defineJob({
   },
 });
 
-export const registry = createRegistry([hello, count]);`));
+export const registry = createRegistry([hello, count]);`)
+    // ... and a schedule, which the worker registers and fires (its first run at once).
+    .replace('export const schedules: ReturnType<typeof defineSchedule>[] = [];',
+      "export const schedules = [defineSchedule({ name: 'count-hourly', cron: '0 * * * *', job: count, input: { steps: 1, stepMs: 0 }, runOnCreate: true })];"));
+  expect(readFileSync(registry, 'utf8')).toContain("name: 'count-hourly'");
 
   // A database like a Supabase project's, with the migrations init wrote, applied as users apply them.
   const name = `consumer_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
@@ -197,9 +201,12 @@ it.runIf(existsSync(CHROMIUM))('a fresh Next.js app with the packed package: ini
   expect(broadcasts.every((d) => d.sockets <= 1)).toBe(true);
   expect(statusReads.filter((url) => url.endsWith(job!.id)).length).toBeLessThanOrEqual(3);
 
-  // The worker from the bin ran it.
+  // The worker from the bin ran it, and registered and fired the app's schedule.
   const runs = await sql<{ trigger: string }[]>`select distinct trigger from edgejobs.worker_runs`;
   expect(runs.map((r) => r.trigger)).toEqual(['worker']);
+  await waitFor(async () => (await sql`select 1 from edgejobs.jobs where schedule_name = 'count-hourly' and status = 'completed'`).length === 1,
+    'the scheduled run', { timeoutMs: 20_000, intervalMs: 100, context: () => logs['edgejobs worker']! });
+  expect(await sql`select name, state from public.list_schedules()`).toEqual([{ name: 'count-hourly', state: 'active' }]);
 
   // Another signed-in user cannot listen to it: the RLS policy refuses the join in the database.
   const other = randomUUID();
