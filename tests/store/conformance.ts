@@ -126,5 +126,42 @@ export function storeConformance(name: string, setup: () => ConformanceSetup): v
       // No kick yet in this database and no drain running: the first caller gets it, the next does not.
       expect([await store.claimWorkerKick(), await store.claimWorkerKick()]).toEqual([true, false]);
     });
+
+    it('answers the schedule, history and type-policy calls with the same shapes', async () => {
+      const store = s().service();
+      const type = `conf.sched.${randomUUID().slice(0, 8)}`;
+      await store.registerJobTypes([{ type, usersMayEnqueue: true, anonymousMayEnqueue: false, inputSchema: null, keepCompleted: null, keepFailed: null, backoffFactor: null }]);
+      expect(await store.setTypePolicies([{ type, keepCompleted: 5, keepFailed: null, backoffFactor: 3 }])).toBe(1);
+      const name = `conf-${randomUUID().slice(0, 8)}`;
+      const definition = { name, cron: '*/5 * * * *', timezone: 'Europe/Berlin', type, input: { n: 1 }, options: { priority: 2 }, overlap: 'allow' as const, catchUp: 'all' as const, catchUpLimit: 3, runOnCreate: false, enabled: true };
+      expect(await store.registerSchedules([definition])).toContainEqual({ name, created: true, retired: false });
+      const due = (await store.getDueSchedules(new Date())).find((d) => d.name === name);
+      expect(due).toEqual({ name, cron: '*/5 * * * *', timezone: 'Europe/Berlin', catchUp: 'all', catchUpLimit: 3, nextFireAt: null });
+      const first = new Date('2026-06-01T10:00:00Z');
+      expect(await store.fireSchedule(name, null, [], first)).toEqual([]); // the next time set, nothing fired
+      const fires = [first, new Date('2026-06-01T10:05:00Z')];
+      const fired = await store.fireSchedule(name, first, fires, new Date('2026-06-01T10:10:00Z'));
+      expect(fired.map((f) => f.fireAt)).toEqual(fires);
+      expect(fired.every((f) => typeof f.jobId === 'string')).toBe(true);
+      expect(await store.fireSchedule(name, first, fires, new Date('2026-06-01T10:10:00Z'))).toEqual([]); // lost the compare-and-set
+      const [status] = (await store.listSchedules()).filter((x) => x.name === name);
+      expect(status).toMatchObject({ name, type, state: 'active', fired: 2, skipped: 0, nextFireAt: new Date('2026-06-01T10:10:00Z'), lastJob: { status: 'queued' } });
+      expect(await store.pauseSchedule(name)).toMatchObject({ name, state: 'paused' });
+      expect(await store.resumeSchedule(name)).toMatchObject({ name, state: 'active', nextFireAt: null });
+      expect((await store.triggerSchedule(name)).jobId).toMatch(/^[0-9a-f-]{36}$/);
+      expect(await codeOf(store.triggerSchedule('conf-no-such-schedule'))).toBe('job_not_found');
+      expect(await codeOf(store.registerSchedules([{ ...definition, timezone: 'Nowhere/Land' }]))).toBe('invalid_argument');
+      expect(await store.deleteSchedule(name)).toBe(true);
+      // One run finished (as a worker leaves it): the type's history.
+      await s().rows(`update edgejobs.jobs set status = 'completed', started_at = now() - interval '2 seconds', finished_at = now() where id = $1`, [fired[0]!.jobId]);
+      const stats = (await store.getTypeStats()).filter((x) => x.type === type);
+      expect(stats).toEqual([expect.objectContaining({ type, schedule: null, runs: 1, completed: 1, consecutiveFailures: 0 })]);
+      expect(stats[0]!.durationMs!.p50).toBeCloseTo(2000, -2);
+      const user = await s().asUser(randomUUID());
+      expect(await codeOf(user.listSchedules!())).toBe('forbidden');
+      // Leave the database without a registry, as the other cases expect.
+      await s().rows(`delete from edgejobs.jobs where type = $1`, [type]);
+      await s().rows(`delete from edgejobs.job_types where type = $1`, [type]);
+    });
   });
 }
