@@ -39,7 +39,7 @@ export type Database = {
 { Args: { "name": string }; Returns: boolean
                            },
 "enqueue_job":
-{ Args: { "backoff_base_seconds"?: number,"backoff_max_seconds"?: number,"delay_seconds"?: number,"idempotency_key"?: string,"input"?: Json,"keep_for_seconds"?: number,"max_attempts"?: number,"priority"?: number,"queue"?: string,"run_at"?: string,"type": string }; Returns: {
+{ Args: { "backoff_base_seconds"?: number,"backoff_max_seconds"?: number,"delay_seconds"?: number,"idempotency_key"?: string,"input"?: Json,"keep_for_seconds"?: number,"max_attempts"?: number,"priority"?: number,"queue"?: string,"run_at"?: string,"singleton_key"?: string,"type": string }; Returns: {
               "created_at": string,"id": string,"idempotency_key": string,"priority": number,"queue": string,"replayed": boolean,"run_at": string,"status": string,"type": string
             }[]
                            },

@@ -88,6 +88,12 @@ export interface JobDefinitionInput<T extends string, I extends z.ZodType, O ext
    */
   keep?: { completed?: number; failed?: number };
   /**
+   * A singleton key for every job of the type (a string, or one made from the parsed input): while
+   * one with the key is queued or processing, enqueue answers it instead of storing another. An
+   * enqueue's own `singletonKey` wins.
+   */
+  singletonKey?: string | ((input: z.output<I>) => string);
+  /**
    * Whether signed-in users may enqueue it themselves, through the routes or `supabase.rpc()`.
    * Default true; false leaves it to the server (the service role). Enforced by the routes and,
    * once the type is registered, by the database.
@@ -150,6 +156,8 @@ export function defineJob<T extends string, I extends z.ZodType, O extends z.Zod
     const n = definition.keep?.[kind];
     if (n !== undefined && !(Number.isInteger(n) && n >= 0 && n <= 1_000_000)) fail(`keep.${kind} must be an integer from 0 to 1,000,000`);
   }
+  if (typeof definition.singletonKey === 'string' && !(definition.singletonKey.length >= 1 && definition.singletonKey.length <= 255)) fail('singletonKey must be 1-255 characters');
+  if (definition.singletonKey !== undefined && typeof definition.singletonKey !== 'string' && typeof definition.singletonKey !== 'function') fail('singletonKey must be a string or a function of the input');
   if (definition.allowUsers === false && definition.allowAnonymous) fail('allowAnonymous needs allowUsers (anonymous users are users)');
   return Object.freeze({ ...definition, kind: 'edgejobs.job' as const });
 }

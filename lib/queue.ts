@@ -43,7 +43,16 @@ export function createQueue<D extends AnyJobDefinition>(options: { store: Client
     // What jsonb cannot hold (NUL, Infinity, absurd depth) is refused before zod walks it.
     assertStorableJson(input, 'input');
     if (opts.idempotencyKey !== undefined) assertStorableJson(opts.idempotencyKey, 'options.idempotencyKey');
-    parseWith(definition.input, input, `input of "${type}"`);
+    const parsed = parseWith(definition.input, input, `input of "${type}"`);
+    // The type's singleton key, unless the call gives one.
+    if (opts.singletonKey === undefined && definition.singletonKey !== undefined) {
+      const key = typeof definition.singletonKey === 'function' ? definition.singletonKey(parsed) : definition.singletonKey;
+      if (typeof key !== 'string' || key.length < 1 || key.length > 255) {
+        throw new EdgeJobsError('invalid_argument', `the singleton key of "${type}" must be a string of 1-255 characters`);
+      }
+      opts = { ...opts, singletonKey: key };
+    }
+    if (opts.singletonKey !== undefined) assertStorableJson(opts.singletonKey, 'options.singletonKey');
     if (opts.runAt !== undefined && opts.delayMs !== undefined) {
       throw new EdgeJobsError('invalid_argument', 'give runAt or delayMs, not both');
     }

@@ -32,6 +32,7 @@ export function toSqlJobSpec(spec: EnqueueSpec): Record<string, unknown> {
   if (spec.backoffBaseMs !== undefined) out.backoff_base_seconds = spec.backoffBaseMs / 1000;
   if (spec.backoffMaxMs !== undefined) out.backoff_max_seconds = spec.backoffMaxMs / 1000;
   if (spec.idempotencyKey !== undefined) out.idempotency_key = spec.idempotencyKey;
+  if (spec.singletonKey !== undefined) out.singleton_key = spec.singletonKey;
   if (spec.keepForMs !== undefined) out.keep_for_seconds = Math.ceil(spec.keepForMs / 1000);
   return out;
 }

@@ -29,6 +29,11 @@ export interface EnqueueSpec {
   backoffMaxMs?: number;
   /** The same key for the same type and owner returns the existing job (until it expires). */
   idempotencyKey?: string;
+  /**
+   * While a job of this type and owner with this key is queued or processing, enqueue answers it
+   * (replayed) instead of storing another; free again once it ends.
+   */
+  singletonKey?: string;
   /** How long the finished job is kept. Default 7 days. */
   keepForMs?: number;
 }

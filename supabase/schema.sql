@@ -121,6 +121,7 @@ create table edgejobs.jobs (
   finished_at timestamp with time zone,
   schedule_name text,
   scheduled_for timestamp with time zone,
+  singleton_key text,
   constraint jobs_attempts_range CHECK (((attempts >= 0) AND (attempts <= max_attempts))),
   constraint jobs_backoff_valid CHECK (((backoff_base_seconds > (0)::double precision) AND (backoff_max_seconds >= backoff_base_seconds))),
   constraint jobs_errors_is_array CHECK ((jsonb_typeof(errors) = 'array'::text)),
@@ -132,6 +133,7 @@ create table edgejobs.jobs (
   constraint jobs_pkey PRIMARY KEY (id),
   constraint jobs_priority_range CHECK (((priority >= '-1000000'::integer) AND (priority <= 1000000))),
   constraint jobs_queue_format CHECK ((((length(queue) >= 1) AND (length(queue) <= 64)) AND (queue !~ '[^A-Za-z0-9_.:-]'::text))),
+  constraint jobs_singleton_key_length CHECK (((singleton_key IS NULL) OR ((length(singleton_key) >= 1) AND (length(singleton_key) <= 255)))),
   constraint jobs_status_valid CHECK ((status = ANY (ARRAY['queued'::text, 'processing'::text, 'completed'::text, 'failed'::text, 'cancelled'::text]))),
   constraint jobs_type_format CHECK ((((length(type) >= 1) AND (length(type) <= 128)) AND (type !~ '[^A-Za-z0-9_.:/-]'::text)))
 ) with (autovacuum_vacuum_scale_factor=0.02, autovacuum_analyze_scale_factor=0.05);
@@ -168,6 +170,7 @@ comment on column edgejobs.jobs.started_at is 'When the current (or last) attemp
 comment on column edgejobs.jobs.finished_at is 'When the job reached completed, failed or cancelled.';
 comment on column edgejobs.jobs.schedule_name is 'The schedule that enqueued this job (null for other jobs).';
 comment on column edgejobs.jobs.scheduled_for is 'The fire time this run is for (with schedule_name: unique; a manual trigger''s is the time of the trigger).';
+comment on column edgejobs.jobs.singleton_key is 'While the job is queued or processing, no other job of its type and owner has this key (enqueue answers this one instead).';
 create index jobs_claim_idx on edgejobs.jobs using btree (priority DESC, run_at, id) where (status = 'queued'::text);
 create index jobs_expires_idx on edgejobs.jobs using btree (expires_at) where (expires_at IS NOT NULL);
 create index jobs_failed_idx on edgejobs.jobs using btree (finished_at DESC) where (status = 'failed'::text);
@@ -177,6 +180,7 @@ create index jobs_owner_idx on edgejobs.jobs using btree (owner_id, created_at D
 create index jobs_schedule_finished_idx on edgejobs.jobs using btree (schedule_name, finished_at DESC) where ((schedule_name IS NOT NULL) AND (finished_at IS NOT NULL));
 create UNIQUE index jobs_schedule_fire on edgejobs.jobs using btree (schedule_name, scheduled_for) where (schedule_name IS NOT NULL);
 create index jobs_schedule_live on edgejobs.jobs using btree (schedule_name, status) where ((schedule_name IS NOT NULL) AND (status = ANY (ARRAY['queued'::text, 'processing'::text])));
+create UNIQUE index jobs_singleton_live on edgejobs.jobs using btree (type, singleton_key, COALESCE(owner_id, '00000000-0000-0000-0000-000000000000'::uuid)) where ((singleton_key IS NOT NULL) AND (status = ANY (ARRAY['queued'::text, 'processing'::text])));
 create index jobs_type_finished_idx on edgejobs.jobs using btree (type, finished_at DESC) where (finished_at IS NOT NULL);
 CREATE TRIGGER jobs_broadcast_change AFTER UPDATE OF status, progress, cancel_requested_at ON edgejobs.jobs FOR EACH ROW WHEN (((new.owner_id IS NOT NULL) AND ((old.status IS DISTINCT FROM new.status) OR (old.progress IS DISTINCT FROM new.progress) OR (old.cancel_requested_at IS DISTINCT FROM new.cancel_requested_at)))) EXECUTE FUNCTION edgejobs.broadcast_job_change();
 CREATE TRIGGER jobs_kick_worker AFTER INSERT ON edgejobs.jobs FOR EACH STATEMENT EXECUTE FUNCTION edgejobs.kick_after_insert();
@@ -769,8 +773,8 @@ begin
   -- With a registry, a type it does not know is refused by the INSERT below (EJ006).
   v_registered := exists (select from edgejobs.job_types);
 
-  if not (p_jobs @? '$[*].idempotency_key ? (@ != null)') then
-    -- No idempotency keys (the common case): one statement inserts and answers, in order.
+  if not (p_jobs @? '$[*].idempotency_key ? (@ != null)') and not (p_jobs @? '$[*].singleton_key ? (@ != null)') then
+    -- No idempotency or singleton keys (the common case): one statement inserts and answers, in order.
     begin
       return query
       with src as materialized (
@@ -826,8 +830,9 @@ begin
   if v_ids is null then
     return;
   end if;
-  -- Some jobs carry idempotency keys. A key whose job has expired may be used again: release it
-  -- before inserting.
+  -- Some jobs carry idempotency or singleton keys. An idempotency key whose job has expired may be
+  -- used again: release it before inserting. (A singleton key frees itself: its index holds
+  -- queued and processing jobs only.)
   update edgejobs.jobs j set idempotency_key = null, updated_at = now()
   from (select distinct e ->> 'type' as type, e ->> 'idempotency_key' as k
         from jsonb_array_elements(p_jobs) e where (e ->> 'idempotency_key') is not null) x
@@ -836,7 +841,7 @@ begin
 
   begin
     insert into edgejobs.jobs as j (id, type, queue, input, priority, run_at, max_attempts,
-      backoff_base_seconds, backoff_max_seconds, idempotency_key, owner_id, keep_for)
+      backoff_base_seconds, backoff_max_seconds, idempotency_key, owner_id, keep_for, singleton_key)
     select v_ids[t.ord],
       case when jt.type is null and v_registered
         then edgejobs.refuse('EJ006', format('edgejobs: unknown job type "%s" (jobs[%s])', t.e ->> 'type', t.ord - 1))
@@ -857,11 +862,15 @@ begin
       t.e ->> 'idempotency_key',
       p_owner,
       coalesce(make_interval(secs => (t.e ->> 'keep_for_seconds')::double precision), jt.keep_for,
-               (select s.default_keep_for from edgejobs.settings s))
+               (select s.default_keep_for from edgejobs.settings s)),
+      t.e ->> 'singleton_key'
     from jsonb_array_elements(p_jobs) with ordinality as t(e, ord)
     left join edgejobs.job_types jt on jt.type = t.e ->> 'type'
     order by t.ord
-    on conflict (type, idempotency_key, owner_id) where idempotency_key is not null do nothing;
+    -- Either key: an idempotency key already used (a replay, or EJ003 below), or a singleton key
+    -- whose job is queued or processing (answered with that job). Concurrent enqueues of one key
+    -- wait here for the first to commit.
+    on conflict do nothing;
   exception
     when invalid_datetime_format or datetime_field_overflow then
       raise exception 'edgejobs: a run_at is not a valid timestamp (%)', sqlerrm using errcode = 'EJ001';
@@ -885,16 +894,36 @@ begin
       using errcode = 'EJ003', hint = 'Use a new key for new input; the key is kept until the job expires.';
   end if;
 
+  -- A singleton key's job that ended between the conflict and now leaves the spec unanswered: the
+  -- enqueue is to be tried again (serialization failure, which the stores treat as transient).
+  select t.ord - 1 as idx into v_bad
+  from jsonb_array_elements(p_jobs) with ordinality as t(e, ord)
+  where not exists (select from edgejobs.jobs k where k.id = v_ids[t.ord])
+    and not exists (select from edgejobs.jobs k where (t.e ->> 'idempotency_key') is not null and k.type = t.e ->> 'type'
+                      and k.idempotency_key = t.e ->> 'idempotency_key' and k.owner_id is not distinct from p_owner)
+    and not exists (select from edgejobs.jobs k where (t.e ->> 'singleton_key') is not null and k.type = t.e ->> 'type'
+                      and k.singleton_key = t.e ->> 'singleton_key' and k.owner_id is not distinct from p_owner
+                      and k.status in ('queued', 'processing'))
+  limit 1;
+  if found then
+    raise exception 'edgejobs: jobs[%] met a singleton key''s job as it ended; enqueue again', v_bad.idx using errcode = '40001';
+  end if;
+
   return query
   select j.id, j.type, j.queue, j.status, j.priority, j.run_at, j.created_at, j.idempotency_key,
          j.id <> v_ids[t.ord] as replayed
   from jsonb_array_elements(p_jobs) with ordinality as t(e, ord)
   cross join lateral (
-    select k.* from edgejobs.jobs k where k.id = v_ids[t.ord]
-    union all
-    select k.* from edgejobs.jobs k
-    where (t.e ->> 'idempotency_key') is not null and k.type = t.e ->> 'type'
-      and k.idempotency_key = t.e ->> 'idempotency_key' and k.owner_id is not distinct from p_owner
+    (select k.* from edgejobs.jobs k where k.id = v_ids[t.ord]
+     union all
+     select k.* from edgejobs.jobs k
+     where (t.e ->> 'idempotency_key') is not null and k.type = t.e ->> 'type'
+       and k.idempotency_key = t.e ->> 'idempotency_key' and k.owner_id is not distinct from p_owner
+     union all
+     select k.* from edgejobs.jobs k
+     where (t.e ->> 'singleton_key') is not null and k.type = t.e ->> 'type'
+       and k.singleton_key = t.e ->> 'singleton_key' and k.owner_id is not distinct from p_owner
+       and k.status in ('queued', 'processing'))
     limit 1
   ) j
   order by t.ord;
@@ -1290,7 +1319,7 @@ CREATE OR REPLACE FUNCTION edgejobs.validate_job_specs(p_jobs jsonb)
 AS $function$
 declare
   v_allowed constant text[] := array['type', 'input', 'queue', 'priority', 'run_at', 'delay_seconds',
-    'max_attempts', 'backoff_base_seconds', 'backoff_max_seconds', 'idempotency_key', 'keep_for_seconds'];
+    'max_attempts', 'backoff_base_seconds', 'backoff_max_seconds', 'idempotency_key', 'keep_for_seconds', 'singleton_key'];
   v_bad record;
 begin
   if p_jobs is null or jsonb_typeof(p_jobs) <> 'array' then
@@ -1332,6 +1361,9 @@ begin
       when (t.e ->> 'idempotency_key') is not null and (jsonb_typeof(t.e -> 'idempotency_key') <> 'string'
         or length(t.e ->> 'idempotency_key') not between 1 and 255)
         then 'idempotency_key must be a string of 1-255 characters'
+      when (t.e ->> 'singleton_key') is not null and (jsonb_typeof(t.e -> 'singleton_key') <> 'string'
+        or length(t.e ->> 'singleton_key') not between 1 and 255)
+        then 'singleton_key must be a string of 1-255 characters'
       when (t.e ->> 'keep_for_seconds') is not null and not (case when jsonb_typeof(t.e -> 'keep_for_seconds') <> 'number' then false else scale((t.e -> 'keep_for_seconds')::numeric) = 0 and (t.e -> 'keep_for_seconds')::numeric between 1 and 315360000 end)
         then 'keep_for_seconds must be an integer between 1 and 315360000 (ten years)'
     end as problem
@@ -1614,7 +1646,7 @@ $function$;
 -- privileges: service_role=X/postgres
 comment on function public.delete_schedule(text) is 'edgejobs operator: delete a schedule (its runs stay, with their schedule_name). A schedule defined in code comes back at the app''s next registration: remove it from the code to stop it.';
 
-CREATE OR REPLACE FUNCTION public.enqueue_job(type text, input jsonb DEFAULT '{}'::jsonb, queue text DEFAULT NULL::text, priority integer DEFAULT NULL::integer, run_at timestamp with time zone DEFAULT NULL::timestamp with time zone, delay_seconds double precision DEFAULT NULL::double precision, max_attempts integer DEFAULT NULL::integer, backoff_base_seconds double precision DEFAULT NULL::double precision, backoff_max_seconds double precision DEFAULT NULL::double precision, idempotency_key text DEFAULT NULL::text, keep_for_seconds integer DEFAULT NULL::integer)
+CREATE OR REPLACE FUNCTION public.enqueue_job(type text, input jsonb DEFAULT '{}'::jsonb, queue text DEFAULT NULL::text, priority integer DEFAULT NULL::integer, run_at timestamp with time zone DEFAULT NULL::timestamp with time zone, delay_seconds double precision DEFAULT NULL::double precision, max_attempts integer DEFAULT NULL::integer, backoff_base_seconds double precision DEFAULT NULL::double precision, backoff_max_seconds double precision DEFAULT NULL::double precision, idempotency_key text DEFAULT NULL::text, keep_for_seconds integer DEFAULT NULL::integer, singleton_key text DEFAULT NULL::text)
  RETURNS TABLE(id uuid, type text, queue text, status text, priority integer, run_at timestamp with time zone, created_at timestamp with time zone, idempotency_key text, replayed boolean)
  LANGUAGE sql
  SECURITY DEFINER
@@ -1627,12 +1659,12 @@ AS $function$
         'run_at', enqueue_job.run_at, 'delay_seconds', enqueue_job.delay_seconds,
         'max_attempts', enqueue_job.max_attempts, 'backoff_base_seconds', enqueue_job.backoff_base_seconds,
         'backoff_max_seconds', enqueue_job.backoff_max_seconds, 'idempotency_key', enqueue_job.idempotency_key,
-        'keep_for_seconds', enqueue_job.keep_for_seconds))
+        'keep_for_seconds', enqueue_job.keep_for_seconds, 'singleton_key', enqueue_job.singleton_key))
       || jsonb_build_object('input', coalesce(enqueue_job.input, '{}'::jsonb))),
     edgejobs.caller_owner_id())
 $function$;
 -- privileges: authenticated=X/postgres service_role=X/postgres
-comment on function public.enqueue_job(text,jsonb,text,integer,timestamp with time zone,double precision,integer,double precision,double precision,text,integer) is 'edgejobs: enqueue one job (see enqueue_jobs for every option, default and rule: queue, priority, attempts, backoff and keep-for are the service role''s to set). Returns the job id, status and whether an idempotency key replayed an existing job. Callable from SQL, e.g. select * from enqueue_job(''send_email'', ''{"to": "a@b.c"}'').';
+comment on function public.enqueue_job(text,jsonb,text,integer,timestamp with time zone,double precision,integer,double precision,double precision,text,integer,text) is 'edgejobs: enqueue one job (see enqueue_jobs for every option, default and rule: queue, priority, attempts, backoff and keep-for are the service role''s to set). Returns the job id, status and whether an idempotency key replayed an existing job or a singleton key answered the live one. Callable from SQL, e.g. select * from enqueue_job(''send_email'', ''{"to": "a@b.c"}'').';
 
 CREATE OR REPLACE FUNCTION public.enqueue_jobs(jobs jsonb)
  RETURNS TABLE(id uuid, type text, queue text, status text, priority integer, run_at timestamp with time zone, created_at timestamp with time zone, idempotency_key text, replayed boolean)
@@ -1643,7 +1675,7 @@ AS $function$
   select * from edgejobs.insert_jobs(enqueue_jobs.jobs, edgejobs.caller_owner_id())
 $function$;
 -- privileges: authenticated=X/postgres service_role=X/postgres
-comment on function public.enqueue_jobs(jsonb) is 'edgejobs: enqueue many jobs in one call. `jobs` is a JSON array of objects with `type` (required), `input`, `run_at` or `delay_seconds`, `idempotency_key`, and, for the service role only, `queue`, `priority` (higher first), `max_attempts` (counting the first run), `backoff_base_seconds`, `backoff_max_seconds`, `keep_for_seconds`; options left out come from the type''s row in edgejobs.job_types, else ''default'', 0, 3, 1, 3600, 7 days. Returns one row per job, in order; `replayed` is true when an idempotency key matched an existing job (nothing new stored). All or nothing: any refused element (EJ001 malformed, EJ002 too large, EJ003 key reused, EJ006 unknown type, EJ007 input breaks the type''s schema, 42501 option or type not open to the caller) stores nothing. The owner is auth.uid() (null for the service role).';
+comment on function public.enqueue_jobs(jsonb) is 'edgejobs: enqueue many jobs in one call. `jobs` is a JSON array of objects with `type` (required), `input`, `run_at` or `delay_seconds`, `idempotency_key`, `singleton_key`, and, for the service role only, `queue`, `priority` (higher first), `max_attempts` (counting the first run), `backoff_base_seconds`, `backoff_max_seconds`, `keep_for_seconds`; options left out come from the type''s row in edgejobs.job_types, else ''default'', 0, 3, 1, 3600, 7 days. Returns one row per job, in order; `replayed` is true when an idempotency key matched an existing job, or a singleton key a job of the type and owner that is queued or processing (nothing new stored). All or nothing: any refused element (EJ001 malformed, EJ002 too large, EJ003 key reused, EJ006 unknown type, EJ007 input breaks the type''s schema, 42501 option or type not open to the caller) stores nothing. The owner is auth.uid() (null for the service role).';
 
 CREATE OR REPLACE FUNCTION public.fail_jobs(jobs jsonb)
  RETURNS TABLE(id uuid, outcome text, run_at timestamp with time zone)

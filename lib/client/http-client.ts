@@ -59,8 +59,9 @@ async function fail(response: Response): Promise<never> {
  * @example
  * const job = await submitJob('report.generate', { title: 'Q3', rows }, { idempotencyKey: 'q3' })
  */
-export async function submitJob(type: string, input: unknown, options: ClientOptions & { idempotencyKey?: string; delayMs?: number; runAt?: Date } = {}): Promise<AcceptedJob> {
+export async function submitJob(type: string, input: unknown, options: ClientOptions & { idempotencyKey?: string; singletonKey?: string; delayMs?: number; runAt?: Date } = {}): Promise<AcceptedJob> {
   const jobOptions: Record<string, unknown> = {};
+  if (options.singletonKey !== undefined) jobOptions.singletonKey = options.singletonKey;
   if (options.delayMs !== undefined) jobOptions.delayMs = options.delayMs;
   if (options.runAt !== undefined) jobOptions.runAt = options.runAt.toISOString();
   const headers: Record<string, string> = { 'content-type': 'application/json' };

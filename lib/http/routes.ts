@@ -90,6 +90,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** The options any caller may give; queue, priority and attempts are the server's to set. */
 const userOptions = z.strictObject({
   idempotencyKey: z.string().min(1).max(255).optional(),
+  singletonKey: z.string().min(1).max(255).optional(),
   delayMs: z.number().int().min(0).max(365 * 24 * 3600 * 1000).optional(), // the database's delay_seconds bound
   runAt: z.iso.datetime({ offset: true }).optional(),
 });
