@@ -15,19 +15,13 @@ import type { z } from 'zod';
 import { EdgeJobsError, coerceError } from './errors.ts';
 import type { AnyJobDefinition } from './job.ts';
 import { silentLogger, type Logger } from './logger.ts';
+import type { EnqueueSpec } from './store.ts';
 
 export type OverlapPolicy = 'skip' | 'queue' | 'allow';
 export type CatchUpPolicy = 'latest' | 'none' | 'all';
 
 /** The enqueue options each run gets (as the service role sets them). */
-export interface ScheduleRunOptions {
-  queue?: string;
-  priority?: number;
-  maxAttempts?: number;
-  backoffBaseMs?: number;
-  backoffMaxMs?: number;
-  keepForMs?: number;
-}
+export type ScheduleRunOptions = Pick<EnqueueSpec, 'queue' | 'priority' | 'maxAttempts' | 'backoffBaseMs' | 'backoffMaxMs' | 'keepForMs'>;
 
 /** A schedule as the database stores it (see `register_schedules`). */
 export interface ScheduleDefinition {

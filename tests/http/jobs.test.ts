@@ -160,6 +160,23 @@ describe('GET /api/jobs', () => {
   });
 });
 
+describe('POST /api/jobs with a singleton key', () => {
+  it("answers a user's live job with the same key (202, replayed) and takes a new one once it ends; bad keys are 422", async () => {
+    const token = await userToken(randomUUID());
+    const first = await enqueueAs(token, { account: 'x' }, { singletonKey: 'sync:x' });
+    const again = await enqueueAs(token, { account: 'x' }, { singletonKey: 'sync:x' }) as { id: string; replayed?: boolean };
+    expect(again).toMatchObject({ id: first.id, replayed: true });
+    const other = await enqueueAs(await userToken(randomUUID()), { account: 'x' }, { singletonKey: 'sync:x' });
+    expect(other.id).not.toBe(first.id); // another user's key is theirs
+    await db.sql`update edgejobs.jobs set status = 'cancelled', finished_at = now() where id = ${first.id}`;
+    const after = await enqueueAs(token, { account: 'x' }, { singletonKey: 'sync:x' });
+    expect(after.id).not.toBe(first.id);
+    const bad = await routes.enqueue(request('POST', '/api/jobs', { json: { type: 'billing.sync', input: { account: 'x' }, options: { singletonKey: '' } }, headers: bearer(token) }));
+    expect(bad.status).toBe(422);
+    expect(JSON.stringify(await bad.json())).toContain('options.singletonKey');
+  });
+});
+
 describe('GET /api/jobs/health', () => {
   it('is 200 when idle and 503 when a ready job waits too long or worker runs keep failing', async () => {
     const ok = await routes.health(request('GET', '/api/jobs/health'));
