@@ -208,7 +208,7 @@ export type Database = {
           }
           CompositeTypes: {
             "job_details": {
-                        "id": string | null,"type": string | null,"queue": string | null,"status": string | null,"priority": number | null,"input": Json | null,"progress": Json | null,"result": Json | null,"error": Json | null,"attempts": number | null,"max_attempts": number | null,"run_at": string | null,"created_at": string | null,"updated_at": string | null,"started_at": string | null,"finished_at": string | null,"cancel_requested_at": string | null,"idempotency_key": string | null,"expires_at": string | null
+                        "id": string | null,"type": string | null,"queue": string | null,"status": string | null,"priority": number | null,"input": Json | null,"progress": Json | null,"result": Json | null,"error": Json | null,"attempts": number | null,"max_attempts": number | null,"run_at": string | null,"created_at": string | null,"updated_at": string | null,"started_at": string | null,"finished_at": string | null,"cancel_requested_at": string | null,"idempotency_key": string | null,"expires_at": string | null,"parent_id": string | null,"children": Json | null
                       }
           }
         }

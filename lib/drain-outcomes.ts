@@ -27,6 +27,8 @@ export interface OutcomesOptions {
   log: Logger;
   /** Called once a job is released, after its outcome was written (or failed for good). */
   onReleased: (entry: HeldJob) => void;
+  /** Called when a completion wrote follow-up jobs (before the job is released): there is work. */
+  onChildrenWritten: () => void;
 }
 
 export interface Outcomes {
@@ -46,7 +48,7 @@ export interface Outcomes {
  * The outcome writer: one closure (longer than a screen) because every kind of write shares the
  * batchers, the counts and the release of each job; each kind is a short block.
  */
-export function createOutcomes({ store, held, counts, until, log, onReleased }: OutcomesOptions): Outcomes {
+export function createOutcomes({ store, held, counts, until, log, onReleased, onChildrenWritten }: OutcomesOptions): Outcomes {
   const retried = <I, O>(name: string, write: (items: I[]) => Promise<O[]>) =>
     createBatcher((items: I[]) => retryTransient(() => write(items), until, log, name));
   const completes = retried('complete_jobs', (items: Parameters<WorkerStore['completeJobs']>[0]) => store.completeJobs(items));
@@ -84,9 +86,17 @@ export function createOutcomes({ store, held, counts, until, log, onReleased }: 
 
   return {
     complete(entry, result) {
-      completes.push({ ...lease(entry), result }, written(entry, (r) => {
-        if (r.outcome === 'completed') counts.completed++;
-        else leaseLost(entry, 'result');
+      const item = entry.children ? { ...lease(entry), result, children: entry.children } : { ...lease(entry), result };
+      completes.push(item, written(entry, (r) => {
+        if (r.outcome === 'completed') {
+          counts.completed++;
+          if (entry.children) onChildrenWritten();
+        } else if (r.outcome === 'lease_lost') leaseLost(entry, 'result');
+        else {
+          // The database refused its follow-up jobs: the run was recorded as failed instead.
+          log.error('follow-up jobs refused: the job failed instead of completing (error code children_refused)', { jobId: entry.job.id, type: entry.job.type });
+          counts[r.outcome === 'retrying' ? 'retried' : r.outcome]++;
+        }
       }));
     },
     fail(entry, error, permanent, retryAt) {

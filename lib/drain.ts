@@ -251,6 +251,8 @@ function wireParts(o: Options, stopAt: number, counts: OutcomeCounts) {
       claimer.released(entry.job.queue);
       bell.ring();
     },
+    // The children may be this drain's to run: look again rather than stop as empty.
+    onChildrenWritten: () => claimer.lookNow(),
   });
   const leases = startLeaseKeeper({ store, held, outcomes, leaseMs: o.leaseMs, heartbeatMs: o.heartbeatMs, progressFlushMs: o.progressFlushMs, log });
 
@@ -280,7 +282,7 @@ function createStarter({ o, stopAt, bell, held, pace, outcomes, leases }: {
     const { job } = entry;
     const definition = registry.get(job.type) as AnyJobDefinition;
     const abort = (entry.abort = new LazyAbort());
-    const context = jobContext({ entry, definition, abort, stopAt, log, saveCheckpoint: (value) => leases.saveProgress(entry, { value }) });
+    const context = jobContext({ entry, definition, registry, abort, stopAt, log, saveCheckpoint: (value) => leases.saveProgress(entry, { value }) });
     const finished = (outcome: RunOutcome) => {
       pace.record(outcome.durationMs);
       switch (outcome.kind) {

@@ -15,7 +15,7 @@
  * is still counted, and still waited for, until it is released.
  */
 import type { LazyAbort } from './run-job.ts';
-import type { ClaimedJob, Lease } from './store.ts';
+import type { ClaimedJob, EnqueueSpec, Lease } from './store.ts';
 
 export type HeldState = 'waiting' | 'running' | 'writing';
 
@@ -31,6 +31,8 @@ export interface HeldJob {
   progressDirty: boolean;
   /** Settles when an asynchronous handler's outcome is known; null for a synchronous one. */
   done: Promise<void> | null;
+  /** Follow-up jobs the handler enqueued (ctx.enqueue), written with its completion; null if none. */
+  children: EnqueueSpec[] | null;
 }
 
 export class HeldJobs {
@@ -59,7 +61,7 @@ export class HeldJobs {
    * same job (its lease was lost), that entry is returned as `superseded`: the caller ends it.
    */
   add(job: ClaimedJob): { entry: HeldJob; superseded: HeldJob | null } {
-    const entry: HeldJob = { job, state: 'waiting', abort: null, progress: undefined, progressSet: false, progressDirty: false, done: null };
+    const entry: HeldJob = { job, state: 'waiting', abort: null, progress: undefined, progressSet: false, progressDirty: false, done: null, children: null };
     const superseded = this.byId.get(job.id) ?? null;
     this.byId.set(job.id, entry);
     this.live.add(entry);

@@ -1,18 +1,22 @@
 /**
  * The context a handler gets (its second argument): the job, its abort signal and deadline, the
- * last checkpoint, and progress, checkpoint and log helpers bound to the drain that runs it.
+ * last checkpoint, and progress, checkpoint, enqueue and log helpers bound to the drain that runs it.
  */
 import { EdgeJobsError } from './errors.ts';
 import type { HeldJob } from './held-jobs.ts';
-import type { AnyJobDefinition, JobContext } from './job.ts';
+import type { AnyJobDefinition, JobContext, JobRegistry } from './job.ts';
 import { assertStorableJson } from './json-value.ts';
+import { MAX_CHILDREN_PER_RUN } from './limits.ts';
 import type { Logger } from './logger.ts';
+import { jobSpec } from './queue.ts';
 import type { LazyAbort } from './run-job.ts';
 import type { ProgressOutcome } from './store.ts';
 
 export interface JobContextOptions {
   entry: HeldJob;
   definition: AnyJobDefinition;
+  /** The worker's registry: a follow-up job's type must be in it. */
+  registry: JobRegistry;
   abort: LazyAbort;
   /** When the drain stops running handlers (its deadline less the hand-back margin). */
   stopAt: number;
@@ -21,7 +25,7 @@ export interface JobContextOptions {
   saveCheckpoint(value: unknown): Promise<ProgressOutcome>;
 }
 
-export function jobContext({ entry, definition, abort, stopAt, log, saveCheckpoint }: JobContextOptions): JobContext {
+export function jobContext({ entry, definition, registry, abort, stopAt, log, saveCheckpoint }: JobContextOptions): JobContext {
   const { job } = entry;
   let jobLog: Logger | undefined;
   return {
@@ -48,6 +52,17 @@ export function jobContext({ entry, definition, abort, stopAt, log, saveCheckpoi
       assertStorableJson(value, 'checkpoint');
       const r = await saveCheckpoint(value);
       if (r.outcome === 'lease_lost') throw new EdgeJobsError('lease_lost', `job ${job.id}: the lease was lost; the checkpoint was not saved`);
+    },
+    enqueue(type, input, options) {
+      // The children go with the completion: once the handler has ended, there is none to join.
+      if (entry.state !== 'running') {
+        throw new EdgeJobsError('invalid_argument', `job ${job.id}: ctx.enqueue() after the handler ended; enqueue follow-up jobs before returning`);
+      }
+      const children = (entry.children ??= []);
+      if (children.length >= MAX_CHILDREN_PER_RUN) {
+        throw new EdgeJobsError('invalid_argument', `job ${job.id}: at most ${MAX_CHILDREN_PER_RUN} follow-up jobs per run; enqueue a job that fans out instead`);
+      }
+      children.push(jobSpec(registry, type, input, options));
     },
     // Made on first use: most handlers never log.
     get log() {

@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import { EdgeJobsError, ValidationError, type ValidationIssue } from './errors.ts';
 import { JOB_TYPE_PATTERN, QUEUE_PATTERN } from './limits.ts';
 import type { Logger } from './logger.ts';
+import type { EnqueueOptions } from './queue.ts';
 
 /** What a handler knows about the job it runs. */
 export interface JobInfo {
@@ -45,6 +46,14 @@ export interface JobContext {
    * `lastCheckpoint`. Rejects with `lease_lost` if this worker no longer owns the job.
    */
   checkpoint(value: unknown): Promise<void>;
+  /**
+   * Enqueue a follow-up job with this run's completion: it is written in the same transaction as
+   * the result, only if the job completes (a failed, timed-out or handed-back run enqueues
+   * nothing; its next run enqueues again), and records this job as its parent. The type must be
+   * in this worker's registry; the input and options are checked here and throw at once (up to
+   * 1000 per run). The child belongs to this job's owner.
+   */
+  enqueue(type: string, input: unknown, options?: EnqueueOptions): void;
   log: Logger;
 }
 

@@ -2,12 +2,14 @@
  * The typed enqueue API: validates input against the job type's schema before anything is
  * stored, applies the type's defaults (queue, priority, retry policy), and calls the store once.
  * On a store acting as an end user, it applies the rules the database applies to them: no
- * server-only options, and the type's defaults come from the database's registry.
+ * server-only options, and the type's defaults come from the database's registry. A handler's
+ * follow-up jobs (ctx.enqueue) are made by the same {@link jobSpec}.
  */
 import type { z } from 'zod';
 import { EdgeJobsError } from './errors.ts';
 import { enqueueDefaults, parseWith, type AnyJobDefinition, type JobRegistry } from './job.ts';
 import { assertStorableJson } from './json-value.ts';
+import { ENQUEUE_OPTION_CHECKS } from './limits.ts';
 import type { ClientStore, EnqueueSpec, EnqueuedJob } from './store.ts';
 
 /** Options only the server (the service role) may set; the names the routes use. */
@@ -38,36 +40,7 @@ export function createQueue<D extends AnyJobDefinition>(options: { store: Client
   const { store, registry } = options;
   if (!store || !registry) throw new EdgeJobsError('configuration', 'createQueue: give both `store` and `registry`');
   const forUser = store.actsAs === 'user';
-  const toSpec = (type: string, input: unknown, opts: EnqueueOptions = {}): EnqueueSpec => {
-    const definition = registry.require(type);
-    // What jsonb cannot hold (NUL, Infinity, absurd depth) is refused before zod walks it.
-    assertStorableJson(input, 'input');
-    if (opts.idempotencyKey !== undefined) assertStorableJson(opts.idempotencyKey, 'options.idempotencyKey');
-    const parsed = parseWith(definition.input, input, `input of "${type}"`);
-    // The type's singleton key, unless the call gives one.
-    if (opts.singletonKey === undefined && definition.singletonKey !== undefined) {
-      const key = typeof definition.singletonKey === 'function' ? definition.singletonKey(parsed) : definition.singletonKey;
-      if (typeof key !== 'string' || key.length < 1 || key.length > 255) {
-        throw new EdgeJobsError('invalid_argument', `the singleton key of "${type}" must be a string of 1-255 characters`);
-      }
-      opts = { ...opts, singletonKey: key };
-    }
-    if (opts.singletonKey !== undefined) assertStorableJson(opts.singletonKey, 'options.singletonKey');
-    if (opts.runAt !== undefined && opts.delayMs !== undefined) {
-      throw new EdgeJobsError('invalid_argument', 'give runAt or delayMs, not both');
-    }
-    const given = withoutUndefined(opts);
-    if (forUser) {
-      if (definition.allowUsers === false) throw new EdgeJobsError('forbidden', `"${type}" can only be enqueued by the server`);
-      const serverOnly = SERVER_ONLY_OPTIONS.filter((k) => k in given);
-      if (serverOnly.length) throw new EdgeJobsError('forbidden', `only the server may set ${serverOnly.map((k) => `options.${k}`).join(', ')}`);
-      // The database fills in the type's defaults from its registry (users may not send them).
-      return { type, input, ...given };
-    }
-    // The input is stored as given (after validation) and parsed again by the worker, so schema
-    // defaults and transforms apply at run time, once.
-    return { type, input, ...enqueueDefaults(definition), ...given };
-  };
+  const toSpec = (type: string, input: unknown, opts?: EnqueueOptions) => jobSpec(registry, type, input, opts, forUser);
   return {
     async enqueue(type, input, opts) {
       try {
@@ -86,6 +59,55 @@ export function createQueue<D extends AnyJobDefinition>(options: { store: Client
       return store.enqueueJobs(jobs.map((j) => toSpec(j.type, j.input, j.options)));
     },
   };
+}
+
+/**
+ * One job as the store takes it: the input checked against its type's schema, the options against
+ * the database's bounds, the type's singleton key and (for the server) its defaults applied.
+ * Throws `unknown_job_type`, `validation_failed`, `invalid_argument` or `forbidden`. The typed
+ * enqueue API and a handler's `ctx.enqueue` both make their jobs here.
+ */
+export function jobSpec(registry: JobRegistry, type: string, input: unknown, opts: EnqueueOptions = {}, forUser = false): EnqueueSpec {
+  const definition = registry.require(type);
+  // What jsonb cannot hold (NUL, Infinity, absurd depth) is refused before zod walks it.
+  assertStorableJson(input, 'input');
+  checkOptions(opts);
+  const parsed = parseWith(definition.input, input, `input of "${type}"`);
+  // The type's singleton key, unless the call gives one.
+  if (opts.singletonKey === undefined && definition.singletonKey !== undefined) {
+    const key = typeof definition.singletonKey === 'function' ? definition.singletonKey(parsed) : definition.singletonKey;
+    if (typeof key !== 'string' || key.length < 1 || key.length > 255) {
+      throw new EdgeJobsError('invalid_argument', `the singleton key of "${type}" must be a string of 1-255 characters`);
+    }
+    assertStorableJson(key, 'options.singletonKey');
+    opts = { ...opts, singletonKey: key };
+  }
+  const given = withoutUndefined(opts);
+  if (forUser) {
+    if (definition.allowUsers === false) throw new EdgeJobsError('forbidden', `"${type}" can only be enqueued by the server`);
+    const serverOnly = SERVER_ONLY_OPTIONS.filter((k) => k in given);
+    if (serverOnly.length) throw new EdgeJobsError('forbidden', `only the server may set ${serverOnly.map((k) => `options.${k}`).join(', ')}`);
+    // The database fills in the type's defaults from its registry (users may not send them).
+    return { type, input, ...given };
+  }
+  // The input is stored as given (after validation) and parsed again by the worker, so schema
+  // defaults and transforms apply at run time, once.
+  return { type, input, ...enqueueDefaults(definition), ...given };
+}
+
+function checkOptions(opts: EnqueueOptions): void {
+  if (typeof opts !== 'object' || opts === null) throw new EdgeJobsError('invalid_argument', 'options must be an object');
+  for (const [key, value] of Object.entries(opts)) {
+    if (value === undefined) continue;
+    const check = ENQUEUE_OPTION_CHECKS[key as keyof EnqueueOptions];
+    if (!check) throw new EdgeJobsError('invalid_argument', `options.${key} is not an option (known: ${Object.keys(ENQUEUE_OPTION_CHECKS).join(', ')})`);
+    if (!check[0](value as never)) throw new EdgeJobsError('invalid_argument', `options.${key} ${check[1]}`);
+    if (typeof value === 'string') assertStorableJson(value, `options.${key}`);
+  }
+  if (opts.runAt !== undefined && opts.delayMs !== undefined) throw new EdgeJobsError('invalid_argument', 'give runAt or delayMs, not both');
+  if (opts.backoffBaseMs !== undefined && opts.backoffMaxMs !== undefined && opts.backoffMaxMs < opts.backoffBaseMs) {
+    throw new EdgeJobsError('invalid_argument', 'options.backoffMaxMs must not be below options.backoffBaseMs');
+  }
 }
 
 function withoutUndefined<T extends object>(value: T): Partial<T> {

@@ -8,7 +8,7 @@ import type { JobTypeRecord } from './job-types.ts';
 import type { JobStatus } from './states.ts';
 import type {
   ClaimedJob, CompleteItem, CompleteOutcome, EnqueueSpec, EnqueuedJob, FailItem, FailOutcome, HandBackItem,
-  HandBackOutcome, HeartbeatOutcome, JobDetails, Lease, ProgressItem, ProgressOutcome, QueueHealth, QueueSettings,
+  HandBackOutcome, HeartbeatOutcome, JobChild, JobDetails, Lease, ProgressItem, ProgressOutcome, QueueHealth, QueueSettings,
   QueueStats, ReapOutcome, ScheduleStatus, TypeStats,
 } from './store.ts';
 import type { DueSchedule, ScheduleDefinition } from './schedules.ts';
@@ -61,6 +61,7 @@ const lease = toSqlLease;
 export function toSqlComplete(item: CompleteItem): Record<string, unknown> {
   const out: Record<string, unknown> = { ...lease(item), result: item.result === undefined ? null : item.result };
   if (item.progress !== undefined) out.progress = item.progress;
+  if (item.children?.length) out.children = item.children.map(toSqlJobSpec);
   return out;
 }
 
@@ -95,7 +96,8 @@ export function fromJobRow(r: Row): JobDetails {
     runAt: date(r.run_at), createdAt: date(r.created_at), updatedAt: date(r.updated_at),
     startedAt: dateOrNull(r.started_at), finishedAt: dateOrNull(r.finished_at),
     cancelRequestedAt: dateOrNull(r.cancel_requested_at), idempotencyKey: strOrNull(r.idempotency_key),
-    expiresAt: dateOrNull(r.expires_at),
+    expiresAt: dateOrNull(r.expires_at), parentId: strOrNull(r.parent_id),
+    children: Array.isArray(r.children) ? (r.children as JobChild[]) : [],
   };
 }
 

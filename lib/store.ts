@@ -73,6 +73,17 @@ export interface JobDetails {
   cancelRequestedAt: Date | null;
   idempotencyKey: string | null;
   expiresAt: Date | null;
+  /** The job whose handler enqueued this one (ctx.enqueue), or null. */
+  parentId: string | null;
+  /** The jobs this one's handler enqueued, in the order it enqueued them. */
+  children: JobChild[];
+}
+
+/** A follow-up job, as its parent's details list it. */
+export interface JobChild {
+  id: string;
+  type: string;
+  status: JobStatus;
 }
 
 export interface ListJobsFilter {
@@ -126,6 +137,11 @@ export interface Lease {
 export interface CompleteItem extends Lease {
   result?: unknown;
   progress?: unknown;
+  /**
+   * Follow-up jobs (at most 1000), written in the completion's transaction: only if the job is
+   * completed, owned by its owner, each recording it as its parent.
+   */
+  children?: EnqueueSpec[];
 }
 
 export interface FailItem extends Lease {
@@ -148,7 +164,11 @@ export interface ProgressItem extends Lease {
   checkpoint?: unknown;
 }
 
-export type CompleteOutcome = { id: string; outcome: 'completed' | 'lease_lost' };
+/**
+ * `completed` or `lease_lost`; when its children were refused, the job is not completed but
+ * failed (error code `children_refused`), and the outcome is that failure's.
+ */
+export type CompleteOutcome = { id: string; outcome: 'completed' | 'lease_lost' | 'retrying' | 'failed' | 'cancelled' };
 export type FailOutcome = { id: string; outcome: 'retrying' | 'failed' | 'cancelled' | 'lease_lost'; runAt: Date | null };
 export type HandBackOutcome = { id: string; outcome: 'queued' | 'cancelled' | 'lease_lost' };
 export type HeartbeatOutcome = { id: string; outcome: 'extended' | 'lease_lost'; lockedUntil: Date | null; cancelRequested: boolean };

@@ -21,6 +21,10 @@ export interface JobView {
   updatedAt: string;
   startedAt: string | null;
   finishedAt: string | null;
+  /** The job whose handler enqueued this one (ctx.enqueue), or null. */
+  parentId: string | null;
+  /** The follow-up jobs this one's handler enqueued (written with its completion), in the order it enqueued them. */
+  children: Array<{ id: string; type: string; status: JobStatus; statusUrl: string }>;
   /** The private Realtime topic this job's changes are broadcast on (signed-in users only). */
   realtimeTopic: string | null;
 }

@@ -226,6 +226,8 @@ export function createJobRoutes<D extends AnyJobDefinition>(options: JobRoutesOp
       updatedAt: job.updatedAt.toISOString(),
       startedAt: job.startedAt?.toISOString() ?? null,
       finishedAt: job.finishedAt?.toISOString() ?? null,
+      parentId: job.parentId,
+      children: job.children.map((c) => ({ ...c, statusUrl: `${basePath}/${c.id}` })),
       // The private Realtime topic the job's changes are broadcast on (see the broadcast migration).
       realtimeTopic: caller.kind === 'user' && caller.accessToken ? `edgejobs:${caller.userId}:job:${job.id}` : null,
     };

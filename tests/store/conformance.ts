@@ -91,14 +91,16 @@ export function storeConformance(name: string, setup: () => ConformanceSetup): v
       const [beat] = await store.heartbeatJobs([a], 60_000);
       expect(beat).toMatchObject({ id: a.id, outcome: 'extended', cancelRequested: false });
       expect((await store.saveJobProgress([{ ...a, progress: { pct: 50 }, checkpoint: { at: 5 } }]))[0]).toMatchObject({ outcome: 'saved' });
-      expect(await store.completeJobs([{ id: a.id, leaseToken: a.leaseToken, result: { ok: true } }])).toEqual([{ id: a.id, outcome: 'completed' }]);
+      const child = { type, input: { n: 4 }, delayMs: 60_000 };
+      expect(await store.completeJobs([{ id: a.id, leaseToken: a.leaseToken, result: { ok: true }, children: [child] }])).toEqual([{ id: a.id, outcome: 'completed' }]);
       expect(await store.completeJobs([{ id: a.id, leaseToken: a.leaseToken, result: { again: true } }])).toEqual([{ id: a.id, outcome: 'lease_lost' }]);
       const [failed] = await store.failJobs([{ ...b, error: { name: 'Error', code: 'handler_error', message: 'boom' } }]);
       expect(failed).toMatchObject({ id: b.id, outcome: 'retrying' });
       expect(failed!.runAt).toBeInstanceOf(Date);
       expect(await store.handBackJobs([{ ...c, checkpoint: { step: 2 } }])).toEqual([{ id: c.id, outcome: 'queued' }]);
       const done = await store.getJob(a.id);
-      expect(done).toMatchObject({ status: 'completed', result: { ok: true }, progress: { pct: 50 } });
+      expect(done).toMatchObject({ status: 'completed', result: { ok: true }, progress: { pct: 50 }, parentId: null, children: [{ type, status: 'queued' }] });
+      expect(await store.getJob(done!.children[0]!.id)).toMatchObject({ parentId: a.id, input: { n: 4 }, children: [] });
       expect(done!.finishedAt).toBeInstanceOf(Date);
       expect(await store.reapExpiredLeases(10)).toEqual([]);
     });
