@@ -4,7 +4,8 @@
  * connections, concurrency 1-50, batches 1-1000, leases down to 1 s with heartbeats down to
  * 200 ms, deadlines that cut drains off mid-way, drains stopped from outside with or without a
  * grace, one that waits for work) and a mix of jobs (fast, slow, synchronous, asynchronous,
- * failing, permanent, timing out, cancelled mid-run, checkpointing, retrying later, delayed) over
+ * failing, permanent, timing out, cancelled mid-run, checkpointing, retrying later, delayed,
+ * enqueuing follow-up jobs with ctx.enqueue) over
  * a plain queue, a queue with a concurrency limit and a paused one. After every run:
  *
  * 1. every claimed job reached exactly one recorded outcome, and no lease was lost;
@@ -17,7 +18,8 @@
  * 6. every lease claimed got exactly one outcome write, and no write was for a lease not claimed
  *    (a ledger kept from the store calls, so one job counted twice cannot hide another dropped);
  * and, after a last drain that runs what is left: every job ended, a completed one completed
- * exactly once.
+ * exactly once, and a job that enqueued follow-up jobs has them exactly once if it completed and
+ * none otherwise.
  *
  * `EDGEJOBS_FUZZ_RUNS` (default 8) sets the number of runs, `EDGEJOBS_FUZZ_SEED` replays one.
  * A failing run prints its seed and configuration.
@@ -138,6 +140,17 @@ const registry = createRegistry([
     },
   }),
   defineJob({
+    type: 'fz.chain', input: z.object({ children: z.number(), failTimes: z.number(), ms: z.number() }),
+    retry: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 20 },
+    handler: async ({ children, failTimes, ms }, ctx) => {
+      started(ctx.job.id, ctx.job.attempt);
+      for (let i = 0; i < children; i++) ctx.enqueue('fz.sync', { spinMs: 0 }, { priority: 3 });
+      await sleep(ms, ctx.signal);
+      if (ctx.job.attempt <= failTimes) throw new Error(`chain fail ${ctx.job.attempt}`);
+      return { children };
+    },
+  }),
+  defineJob({
     type: 'fz.later', input: z.object({}),
     handler: (_i, ctx) => {
       started(ctx.job.id, ctx.job.attempt);
@@ -214,7 +227,7 @@ function plan(seed: number) {
   const total = r.int(20, 250);
   for (let i = 0; i < total; i++) {
     const queue = r.pick(['default', 'default', 'limited', 'paused'] as const);
-    const kind = r.pick(['sync', 'sync', 'async', 'async', 'fail', 'permanent', 'timeout', 'step', 'later', 'cancel'] as const);
+    const kind = r.pick(['sync', 'sync', 'async', 'async', 'fail', 'permanent', 'timeout', 'step', 'later', 'cancel', 'chain'] as const);
     // Retries come due after 5-20 ms (the SQL default backoff starts at a second).
     const base = { queue, priority: r.int(0, 2), backoffBaseMs: 5, backoffMaxMs: 20, ...(r.chance(0.1) ? { delayMs: r.int(50, 400) } : {}) };
     const slow = queue === 'limited' ? r.int(20, 120) : r.int(0, 300);
@@ -226,6 +239,7 @@ function plan(seed: number) {
       case 'timeout': jobs.push({ ...base, type: 'fz.timeout', input: { honour: r.chance(0.5) } }); break;
       case 'step': jobs.push({ ...base, type: 'fz.step', input: { steps: r.int(2, 5), stepMs: r.int(20, 150) } }); break;
       case 'later': jobs.push({ ...base, type: 'fz.later', input: {} }); break;
+      case 'chain': jobs.push({ ...base, type: 'fz.chain', input: { children: r.int(1, 3), failTimes: r.int(0, 2), ms: r.chance(0.5) ? 0 : slow } }); break;
       case 'cancel': jobs.push({ ...base, type: 'fz.async', input: { ms: 800 }, idempotencyKey: `cancel-${i}` }); break;
     }
   }
@@ -394,9 +408,21 @@ async function check(seed: number, { p, summaries, stalls }: Awaited<ReturnType<
       waitForWork: (ms, signal) => sleep(Math.min(ms, 50), signal).catch(() => {}),
     });
   }
-  const end = await db.sql`select id, type, status, attempts from edgejobs.jobs`;
+  const end = await db.sql`select id, type, status, attempts, input, parent_id, child_ids from edgejobs.jobs`;
   expect(end.filter((j) => !['completed', 'failed', 'cancelled'].includes(j.status)).map((j) => `${j.id} ${j.type} ${j.status}`)).toEqual([]);
-  expect(end.length).toBe(p.jobs.length);
+  // Follow-up jobs: exactly the declared number for a completed parent (each recording it, in
+  // its child_ids), none for any other; and no job else has a parent.
+  const childrenOf = new Map<string, string[]>();
+  for (const j of end) if (j.parent_id) childrenOf.set(j.parent_id, [...(childrenOf.get(j.parent_id) ?? []), j.id]);
+  let expectedChildren = 0;
+  for (const j of end.filter((x) => x.type === 'fz.chain')) {
+    const want = j.status === 'completed' ? (j.input as { children: number }).children : 0;
+    expectedChildren += want;
+    expect(childrenOf.get(j.id)?.length ?? 0, `children of ${j.id} (${j.status})`).toBe(want);
+    expect([...(j.child_ids ?? [])].sort(), `child_ids of ${j.id}`).toEqual([...(childrenOf.get(j.id) ?? [])].sort());
+  }
+  expect([...childrenOf.keys()].filter((id) => end.find((j) => j.id === id)?.type !== 'fz.chain'), 'parents that are not chains').toEqual([]);
+  expect(end.length).toBe(p.jobs.length + expectedChildren);
   for (const j of end) {
     expect(ledger.completed.get(j.id) ?? 0, `completions of ${j.id} (${j.status})`).toBe(j.status === 'completed' ? 1 : 0);
     if (j.status === 'completed') expect(starts.get(j.id)?.length ?? 0, `runs of completed ${j.id}`).toBeGreaterThanOrEqual(1);
