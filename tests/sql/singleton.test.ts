@@ -2,7 +2,8 @@
  * Singleton keys: at most one job per (type, key, owner) queued or processing; a second enqueue
  * answers the live job (replayed) instead of storing another, also under 50 concurrent enqueues
  * on separate connections; the key frees when the job ends; owners do not collide; a type's own
- * key (defineJob's singletonKey) applies through the TypeScript API.
+ * key (defineJob's singletonKey) applies through the TypeScript API; the live job ending in the
+ * middle of an enqueue fails it as retryable rather than answer nothing.
  */
 import { randomUUID } from 'node:crypto';
 import { expect, it } from 'vitest';
@@ -11,9 +12,11 @@ import { createRegistry, defineJob } from '../../lib/job.ts';
 import { createQueue } from '../../lib/queue.ts';
 import { createPostgresStore } from '../../lib/postgres-store.ts';
 import { useTestDb } from '../support/db.ts';
+import { waitFor } from '../support/wait.ts';
 
 const db = useTestDb({ truncate: ['edgejobs.jobs'] });
 const live = async (key: string) => db.sql<{ id: string; status: string }[]>`select id, status from edgejobs.jobs where singleton_key = ${key} order by created_at`;
+const liveWithKey = async (key: string) => db.sql`select id from edgejobs.jobs where singleton_key = ${key} and status in ('queued', 'processing')`;
 
 it('50 concurrent enqueues of one key store one job and all answer it', async () => {
   const stores = Array.from({ length: 10 }, () => createPostgresStore({ sql: db.connect(5) }));
@@ -63,4 +66,28 @@ it("a type's singleton key, made from its input, applies through the TypeScript 
   expect((await queue.enqueue('account.sync', { account: 'other' })).replayed).toBe(false);
   expect((await queue.enqueue('account.sync', { account: 'acme' }, { singletonKey: 'manual' })).replayed).toBe(false);
   expect((await db.sql`select singleton_key from edgejobs.jobs where id = ${first.id}`)[0]!.singleton_key).toBe('account:acme');
+});
+
+it("the live job ending between the insert and the answer fails the enqueue as retryable (40001); trying again stores a new job", async () => {
+  const [live] = await db.store.enqueueJobs([{ type: 'race.t', singletonKey: 'r' }]);
+  // Pause every enqueue right after its insert, until the test lets it go (an advisory lock).
+  await db.sql`create function public.test_pause() returns trigger language plpgsql as $$
+    begin perform pg_advisory_lock(4242); perform pg_advisory_unlock(4242); return null; end $$`;
+  await db.sql`create trigger test_pause after insert on edgejobs.jobs for each statement execute function public.test_pause()`;
+  const holder = db.connect(1);
+  try {
+    await holder`select pg_advisory_lock(4242)`;
+    const enqueue = db.store.enqueueJobs([{ type: 'race.t', singletonKey: 'r' }]).then(() => null, (error: unknown) => error);
+    await waitFor(async () => (await db.sql`select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted`)[0]!.n === 1, 'the enqueue to pause');
+    await db.sql`update edgejobs.jobs set status = 'cancelled', finished_at = now() where id = ${live!.id}`; // the live job ends
+    await holder`select pg_advisory_unlock(4242)`;
+    expect(await enqueue).toMatchObject({ code: 'database_unavailable', retryable: true, details: { sqlstate: '40001' } });
+  } finally {
+    await db.sql`drop trigger test_pause on edgejobs.jobs`;
+    await db.sql`drop function public.test_pause()`;
+    await holder.end();
+  }
+  expect(await liveWithKey('r')).toEqual([]); // the refused enqueue stored nothing
+  const [again] = await db.store.enqueueJobs([{ type: 'race.t', singletonKey: 'r' }]);
+  expect(again).toMatchObject({ replayed: false, status: 'queued' });
 });
