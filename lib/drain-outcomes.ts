@@ -7,6 +7,7 @@
  */
 import { createBatcher } from './batcher.ts';
 import { coerceError, type ErrorJson } from './errors.ts';
+import { MAX_CHAINED_COMPLETIONS_PER_CALL } from './limits.ts';
 import type { HeldJob, HeldJobs } from './held-jobs.ts';
 import type { Logger } from './logger.ts';
 import { retryTransient } from './retry.ts';
@@ -49,9 +50,12 @@ export interface Outcomes {
  * batchers, the counts and the release of each job; each kind is a short block.
  */
 export function createOutcomes({ store, held, counts, until, log, onReleased, onChildrenWritten }: OutcomesOptions): Outcomes {
-  const retried = <I, O>(name: string, write: (items: I[]) => Promise<O[]>) =>
-    createBatcher((items: I[]) => retryTransient(() => write(items), until, log, name));
+  const retried = <I, O>(name: string, write: (items: I[]) => Promise<O[]>, maxBatch?: number) =>
+    createBatcher((items: I[]) => retryTransient(() => write(items), until, log, name), maxBatch);
   const completes = retried('complete_jobs', (items: Parameters<WorkerStore['completeJobs']>[0]) => store.completeJobs(items));
+  // Completions with follow-up jobs apart, a few to a call: the plain ones keep their one-statement
+  // path, and a call stays small (each run's children are capped in size).
+  const chainedCompletes = retried('complete_jobs', (items: Parameters<WorkerStore['completeJobs']>[0]) => store.completeJobs(items), MAX_CHAINED_COMPLETIONS_PER_CALL);
   const fails = retried('fail_jobs', (items: Parameters<WorkerStore['failJobs']>[0]) => store.failJobs(items));
   const handBacks = retried('hand_back_jobs', (items: Parameters<WorkerStore['handBackJobs']>[0]) => store.handBackJobs(items));
   const saves = retried('save_job_progress', (items: Parameters<WorkerStore['saveJobProgress']>[0]) => store.saveJobProgress(items));
@@ -86,8 +90,9 @@ export function createOutcomes({ store, held, counts, until, log, onReleased, on
 
   return {
     complete(entry, result) {
+      const batcher = entry.children ? chainedCompletes : completes;
       const item = entry.children ? { ...lease(entry), result, children: entry.children } : { ...lease(entry), result };
-      completes.push(item, written(entry, (r) => {
+      batcher.push(item, written(entry, (r) => {
         if (r.outcome === 'completed') {
           counts.completed++;
           if (entry.children) onChildrenWritten();
@@ -130,8 +135,8 @@ export function createOutcomes({ store, held, counts, until, log, onReleased, on
     },
     async flush() {
       // A hand-back or fail may be pushed while another batch is written: flush until all are idle.
-      while (completes.pending + fails.pending + handBacks.pending + saves.pending > 0) {
-        await Promise.all([completes.flush(), fails.flush(), handBacks.flush(), saves.flush()]);
+      while (completes.pending + chainedCompletes.pending + fails.pending + handBacks.pending + saves.pending > 0) {
+        await Promise.all([completes.flush(), chainedCompletes.flush(), fails.flush(), handBacks.flush(), saves.flush()]);
       }
     },
   };

@@ -6,7 +6,7 @@ import { EdgeJobsError } from './errors.ts';
 import type { HeldJob } from './held-jobs.ts';
 import type { AnyJobDefinition, JobContext, JobRegistry } from './job.ts';
 import { assertStorableJson } from './json-value.ts';
-import { MAX_CHILDREN_PER_RUN } from './limits.ts';
+import { MAX_CHILDREN_BYTES_PER_RUN, MAX_CHILDREN_PER_RUN } from './limits.ts';
 import type { Logger } from './logger.ts';
 import { jobSpec } from './queue.ts';
 import type { LazyAbort } from './run-job.ts';
@@ -28,6 +28,7 @@ export interface JobContextOptions {
 export function jobContext({ entry, definition, registry, abort, stopAt, log, saveCheckpoint }: JobContextOptions): JobContext {
   const { job } = entry;
   let jobLog: Logger | undefined;
+  let childBytes = 0;
   return {
     job: {
       id: job.id, type: job.type, queue: job.queue, priority: job.priority, attempt: job.attempt,
@@ -62,7 +63,16 @@ export function jobContext({ entry, definition, registry, abort, stopAt, log, sa
       if (children.length >= MAX_CHILDREN_PER_RUN) {
         throw new EdgeJobsError('invalid_argument', `job ${job.id}: at most ${MAX_CHILDREN_PER_RUN} follow-up jobs per run; enqueue a job that fans out instead`);
       }
-      children.push(jobSpec(registry, type, input, options));
+      // A copy, as it will be sent: the handler may change its object after the call.
+      assertStorableJson(input, 'input'); // before the copy: JSON would turn Infinity into null
+      const { value, bytes } = snapshot(input, 'input');
+      if (childBytes + bytes > MAX_CHILDREN_BYTES_PER_RUN) {
+        throw new EdgeJobsError('invalid_argument', `job ${job.id}: the follow-up jobs' inputs exceed ${MAX_CHILDREN_BYTES_PER_RUN} bytes in all; pass references (e.g. to Supabase Storage) instead`);
+      }
+      const runAt = options?.runAt;
+      const spec = jobSpec(registry, type, value, options && (runAt instanceof Date ? { ...options, runAt: new Date(runAt.getTime()) } : { ...options }));
+      childBytes += bytes;
+      children.push(spec);
     },
     // Made on first use: most handlers never log.
     get log() {
@@ -74,4 +84,19 @@ export function jobContext({ entry, definition, registry, abort, stopAt, log, sa
       });
     },
   };
+}
+
+const utf8 = new TextEncoder();
+
+/** A JSON copy of a value (what the database will store) and its size in bytes. */
+function snapshot(value: unknown, what: string): { value: unknown; bytes: number } {
+  if (value === undefined) return { value: undefined, bytes: 2 };
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch (error) {
+    throw new EdgeJobsError('invalid_argument', `${what} cannot be sent as JSON: ${(error as Error).message}`);
+  }
+  if (text === undefined) throw new EdgeJobsError('invalid_argument', `${what} cannot be sent as JSON (a ${typeof value})`);
+  return { value: JSON.parse(text), bytes: utf8.encode(text).length };
 }

@@ -92,22 +92,25 @@ export function jobSpec(registry: JobRegistry, type: string, input: unknown, opt
   }
   // The input is stored as given (after validation) and parsed again by the worker, so schema
   // defaults and transforms apply at run time, once.
-  return { type, input, ...enqueueDefaults(definition), ...given };
+  const spec: EnqueueSpec = { type, input, ...withoutUndefined(enqueueDefaults(definition)), ...given };
+  // As the database will see it: the call's options over the type's, over its defaults (1 s, 1 h).
+  if ((spec.backoffMaxMs ?? 3_600_000) < (spec.backoffBaseMs ?? 1_000)) {
+    throw new EdgeJobsError('invalid_argument', `the retry delay's cap (backoffMaxMs ${spec.backoffMaxMs ?? 3_600_000}) is below its base (backoffBaseMs ${spec.backoffBaseMs ?? 1_000}) for "${type}"`);
+  }
+  return spec;
 }
 
 function checkOptions(opts: EnqueueOptions): void {
   if (typeof opts !== 'object' || opts === null) throw new EdgeJobsError('invalid_argument', 'options must be an object');
   for (const [key, value] of Object.entries(opts)) {
-    if (value === undefined) continue;
-    const check = ENQUEUE_OPTION_CHECKS[key as keyof EnqueueOptions];
+    // null is absent, as the database reads it (JavaScript callers send it).
+    if (value === undefined || value === null) continue;
+    const check = Object.hasOwn(ENQUEUE_OPTION_CHECKS, key) ? ENQUEUE_OPTION_CHECKS[key as keyof EnqueueOptions] : undefined;
     if (!check) throw new EdgeJobsError('invalid_argument', `options.${key} is not an option (known: ${Object.keys(ENQUEUE_OPTION_CHECKS).join(', ')})`);
     if (!check[0](value as never)) throw new EdgeJobsError('invalid_argument', `options.${key} ${check[1]}`);
     if (typeof value === 'string') assertStorableJson(value, `options.${key}`);
   }
   if (opts.runAt !== undefined && opts.delayMs !== undefined) throw new EdgeJobsError('invalid_argument', 'give runAt or delayMs, not both');
-  if (opts.backoffBaseMs !== undefined && opts.backoffMaxMs !== undefined && opts.backoffMaxMs < opts.backoffBaseMs) {
-    throw new EdgeJobsError('invalid_argument', 'options.backoffMaxMs must not be below options.backoffBaseMs');
-  }
 }
 
 function withoutUndefined<T extends object>(value: T): Partial<T> {

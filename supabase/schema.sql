@@ -1646,7 +1646,7 @@ declare
   v_children uuid[];
   v_message text;
 begin
-  if not (complete_jobs.jobs @? '$[*].children ? (@.size() > 0)') then
+  if not (complete_jobs.jobs @? '$[*] ? (exists(@.children[0]))') then
     -- No follow-up jobs (the common case): one statement.
     return query select c.id, c.outcome from edgejobs.complete_leased_jobs(complete_jobs.jobs) c;
     return;
@@ -1694,8 +1694,10 @@ begin
       end if;
       v_out[v.ord] := v_outcome;
     exception
+      -- Refusals of the children themselves (the SQL API's, and any data, constraint or size
+      -- error); transient ones (serialization, deadlock, connection) go on and fail the call.
       when sqlstate 'EJ001' or sqlstate 'EJ002' or sqlstate 'EJ003' or sqlstate 'EJ006' or sqlstate 'EJ007'
-           or insufficient_privilege or check_violation then
+           or insufficient_privilege or data_exception or integrity_constraint_violation or program_limit_exceeded then
         -- Refused children undo the completion (this block's subtransaction): the run fails,
         -- and is retried like any failed run.
         get stacked diagnostics v_message = message_text;

@@ -104,6 +104,9 @@ it('bad follow-up jobs throw at ctx.enqueue (the run fails with that error, noth
     [(ctx) => ctx.enqueue('report.email', { file: 'x' }, { delay: 5 } as never), 'invalid_argument', 'options.delay is not an option'],
     [(ctx) => ctx.enqueue('report.email', { file: 'x\u0000' }), 'invalid_argument', 'NUL'],
     [(ctx) => { for (let i = 0; i <= 1000; i++) ctx.enqueue('report.email', { file: `${i}` }); }, 'invalid_argument', 'at most 1000 follow-up jobs'],
+    [(ctx) => { for (let i = 0; i < 9; i++) ctx.enqueue('report.email', { file: 'x'.repeat(1_000_000) }); }, 'invalid_argument', 'exceed 8388608 bytes in all'],
+    [(ctx) => ctx.enqueue('report.email', { file: 'x' }, { backoffBaseMs: 7_200_000 }), 'invalid_argument', 'is below its base'],
+    [(ctx) => ctx.enqueue('report.email', { file: 'x' }, { runAt: new Date('+010000-01-01T00:00:00Z') }), 'invalid_argument', 'options.runAt'],
   ];
   for (const [act, code, message] of cases) {
     behaviour = (ctx) => {
@@ -117,6 +120,23 @@ it('bad follow-up jobs throw at ctx.enqueue (the run fails with that error, noth
     expect(job!.error.message).toContain(message);
   }
   expect(await db.sql`select id from edgejobs.jobs where type = 'report.email'`).toHaveLength(0);
+});
+
+it('ctx.enqueue takes a copy: changing the object after the call changes nothing', async () => {
+  behaviour = (ctx) => {
+    const item = { file: '' };
+    for (const file of ['a', 'b', 'c']) {
+      item.file = file;
+      ctx.enqueue('report.email', item);
+    }
+    item.file = 'x\u0000'; // would be refused by Postgres, and fail the whole completion batch
+    return null;
+  };
+  const { id } = await createQueue({ store: db.store, registry }).enqueue('test.scripted', {});
+  expect(await run()).toMatchObject({ completed: 4, unrecorded: 0 });
+  const parent = await db.store.getJob(id);
+  const inputs = await Promise.all(parent!.children.map(async (c) => (await db.store.getJob(c.id))!.input));
+  expect(inputs).toEqual([{ file: 'a' }, { file: 'b' }, { file: 'c' }]);
 });
 
 it('ctx.enqueue after the handler returned throws; the completion carried only what came before', async () => {

@@ -74,6 +74,20 @@ it('refused children fail that run only: the batch around it completes, answers 
   expect((await db.sql`select parent_id from edgejobs.jobs where type = 'b'`).map((x) => x.parent_id)).toEqual([chained!.id]);
 });
 
+it('children the database cannot read (a nested array, a number or time zone out of range) fail their job alone', async () => {
+  const odd = [[[]], [{ type: 'b', delay_seconds: 'TINY' }], [{ type: 'b', run_at: '2026-01-01T00:00:00+99:00' }], [{ type: 'b', run_at: '2026-01-01T00:00:00-1600' }]];
+  await db.store.enqueueJobs([...odd.map(() => ({ type: 'a' })), { type: 'a' }]);
+  const claimed = await claimAll(['a']);
+  const items = claimed.map((c, i) => ({ id: c.id, lease_token: c.leaseToken, result: i, ...(i < odd.length ? { children: odd[i] } : {}) }));
+  // 1e-400 is a number JSON can carry and Postgres cannot (JavaScript reads it as 0): sent as text.
+  const text = JSON.stringify(items).replace('"TINY"', '1e-400');
+  const answer = await db.sql<{ id: string; outcome: string }[]>`select * from public.complete_jobs(${text}::text::jsonb)`;
+  expect(answer.map((a) => a.outcome)).toEqual([...odd.map(() => 'retrying'), 'completed']);
+  const errors = await db.sql<{ error: { code: string } }[]>`select error from edgejobs.jobs where status = 'queued' and type = 'a'`;
+  expect(errors.map((e) => e.error.code)).toEqual(odd.map(() => 'children_refused'));
+  expect(await db.sql`select id from edgejobs.jobs where type = 'b'`).toHaveLength(0);
+});
+
 it('a child answered by a live singleton job is not recorded as a child; malformed children are refused for the call', async () => {
   const [live] = await db.store.enqueueJobs([{ type: 'sync', singletonKey: 'acct' }]);
   await db.store.enqueueJobs([{ type: 'a' }]);

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { EdgeJobsError } from '../../lib/errors.ts';
+import { createRegistry, defineJob } from '../../lib/job.ts';
+import { jobSpec, type EnqueueOptions } from '../../lib/queue.ts';
+import type { EnqueueSpec } from '../../lib/store.ts';
 import { useTestDb } from '../support/db.ts';
 
 const db = useTestDb();
@@ -151,5 +155,49 @@ describe('idempotency keys', () => {
     ]);
     expect(jobs[0]!.id).toBe(jobs[1]!.id);
     expect(jobs.map((j) => j.replayed)).toEqual([false, true]);
+  });
+});
+
+describe('the TypeScript checks of enqueue options match the database', () => {
+  // jobSpec (createQueue, ctx.enqueue) checks options before anything is sent; each value at and
+  // past a bound must be accepted or refused by both alike.
+  const registry = createRegistry([defineJob({ type: 'opt.bounds', input: z.unknown(), handler: () => null })]);
+  const emoji = (n: number) => '😀'.repeat(n);
+  const cases: Array<[string, Record<string, unknown>, boolean]> = [
+    ['queue of 64', { queue: 'q'.repeat(64) }, true], ['queue of 65', { queue: 'q'.repeat(65) }, false], ['queue with a space', { queue: 'a b' }, false],
+    ['priority 1e6', { priority: 1_000_000 }, true], ['priority -1e6-1', { priority: -1_000_001 }, false], ['priority 1.5', { priority: 1.5 }, false],
+    ['runAt in year 9999', { runAt: new Date('9999-12-31T00:00:00Z') }, true], ['runAt in year 10000', { runAt: new Date('+010000-01-01T00:00:00Z') }, false],
+    ['runAt in year 1', { runAt: new Date('0001-01-01T00:00:00Z') }, true], ['runAt in year 0', { runAt: new Date('0000-01-01T00:00:00Z') }, false],
+    ['delayMs 0', { delayMs: 0 }, true], ['delayMs a year', { delayMs: 31_536_000_000 }, true], ['delayMs past a year', { delayMs: 31_536_001_000 }, false], ['delayMs -1', { delayMs: -1 }, false],
+    ['maxAttempts 1000', { maxAttempts: 1000 }, true], ['maxAttempts 1001', { maxAttempts: 1001 }, false], ['maxAttempts 0', { maxAttempts: 0 }, false],
+    ['backoffBaseMs 1', { backoffBaseMs: 1 }, true], ['backoffBaseMs 0.5', { backoffBaseMs: 0.5 }, false],
+    ['backoffBaseMs a day, alone (over the 1 h default cap)', { backoffBaseMs: 86_400_000 }, false],
+    ['backoffBaseMs and backoffMaxMs a day', { backoffBaseMs: 86_400_000, backoffMaxMs: 86_400_000 }, true],
+    ['backoffMaxMs 30 days', { backoffMaxMs: 2_592_000_000 }, true], ['backoffMaxMs past 30 days', { backoffMaxMs: 2_592_001_000 }, false],
+    ['backoffMaxMs below the base', { backoffBaseMs: 2_000, backoffMaxMs: 1_000 }, false],
+    ['idempotencyKey of 255 emoji', { idempotencyKey: emoji(255) }, true], ['idempotencyKey of 256 emoji', { idempotencyKey: emoji(256) }, false],
+    ['singletonKey of 255', { singletonKey: 's'.repeat(255) }, true], ['singletonKey empty', { singletonKey: '' }, false],
+    ['keepForMs 1', { keepForMs: 1 }, true], ['keepForMs ten years', { keepForMs: 315_360_000_000 }, true], ['keepForMs past ten years', { keepForMs: 315_360_001_000 }, false],
+  ];
+  it.each(cases)('%s', async (_name, options, accepted) => {
+    const ts = (() => {
+      try {
+        jobSpec(registry, 'opt.bounds', {}, options as EnqueueOptions);
+        return true;
+      } catch (error) {
+        expect(error).toMatchObject({ code: 'invalid_argument' });
+        return false;
+      }
+    })();
+    const inDatabase = await db.store.enqueueJobs([{ type: 'opt.bounds', input: {}, ...options } as EnqueueSpec]).then(() => true, () => false);
+    expect({ ts, inDatabase }).toEqual({ ts: accepted, inDatabase: accepted });
+  });
+
+  it('refuses unknown and inherited option names by name, and reads null as absent', () => {
+    for (const key of ['delay', 'constructor', 'toString', '__proto__']) {
+      const options = JSON.parse(`{"${key}": 1}`) as EnqueueOptions;
+      expect(() => jobSpec(registry, 'opt.bounds', {}, options)).toThrow(expect.objectContaining({ code: 'invalid_argument', message: expect.stringContaining(`options.${key} is not an option`) }));
+    }
+    expect(jobSpec(registry, 'opt.bounds', {}, { queue: null } as never)).toMatchObject({ type: 'opt.bounds' });
   });
 });
