@@ -80,7 +80,7 @@ export type Database = {
             }[]
                            },
 "get_queue_stats":
-{ Args: Record<PropertyKey, never>; Returns: {
+{ Args: { "finished_within"?: string }; Returns: {
               "cancelled": number,"completed": number,"failed": number,"oldest_ready_at": string,"processing": number,"queue": string,"ready": number,"scheduled": number,"type": string
             }[]
                            },

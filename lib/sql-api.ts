@@ -134,8 +134,8 @@ export const SQL_API = {
   }),
 
   getQueueStats: call({
-    fn: 'get_queue_stats', who: 'service', args: {}, returns: 'rows',
-    input: () => ({}),
+    fn: 'get_queue_stats', who: 'service', args: { finished_within: 'interval' }, returns: 'rows',
+    input: (finishedWithinMs: number = 3600 * 1000) => ({ finished_within: intervalFromMs(finishedWithinMs) }),
     output: (a) => rows(a).map(fromQueueStatsRow),
   }),
   getQueueHealth: call({

@@ -193,6 +193,7 @@ export interface QueueStats {
   ready: number;
   scheduled: number;
   processing: number;
+  /** Completed, failed and cancelled within the window asked for (getQueueStats' finishedWithinMs). */
   completed: number;
   failed: number;
   cancelled: number;
@@ -288,7 +289,11 @@ export interface WorkerStore {
 
 /** Calls for operators (service role, dashboard). */
 export interface OperatorStore {
-  getQueueStats(): Promise<QueueStats[]>;
+  /**
+   * Per queue and type: the live jobs, and those that finished within `finishedWithinMs`
+   * (default an hour, at most 31 days). Index-driven: no scan of the retained jobs.
+   */
+  getQueueStats(finishedWithinMs?: number): Promise<QueueStats[]>;
   getQueueHealth(): Promise<QueueHealth>;
   retryFailedJobs(filter?: RetryFailedFilter): Promise<number>;
   purgeJobs(options?: { olderThanMs?: number; limit?: number }): Promise<number>;

@@ -1980,18 +1980,60 @@ $function$;
 -- privileges: service_role=X/postgres
 comment on function public.get_queue_health(interval) is 'edgejobs operator: queue depth (ready, scheduled, processing), age in seconds of the oldest ready job, the last recorded worker run and its status, the last success (a run that succeeded, or a drain that found nothing), how many runs in a row have failed or been lost since, and when a worker was last seen. Ready jobs whose type no worker seen within worker_seen_within (default 10 minutes) runs are counted as unhandled (with their types), not as ready: no worker will take them until one that runs their type starts.';
 
-CREATE OR REPLACE FUNCTION public.get_queue_stats()
+CREATE OR REPLACE FUNCTION public.get_queue_stats(finished_within interval DEFAULT '01:00:00'::interval)
  RETURNS TABLE(queue text, type text, ready bigint, scheduled bigint, processing bigint, completed bigint, failed bigint, cancelled bigint, oldest_ready_at timestamp with time zone)
- LANGUAGE sql
+ LANGUAGE plpgsql
  STABLE SECURITY DEFINER
  SET search_path TO ''
 AS $function$
-  select s.queue, s.type, s.ready, s.scheduled, s.processing, s.completed, s.failed, s.cancelled, s.oldest_ready_at
-  from edgejobs.queue_stats s
-  order by s.queue, s.type
+begin
+  if finished_within is null or finished_within < interval '0' or finished_within > interval '31 days' then
+    raise exception 'edgejobs: finished_within must be between 0 and 31 days' using errcode = 'EJ001';
+  end if;
+  return query
+  with recursive types(type) as (
+    -- Each type that has finished jobs, by a loose scan of jobs_type_finished_idx (one probe per type).
+    (select j.type from edgejobs.jobs j where j.finished_at is not null order by j.type limit 1)
+    union all
+    select (select j.type from edgejobs.jobs j where j.finished_at is not null and j.type > t.type order by j.type limit 1)
+    from types t where t.type is not null
+  ),
+  live as (
+    select j.queue, j.type,
+           count(*) filter (where j.status = 'queued' and j.run_at <= now()) as ready,
+           count(*) filter (where j.status = 'queued' and j.run_at > now()) as scheduled,
+           count(*) filter (where j.status = 'processing') as processing,
+           min(j.run_at) filter (where j.status = 'queued' and j.run_at <= now()) as oldest_ready_at
+    from edgejobs.jobs j
+    where j.status = 'queued' or j.status = 'processing'
+    group by j.queue, j.type
+  ),
+  finished as (
+    -- Aggregated inside the lateral, per type: the planner then walks each type's index range
+    -- rather than joining the types to a scan of every finished job.
+    select t.type, f.queue, f.completed, f.failed, f.cancelled
+    from types t
+    cross join lateral (
+      select j.queue,
+             count(*) filter (where j.status = 'completed') as completed,
+             count(*) filter (where j.status = 'failed') as failed,
+             count(*) filter (where j.status = 'cancelled') as cancelled
+      from edgejobs.jobs j
+      where j.type = t.type and j.finished_at is not null and j.finished_at >= now() - get_queue_stats.finished_within
+      group by j.queue
+    ) f
+    where t.type is not null
+  )
+  select coalesce(l.queue, f.queue), coalesce(l.type, f.type),
+         coalesce(l.ready, 0), coalesce(l.scheduled, 0), coalesce(l.processing, 0),
+         coalesce(f.completed, 0), coalesce(f.failed, 0), coalesce(f.cancelled, 0), l.oldest_ready_at
+  from live l
+  full join finished f on f.queue = l.queue and f.type = l.type
+  order by 1, 2;
+end
 $function$;
 -- privileges: service_role=X/postgres
-comment on function public.get_queue_stats() is 'edgejobs operator: job counts per queue and type by state (the edgejobs.queue_stats view).';
+comment on function public.get_queue_stats(interval) is 'edgejobs operator: per queue and type, the live jobs (ready, scheduled, processing, the oldest ready job''s run_at) and the jobs that finished within `finished_within` (default 1 hour; up to 31 days): completed, failed, cancelled. Index-driven: the partial indexes on queued and processing jobs, and each type''s range of jobs_type_finished_idx; no scan of the retained jobs (the edgejobs.queue_stats view counts those).';
 
 CREATE OR REPLACE FUNCTION public.get_type_stats(since interval DEFAULT '24:00:00'::interval)
  RETURNS TABLE(type text, schedule_name text, runs bigint, completed bigint, failed bigint, cancelled bigint, consecutive_failures integer, last_success_at timestamp with time zone, last_failure_at timestamp with time zone, duration_p50_ms double precision, duration_p95_ms double precision, duration_avg_ms double precision, runs_per_minute double precision)
@@ -2030,24 +2072,26 @@ AS $function$
     ) j
   ) w
   cross join lateral (
-    -- The history: the latest 100 runs that completed or failed, newest first.
-    select array_agg(r.status order by r.finished_at desc) as statuses,
+    -- The history: of the latest 100 runs that ended, those that completed or failed, newest
+    -- first. (Cancelled ones are skipped after the limit: before it, a type whose jobs are mostly
+    -- cancelled made the walk read all of them.)
+    select array_agg(r.status order by r.finished_at desc) filter (where r.status <> 'cancelled') as statuses,
            max(r.finished_at) filter (where r.status = 'completed') as last_success_at,
            max(r.finished_at) filter (where r.status = 'failed') as last_failure_at
     from (
       (select j.status, j.finished_at from edgejobs.jobs j
-       where x.schedule_name is null and j.type = x.type and j.finished_at is not null and j.status <> 'cancelled'
+       where x.schedule_name is null and j.type = x.type and j.finished_at is not null
        order by j.finished_at desc limit 100)
       union all
       (select j.status, j.finished_at from edgejobs.jobs j
-       where x.schedule_name is not null and j.schedule_name = x.schedule_name and j.finished_at is not null and j.status <> 'cancelled'
+       where x.schedule_name is not null and j.schedule_name = x.schedule_name and j.finished_at is not null
        order by j.finished_at desc limit 100)
     ) r
   ) h
   order by x.type, x.schedule_name nulls first
 $function$;
 -- privileges: service_role=X/postgres
-comment on function public.get_type_stats(interval) is 'edgejobs operator: per job type, and per schedule (schedule_name set), over the window `since` (default 24 hours): runs that ended (completed, failed, cancelled), the durations of their last attempt (p50, p95, average, in ms) and runs per minute; and over the latest 100 runs: consecutive_failures (failed runs since the latest completed one), last success and failure. Index-driven: a loose scan for the types, then each type''s and schedule''s latest runs.';
+comment on function public.get_type_stats(interval) is 'edgejobs operator: per job type, and per schedule (schedule_name set), over the window `since` (default 24 hours): runs that ended (completed, failed, cancelled), the durations of their last attempt (p50, p95, average, in ms) and runs per minute; and over the latest 100 runs that ended (cancelled ones skipped): consecutive_failures (failed runs since the latest completed one), last success and failure. Index-driven: a loose scan for the types, then each type''s and schedule''s latest runs.';
 
 CREATE OR REPLACE FUNCTION public.get_waiting_limited_queues(job_types text[], queues text[] DEFAULT NULL::text[])
  RETURNS text[]

@@ -1,3 +1,4 @@
+import postgres from 'postgres';
 import { describe, expect, it } from 'vitest';
 import { EdgeJobsError } from '../../lib/errors.ts';
 import { useTestDb } from '../support/db.ts';
@@ -94,6 +95,43 @@ describe('operators', () => {
       expect.objectContaining({ queue: 'default', type: 'a', ready: 2, scheduled: 1, processing: 0, failed: 0 }),
       expect.objectContaining({ queue: 'q', type: 'b', ready: 1, failed: 1 }),
     ]);
+    // Finished counts cover a window: a failure two hours ago is outside the default hour.
+    await db.sql`update edgejobs.jobs set finished_at = now() - interval '2 hours' where status = 'failed'`;
+    expect((await db.store.getQueueStats()).find((s) => s.type === 'b')).toMatchObject({ ready: 1, failed: 0 });
+    expect((await db.store.getQueueStats(3 * 3600_000)).find((s) => s.type === 'b')).toMatchObject({ failed: 1 });
+    // A type with only finished jobs in the window still has its row.
+    await db.sql`delete from edgejobs.jobs where type = 'b' and status = 'queued'`;
+    expect((await db.store.getQueueStats(3 * 3600_000)).find((s) => s.type === 'b')).toEqual({
+      queue: 'q', type: 'b', ready: 0, scheduled: 0, processing: 0, completed: 0, failed: 1, cancelled: 0, oldestReadyAt: null,
+    });
+    expect(await codeOf(db.store.getQueueStats(-1))).toBe('invalid_argument');
+  });
+
+  it('reads stats without scanning the jobs table, also with many finished jobs', async () => {
+    // 50,000 finished jobs over two days and a few live ones; analyzed, as autovacuum would.
+    await db.sql`insert into edgejobs.jobs (type, queue, status, attempts, started_at, finished_at, expires_at)
+      select 't' || (g % 10), 'q' || (g % 3), (array['completed', 'failed', 'cancelled'])[1 + (g / 10) % 3], 1,
+             now() - make_interval(secs => g * 3.5) - interval '1 second', now() - make_interval(secs => g * 3.5), now() + interval '7 days'
+      from generate_series(1, 50000) g`;
+    await db.store.enqueueJobs([{ type: 't1' }, { type: 't2', delayMs: 60_000 }]);
+    await db.sql`analyze edgejobs.jobs`;
+    // The functions' own statements, as auto_explain sees them (nested statements, as notices).
+    const plans: string[] = [];
+    const sql = postgres(db.url, { max: 1, onnotice: (n) => plans.push(String(n.message)) });
+    try {
+      await sql.begin(async (tx) => {
+        await tx`load 'auto_explain'`;
+        await tx.unsafe(`set local auto_explain.log_min_duration = 0; set local auto_explain.log_nested_statements = on;
+          set local auto_explain.log_level = notice; set local client_min_messages = notice`);
+        await tx`select * from public.get_queue_stats()`;
+        await tx`select * from public.get_type_stats(interval '1 hour')`;
+      });
+    } finally {
+      await sql.end();
+    }
+    expect(plans.length).toBeGreaterThan(0);
+    expect(plans.some((p) => p.includes('jobs_type_finished_idx'))).toBe(true); // the plans were seen
+    expect(plans.filter((p) => /Seq Scan on jobs/.test(p))).toEqual([]);
   });
 
   it('reports health: depth, oldest ready age, last run, consecutive failed runs', async () => {
