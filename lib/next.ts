@@ -43,6 +43,8 @@ export interface NextJobsOptions<D extends AnyJobDefinition> {
   /** Where the job routes are mounted (statusUrl is `${basePath}/${id}`). Default '/api/jobs'. */
   basePath?: string;
   health?: HealthThresholds & { access?: 'public' | 'service' };
+  /** The JWT app_metadata claim that makes a signed-in user an operator (stats). Default 'edgejobs_operator'; false: service key only. */
+  operatorClaim?: string | false;
   logger?: Logger;
   /** The app's schedules: the cron drain route registers them (see `drain`'s `schedules`). */
   schedules?: ScheduleDefinition[];
@@ -59,6 +61,8 @@ export interface NextJobs {
   cancel: RouteHandler;
   /** GET: queue health (200 / 503). */
   health: RouteHandler;
+  /** GET: counts per queue and type and per type history, for operators. */
+  stats: RouteHandler;
   /** POST for one job type; the body is its input. */
   enqueueRoute(definition: AnyJobDefinition): RouteHandler;
   /** GET: the Vercel Cron drain (Authorization: Bearer $CRON_SECRET). */
@@ -88,7 +92,7 @@ export function nextJobs<D extends AnyJobDefinition>(options: NextJobsOptions<D>
   return made;
 }
 
-function build<D extends AnyJobDefinition>({ registry, env = process.env, basePath, health, logger, schedules }: NextJobsOptions<D>): NextJobs {
+function build<D extends AnyJobDefinition>({ registry, env = process.env, basePath, health, operatorClaim, logger, schedules }: NextJobsOptions<D>): NextJobs {
   const log = logger ?? createConsoleLogger('warn');
   const once = <T>(make: () => T): (() => T) => {
     let value: T | undefined;
@@ -116,7 +120,7 @@ function build<D extends AnyJobDefinition>({ registry, env = process.env, basePa
     return createJobRoutes({
       registry, stores: provider, kick, auth: authenticator(), logger: log,
       afterResponse: (task) => after(task),
-      ...(basePath ? { basePath } : {}), ...(health ? { health } : {}),
+      ...(basePath ? { basePath } : {}), ...(health ? { health } : {}), ...(operatorClaim !== undefined ? { operatorClaim } : {}),
     });
   });
   const cron = once(() => drainRoute({
@@ -135,6 +139,7 @@ function build<D extends AnyJobDefinition>({ registry, env = process.env, basePa
     status: handler('status'),
     cancel: handler('cancel'),
     health: handler('health'),
+    stats: handler('stats'),
     enqueueRoute: (definition) => {
       let route: RouteHandler | undefined;
       return (request, context) => (route ??= routes().enqueueRoute(definition))(request, context);

@@ -257,6 +257,9 @@ export const DELETE = jobs.cancel;
     ...route('health/', 'GET /api/jobs/health: 200 when the queue is healthy, 503 when not.', `
 export const GET = jobs.health;
 `),
+    ...route('stats/', 'GET /api/jobs/stats: counts per queue and type, per type history (the service key, or an operator).', `
+export const GET = jobs.stats;
+`),
     ...route('drain/', 'GET /api/jobs/drain: the drain for Vercel Cron (Authorization: Bearer $CRON_SECRET).', `
 export const GET = jobs.cronDrain;
 `, 300),

@@ -8,6 +8,7 @@
  *   DELETE /api/jobs/:id      cancel: 200 cancelled, 202 cancel requested, 409 finished
  *   GET    /api/jobs          the caller's jobs, ?status=&type=&limit=&cursor=
  *   GET    /api/jobs/health   200 healthy / 503 not, with the figures
+ *   GET    /api/jobs/stats    per queue and type counts, per type history (operators)
  */
 import { z } from 'zod';
 import { EdgeJobsError, ValidationError, type ErrorJson } from '../errors.ts';
@@ -50,6 +51,13 @@ export interface JobRoutesOptions<D extends AnyJobDefinition> {
   };
   logger?: Logger;
   /**
+   * Who besides the service key is an operator (the stats route, the console): a signed-in user
+   * (not anonymous) whose JWT's `app_metadata` has this claim set to `true`. Only the project's
+   * admin API writes app_metadata, so users cannot give it to themselves. Default
+   * 'edgejobs_operator'; false: the service key only.
+   */
+  operatorClaim?: string | false;
+  /**
    * Starts a worker after an enqueue (see `createKicker`). Runs after the response, through
    * `afterResponse`; it never delays or fails the enqueue.
    */
@@ -83,6 +91,8 @@ export interface JobRoutes {
   list: RouteHandler;
   /** GET: queue health. */
   health: RouteHandler;
+  /** GET: counts per queue and type, per type history (operators). */
+  stats: RouteHandler;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -129,6 +139,21 @@ export function createJobRoutes<D extends AnyJobDefinition>(options: JobRoutesOp
     maxIdleWorkerMs: options.health?.maxIdleWorkerMs ?? 120_000,
     maxConsecutiveFailedJobs: options.health?.maxConsecutiveFailedJobs ?? 3,
   };
+  const operatorClaim = options.operatorClaim ?? 'edgejobs_operator';
+  /** The service key, or a signed-in user with the operator claim; else 401 (no one) or 403. */
+  const requireOperator = async (request: Request) => {
+    const caller = await auth.authenticate(request);
+    if (caller.kind === 'service') return caller;
+    if (caller.kind === 'none') throw new EdgeJobsError('unauthorized', 'sign in as an operator, or use the service key');
+    const meta = caller.claims.app_metadata as Record<string, unknown> | undefined;
+    if (operatorClaim === false || caller.anonymous || !caller.accessToken || meta?.[operatorClaim] !== true) {
+      throw new EdgeJobsError('forbidden', 'operators only');
+    }
+    return caller;
+  };
+  const statsQuery = z.strictObject({
+    finishedWithinMs: z.coerce.number().int().min(60_000).max(31 * 24 * 3600_000).optional(),
+  });
 
   const handle = (fn: RouteHandler): RouteHandler => async (request, context) => {
     try {
@@ -354,6 +379,27 @@ export function createJobRoutes<D extends AnyJobDefinition>(options: JobRoutesOp
         critical,
         thresholds,
       });
+    }),
+
+    stats: handle(async (request) => {
+      await requireOperator(request);
+      const query = parseWith(statsQuery, Object.fromEntries(new URL(request.url).searchParams), 'query');
+      const finishedWithinMs = query.finishedWithinMs ?? 3600_000;
+      const [queues, types] = await Promise.all([
+        stores.service.getQueueStats(finishedWithinMs), stores.service.getTypeStats(finishedWithinMs),
+      ]);
+      const now = Date.now();
+      const totals = { ready: 0, scheduled: 0, processing: 0, completed: 0, failed: 0, cancelled: 0 };
+      for (const q of queues) for (const k of Object.keys(totals) as Array<keyof typeof totals>) totals[k] += q[k];
+      return jsonResponse(200, {
+        finishedWithinMs,
+        totals,
+        queues: queues.map(({ oldestReadyAt, ...q }) => ({ ...q, oldestReadyAgeMs: oldestReadyAt ? Math.max(0, now - oldestReadyAt.getTime()) : null })),
+        types: types.map((t) => ({
+          ...t, lastSuccessAt: t.lastSuccessAt?.toISOString() ?? null, lastFailureAt: t.lastFailureAt?.toISOString() ?? null,
+          critical: t.consecutiveFailures >= thresholds.maxConsecutiveFailedJobs,
+        })),
+      }, { 'cache-control': 'no-store' });
     }),
   };
 }

@@ -165,6 +165,7 @@ it.runIf(existsSync(CHROMIUM))('a fresh Next.js app with the packed package: ini
   // What init wrote is what the app runs: the routes answer, the registry is registered.
   expect(readFileSync(join(app, 'app/api/jobs/route.ts'), 'utf8')).toContain("from 'edgejobs/next'");
   expect((await fetch(`${base}/api/jobs/health`)).status).toBe(200);
+  expect((await fetch(`${base}/api/jobs/stats`)).status).toBe(401); // operators only
 
   const owner = randomUUID();
   const ownerToken = await userToken(owner);

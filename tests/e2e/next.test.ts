@@ -82,7 +82,7 @@ describe('next start: the HTTP API', () => {
     expect((await db.sql`select count(*)::int as n from edgejobs.jobs`)[0]!.n).toBe(before);
   });
 
-  it('serves the typed route, cancel, list and health', async () => {
+  it('serves the typed route, cancel, list, health and stats', async () => {
     const headers = { authorization: `Bearer ${await userToken(randomUUID())}` };
     const typed = await post('/api/reports', JSON.stringify({ title: 'Typed', rows: [1], stepMs: 2_000 }), { ...headers, 'content-type': 'application/json' });
     expect(typed.status).toBe(202);
@@ -96,6 +96,12 @@ describe('next start: the HTTP API', () => {
     const health = await fetch(`${base}/api/jobs/health`);
     expect(health.status).toBe(200);
     expect((await health.json()).lastRun).not.toBeNull();
+    // Stats, for operators only: a user's JWT is refused, an operator's answered.
+    expect((await fetch(`${base}/api/jobs/stats`, { headers })).status).toBe(403);
+    const operator = { authorization: `Bearer ${await userToken(randomUUID(), { app_metadata: { edgejobs_operator: true } })}` };
+    const stats = await fetch(`${base}/api/jobs/stats`, { headers: operator });
+    expect(stats.status).toBe(200);
+    expect((await stats.json()).queues.some((q: { type: string }) => q.type === 'report.generate')).toBe(true);
   });
 
   it('runs a CSV import over several worker runs through its checkpoints, and retries a flaky job', async () => {

@@ -177,6 +177,47 @@ describe('POST /api/jobs with a singleton key', () => {
   });
 });
 
+describe('GET /api/jobs/stats', () => {
+  const stats = (headers: Record<string, string> = {}, query = '') => routes.stats(request('GET', `/api/jobs/stats${query}`, { headers }));
+
+  it('answers operators (the service key, or a user whose app_metadata has edgejobs_operator) with counts and history', async () => {
+    const token = await userToken(randomUUID());
+    const a = await enqueueAs(token, { account: 'a' });
+    await enqueueAs(token, { account: 'b' });
+    const job = await claim();
+    await db.store.completeJobs([{ id: job.id, leaseToken: job.leaseToken, result: null }]);
+    const response = await stats(bearer(SERVICE_KEY));
+    expect(response.status).toBe(200);
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    const body = await response.json();
+    expect(body).toMatchObject({
+      finishedWithinMs: 3_600_000,
+      totals: { ready: 1, scheduled: 0, processing: 0, completed: 1, failed: 0, cancelled: 0 },
+      queues: [{ queue: expect.any(String), type: 'billing.sync', ready: 1, completed: 1, oldestReadyAgeMs: expect.any(Number) }],
+      types: [{ type: 'billing.sync', schedule: null, runs: 1, completed: 1, consecutiveFailures: 0, critical: false, lastSuccessAt: expect.any(String) }],
+    });
+    expect(JSON.stringify(body)).not.toContain(a.id); // figures, not jobs
+    const operator = await userToken(randomUUID(), { app_metadata: { edgejobs_operator: true } });
+    expect((await stats(bearer(operator))).status).toBe(200);
+    expect((await (await stats(bearer(SERVICE_KEY), '?finishedWithinMs=60000')).json()).finishedWithinMs).toBe(60_000);
+    await db.sql`delete from edgejobs.jobs`;
+  });
+
+  it('refuses everyone else: 401 without credentials, 403 for users, anonymous users and a claim that is not true; 422 for a bad window', async () => {
+    expect((await stats()).status).toBe(401);
+    expect((await stats(bearer(await userToken(randomUUID())))).status).toBe(403);
+    // user_metadata is the user's own to write: it does not count.
+    expect((await stats(bearer(await userToken(randomUUID(), { user_metadata: { edgejobs_operator: true } })))).status).toBe(403);
+    expect((await stats(bearer(await userToken(randomUUID(), { app_metadata: { edgejobs_operator: 'yes' } })))).status).toBe(403);
+    expect((await stats(bearer(await userToken(randomUUID(), { is_anonymous: true, app_metadata: { edgejobs_operator: true } })))).status).toBe(403);
+    const closed = makeRoutes(db.store, { operatorClaim: false });
+    expect((await closed.stats(request('GET', '/api/jobs/stats', { headers: bearer(await userToken(randomUUID(), { app_metadata: { edgejobs_operator: true } })) }))).status).toBe(403);
+    const bad = await stats(bearer(SERVICE_KEY), '?finishedWithinMs=5');
+    expect(bad.status).toBe(422);
+    expect(JSON.stringify(await bad.json())).toContain('finishedWithinMs');
+  });
+});
+
 describe('GET /api/jobs/health', () => {
   it('is 200 when idle and 503 when a ready job waits too long or worker runs keep failing', async () => {
     const ok = await routes.health(request('GET', '/api/jobs/health'));
