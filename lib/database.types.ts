@@ -11,7 +11,12 @@ export type Database = {
             [_ in never]: never
           }
           Functions: {
-            "cancel_job":
+            "bulk_jobs":
+{ Args: { "action": string,"actor"?: string,"dry_run"?: boolean,"filter": Json,"max_rows"?: number }; Returns: {
+              "affected": number,"matched": number,"more": boolean
+            }[]
+                           },
+"cancel_job":
 { Args: { "job_id": string }; Returns: Database["public"]['CompositeTypes']["job_details"]
                           SetofOptions: {
         from: "*"

@@ -24,6 +24,8 @@ export type { RegisterOptions } from './job-types.ts';
 export { runDrainLoop, createWakeup } from './drain-loop.ts';
 export type { DrainLoopOptions, Wakeup } from './drain-loop.ts';
 export { runInvocation } from './invocation.ts';
+export { bulkAction } from './bulk.ts';
+export type { BulkActionOptions } from './bulk.ts';
 export { LEASE_MS } from './limits.ts';
 export { defineSchedule, fireDueSchedules, planFires, registerSchedules } from './schedules.ts';
 export type { CatchUpPolicy, DefineScheduleOptions, DueSchedule, FiredSchedules, OverlapPolicy, ScheduleDefinition, ScheduleRunOptions } from './schedules.ts';

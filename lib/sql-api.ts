@@ -151,6 +151,23 @@ export const SQL_API = {
     }),
     output: (a) => Number(a),
   }),
+  bulkJobs: call({
+    fn: 'bulk_jobs', who: 'service', returns: 'rows',
+    args: { action: 'text', filter: 'jsonb', dry_run: 'boolean', max_rows: 'integer', actor: 'text' },
+    input: (action: Parameters<Store['bulkJobs']>[0], f: Parameters<Store['bulkJobs']>[1], o: Parameters<Store['bulkJobs']>[2] = {}) => ({
+      action,
+      filter: Object.fromEntries(Object.entries({
+        status: f.status, type: f.type, queue: f.queue, owner_id: f.ownerId, ids: f.ids,
+        created_after: iso(f.createdAfter) ?? undefined, created_before: iso(f.createdBefore) ?? undefined,
+        finished_after: iso(f.finishedAfter) ?? undefined, finished_before: iso(f.finishedBefore) ?? undefined,
+      }).filter(([, v]) => v !== undefined)),
+      dry_run: o.dryRun ?? true, max_rows: o.maxRows ?? 1000, actor: o.actor ?? null,
+    }),
+    output: (a) => {
+      const r = rows(a)[0] as Row;
+      return { matched: Number(r.matched), affected: Number(r.affected), more: Boolean(r.more) };
+    },
+  }),
   purgeJobs: call({
     fn: 'purge_jobs', who: 'service', args: { older_than: 'interval', max_rows: 'integer' }, returns: 'value',
     input: (o: Parameters<Store['purgeJobs']>[0] = {}) => ({
@@ -272,6 +289,7 @@ export function storeFromCalls(run: RunCall): Store {
     getQueueStats: method(SQL_API.getQueueStats),
     getQueueHealth: method(SQL_API.getQueueHealth),
     retryFailedJobs: method(SQL_API.retryFailedJobs),
+    bulkJobs: method(SQL_API.bulkJobs),
     purgeJobs: method(SQL_API.purgeJobs),
     purgeWorkerRuns: method(SQL_API.purgeWorkerRuns),
     pauseQueue: method(SQL_API.pauseQueue),

@@ -52,6 +52,30 @@ export interface EnqueuedJob {
   replayed: boolean;
 }
 
+/** What a bulk action does: cancel (queued ones end, processing ones are asked to stop), redrive failed and cancelled jobs, delete queued and finished ones. */
+export type BulkAction = 'cancel' | 'redrive' | 'delete';
+
+/** Which jobs a bulk action takes (at least one field). */
+export interface BulkFilter {
+  status?: JobStatus;
+  type?: string;
+  queue?: string;
+  ownerId?: string;
+  /** At most 10,000. */
+  ids?: string[];
+  createdAfter?: Date;
+  createdBefore?: Date;
+  finishedAfter?: Date;
+  finishedBefore?: Date;
+}
+
+/** One `bulk_jobs` call: the count of a dry run, or one batch's work. */
+export interface BulkBatch {
+  matched: number;
+  affected: number;
+  more: boolean;
+}
+
 /** A job as clients see it. */
 export interface JobDetails {
   id: string;
@@ -296,6 +320,12 @@ export interface OperatorStore {
   getQueueStats(finishedWithinMs?: number): Promise<QueueStats[]>;
   getQueueHealth(): Promise<QueueHealth>;
   retryFailedJobs(filter?: RetryFailedFilter): Promise<number>;
+  /**
+   * One batch of a bulk action (`bulk_jobs`): with `dryRun` (the default), only counts the jobs
+   * it applies to (`matched`); else acts on at most `maxRows` (1-10000, default 1000) of them in
+   * one transaction, recorded with `actor`, and says whether more are left. See {@link bulkAction}.
+   */
+  bulkJobs(action: BulkAction, filter: BulkFilter, options?: { dryRun?: boolean; maxRows?: number; actor?: string }): Promise<BulkBatch>;
   purgeJobs(options?: { olderThanMs?: number; limit?: number }): Promise<number>;
   purgeWorkerRuns(olderThanMs?: number): Promise<number>;
   pauseQueue(queue: string): Promise<QueueSettings>;

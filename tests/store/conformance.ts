@@ -118,6 +118,8 @@ export function storeConformance(name: string, setup: () => ConformanceSetup): v
       expect(await store.setQueueConcurrency('conf-q', 3)).toEqual({ name: 'conf-q', paused: true, concurrencyLimit: 3 });
       expect(await store.resumeQueue('conf-q')).toEqual({ name: 'conf-q', paused: false, concurrencyLimit: 3 });
       expect(typeof await store.retryFailedJobs({ type: 'conf.none' })).toBe('number');
+      expect(await store.bulkJobs('redrive', { type: 'conf.none', createdAfter: new Date(0) })).toEqual({ matched: 0, affected: 0, more: false });
+      expect(await store.bulkJobs('delete', { type: 'conf.none' }, { dryRun: false, actor: 'conformance' })).toEqual({ matched: 0, affected: 0, more: false });
       expect(typeof await store.purgeJobs({ olderThanMs: 3_600_000 })).toBe('number');
       expect(typeof await store.purgeWorkerRuns(3_600_000)).toBe('number');
       const running = await store.startWorkerRun({ workerId: 'w-running', trigger: 'test', deadline: new Date(Date.now() + 60_000) });
