@@ -57,6 +57,9 @@ it('starts the whole stack, runs a submitted job, and on Ctrl-C hands the runnin
     const cookie = response.headers.get('set-cookie')!.split(';')[0]!;
     const done = await waitForJob(id, { baseUrl: `${base}/api/jobs`, headers: { cookie }, timeoutMs: 60_000 });
     expect(done).toMatchObject({ status: 'completed', result: { sum: 10, count: 4 } });
+    // A quiet log: the polls above are not in it (the enqueue is).
+    expect(output).not.toMatch(new RegExp(`GET /api/jobs/${id}`));
+    expect((await fetch(`${base}/favicon.ico`)).status).toBe(200);
     const page = await fetch(base);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('edgejobs');
