@@ -18,21 +18,21 @@ export interface BulkActionOptions {
 
 /**
  * Runs a bulk action to the end (or until `signal`): answers how many jobs it changed, in how
- * many batches.
+ * many batches, and whether some are left (stopped by `signal`).
  * @example
  * const { matched } = await store.bulkJobs('redrive', { type: 'email.send', status: 'failed' }) // dry run
  * const { affected } = await bulkAction(store, 'redrive', { type: 'email.send', status: 'failed' }, { actor: 'ops@acme' })
  */
-export async function bulkAction(store: Pick<Store, 'bulkJobs'>, action: BulkAction, filter: BulkFilter, options: BulkActionOptions = {}): Promise<{ affected: number; batches: number }> {
+export async function bulkAction(store: Pick<Store, 'bulkJobs'>, action: BulkAction, filter: BulkFilter, options: BulkActionOptions = {}): Promise<{ affected: number; batches: number; more: boolean }> {
   let affected = 0;
   let batches = 0;
-  for (;;) {
-    if (options.signal?.aborted) break;
+  let more = true;
+  while (more && !options.signal?.aborted) {
     const batch = await store.bulkJobs(action, filter, { dryRun: false, maxRows: options.batchSize ?? 1000, ...(options.actor ? { actor: options.actor } : {}) });
     affected += batch.affected;
     batches++;
+    more = batch.more;
     options.onBatch?.(affected);
-    if (!batch.more) break;
   }
-  return { affected, batches };
+  return { affected, batches, more };
 }

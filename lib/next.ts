@@ -63,6 +63,8 @@ export interface NextJobs {
   health: RouteHandler;
   /** GET: counts per queue and type and per type history, for operators. */
   stats: RouteHandler;
+  /** POST: a bulk cancel, redrive or delete by filter, counted first; for operators. */
+  bulk: RouteHandler;
   /** POST for one job type; the body is its input. */
   enqueueRoute(definition: AnyJobDefinition): RouteHandler;
   /** GET: the Vercel Cron drain (Authorization: Bearer $CRON_SECRET). */
@@ -140,6 +142,7 @@ function build<D extends AnyJobDefinition>({ registry, env = process.env, basePa
     cancel: handler('cancel'),
     health: handler('health'),
     stats: handler('stats'),
+    bulk: handler('bulk'),
     enqueueRoute: (definition) => {
       let route: RouteHandler | undefined;
       return (request, context) => (route ??= routes().enqueueRoute(definition))(request, context);

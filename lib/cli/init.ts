@@ -260,6 +260,9 @@ export const GET = jobs.health;
     ...route('stats/', 'GET /api/jobs/stats: counts per queue and type, per type history (the service key, or an operator).', `
 export const GET = jobs.stats;
 `),
+    ...route('bulk/', 'POST /api/jobs/bulk: cancel, redrive or delete jobs by filter, a dry run first (the service key, or an operator).', `
+export const POST = jobs.bulk;
+`),
     ...route('drain/', 'GET /api/jobs/drain: the drain for Vercel Cron (Authorization: Bearer $CRON_SECRET).', `
 export const GET = jobs.cronDrain;
 `, 300),

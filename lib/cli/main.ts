@@ -25,7 +25,7 @@ const HELP: Record<string, string> = {
 Run in a Next.js (App Router) project that has a supabase/ folder (npx supabase init). Writes:
   supabase/migrations/<timestamp>_edgejobs_*.sql   edgejobs' schema (fresh timestamps; by name, once)
   supabase/functions/process-jobs/                 the worker Edge Function (index.ts, jobs.ts, deno.json)
-  app/api/jobs/...                                 the routes: enqueue, list, status, cancel, health, stats, cron drain
+  app/api/jobs/...                                 the routes: enqueue, list, status, cancel, health, stats, bulk, cron drain
   jobs/index.ts                                    your job registry, with one example type
   .env.example, supabase/config.toml               the variables; verify_jwt = false for process-jobs
 (src/app and src/jobs when the project uses src/.) Running it again writes nothing new.

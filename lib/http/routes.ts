@@ -9,6 +9,7 @@
  *   GET    /api/jobs          the caller's jobs, ?status=&type=&limit=&cursor=
  *   GET    /api/jobs/health   200 healthy / 503 not, with the figures
  *   GET    /api/jobs/stats    per queue and type counts, per type history (operators)
+ *   POST   /api/jobs/bulk     cancel, redrive or delete by filter; a dry run by default (operators)
  */
 import { z } from 'zod';
 import { EdgeJobsError, ValidationError, type ErrorJson } from '../errors.ts';
@@ -17,7 +18,8 @@ import { createQueue, type EnqueueOptions } from '../queue.ts';
 import { parseWith, type AnyJobDefinition, type JobRegistry } from '../job.ts';
 import { registerOnce } from '../job-types.ts';
 import { JOB_STATUS, isTerminal } from '../states.ts';
-import type { ClientStore, EnqueuedJob, JobDetails } from '../store.ts';
+import { bulkAction } from '../bulk.ts';
+import type { BulkFilter, ClientStore, EnqueuedJob, JobDetails } from '../store.ts';
 import type { JobView } from '../wire.ts';
 import type { Authenticator, Caller } from './auth.ts';
 import { readJsonBody } from './body.ts';
@@ -93,7 +95,12 @@ export interface JobRoutes {
   health: RouteHandler;
   /** GET: counts per queue and type, per type history (operators). */
   stats: RouteHandler;
+  /** POST: a bulk action by filter, counted first (operators). */
+  bulk: RouteHandler;
 }
+
+/** How long one POST of a bulk action runs batches before it answers `more` (the routes' maxDuration is 10 s). */
+const BULK_BUDGET_MS = 5_000;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -151,6 +158,20 @@ export function createJobRoutes<D extends AnyJobDefinition>(options: JobRoutesOp
     }
     return caller;
   };
+  const iso = z.iso.datetime({ offset: true }).transform((t) => new Date(t));
+  const bulkBody = z.strictObject({
+    action: z.enum(['cancel', 'redrive', 'delete']),
+    filter: z.strictObject({
+      status: z.enum(JOB_STATUS).optional(),
+      type: z.string().min(1).optional(),
+      queue: z.string().min(1).optional(),
+      ownerId: z.uuid().optional(),
+      ids: z.array(z.uuid()).min(1).max(10_000).optional(),
+      createdAfter: iso.optional(), createdBefore: iso.optional(), finishedAfter: iso.optional(), finishedBefore: iso.optional(),
+    }).refine((f) => Object.values(f).some((v) => v !== undefined), 'give at least one filter field (every job: { "status": … })'),
+    dryRun: z.boolean().optional(),
+    batchSize: z.number().int().min(1).max(10_000).optional(),
+  });
   const statsQuery = z.strictObject({
     finishedWithinMs: z.coerce.number().int().min(60_000).max(31 * 24 * 3600_000).optional(),
   });
@@ -381,6 +402,22 @@ export function createJobRoutes<D extends AnyJobDefinition>(options: JobRoutesOp
       });
     }),
 
+    bulk: handle(async (request) => {
+      const caller = await requireOperator(request);
+      const body = parseWith(bulkBody, await readJsonBody(request, maxBodyBytes), 'body');
+      const filter = withoutUndefined(body.filter) as BulkFilter;
+      if (body.dryRun !== false) {
+        const { matched } = await stores.service.bulkJobs(body.action, filter);
+        return jsonResponse(200, { dryRun: true, matched });
+      }
+      // Batches until done or for at most BULK_BUDGET_MS (the route's time is short): `more`
+      // tells the caller to post again.
+      const done = await bulkAction(stores.service, body.action, filter, {
+        actor: caller.kind === 'service' ? 'service' : caller.userId, batchSize: body.batchSize ?? 1000, signal: AbortSignal.timeout(BULK_BUDGET_MS),
+      });
+      return jsonResponse(200, { dryRun: false, ...done });
+    }),
+
     stats: handle(async (request) => {
       await requireOperator(request);
       const query = parseWith(statsQuery, Object.fromEntries(new URL(request.url).searchParams), 'query');
@@ -451,3 +488,6 @@ function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   throw new EdgeJobsError('invalid_argument', 'cursor is not one this API handed out (use nextCursor as given)');
 }
 
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -96,6 +96,7 @@ describe('edgejobs init', () => {
     expect(files['app/api/jobs/[id]/route.ts']).toContain('export const DELETE = jobs.cancel');
     expect(files['app/api/jobs/health/route.ts']).toContain('export const GET = jobs.health');
     expect(files['app/api/jobs/stats/route.ts']).toContain('export const GET = jobs.stats');
+    expect(files['app/api/jobs/bulk/route.ts']).toContain('export const POST = jobs.bulk');
     expect(files['app/api/jobs/drain/route.ts']).toContain('export const maxDuration = 300');
     expect(files['.env.example']).toContain('EDGEJOBS_WORKER_SECRET=');
     // The config keeps what it had and gains the function's entry.

@@ -82,7 +82,7 @@ describe('next start: the HTTP API', () => {
     expect((await db.sql`select count(*)::int as n from edgejobs.jobs`)[0]!.n).toBe(before);
   });
 
-  it('serves the typed route, cancel, list, health and stats', async () => {
+  it('serves the typed route, cancel, list, health, stats and bulk', async () => {
     const headers = { authorization: `Bearer ${await userToken(randomUUID())}` };
     const typed = await post('/api/reports', JSON.stringify({ title: 'Typed', rows: [1], stepMs: 2_000 }), { ...headers, 'content-type': 'application/json' });
     expect(typed.status).toBe(202);
@@ -102,6 +102,10 @@ describe('next start: the HTTP API', () => {
     const stats = await fetch(`${base}/api/jobs/stats`, { headers: operator });
     expect(stats.status).toBe(200);
     expect((await stats.json()).queues.some((q: { type: string }) => q.type === 'report.generate')).toBe(true);
+    // A bulk action, counted (the default) through the real route, once the cancelled job has ended.
+    await waitForJob(id, { baseUrl: `${base}/api/jobs`, headers, timeoutMs: 30_000 });
+    const counted = await post('/api/jobs/bulk', JSON.stringify({ action: 'delete', filter: { ids: [id] } }), { ...operator, 'content-type': 'application/json' });
+    expect(await counted.json()).toEqual({ dryRun: true, matched: 1 });
   });
 
   it('runs a CSV import over several worker runs through its checkpoints, and retries a flaky job', async () => {

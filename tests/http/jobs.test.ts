@@ -6,7 +6,7 @@ import { createRegistry } from '../../lib/job.ts';
 import { registerJobTypes } from '../../lib/job-types.ts';
 import type { JobRoutes } from '../../lib/http/routes.ts';
 
-const db = useTestDb({ truncate: ['edgejobs.jobs', 'edgejobs.worker_runs'] });
+const db = useTestDb({ truncate: ['edgejobs.jobs', 'edgejobs.worker_runs', 'edgejobs.operator_actions'] });
 let routes: JobRoutes;
 beforeAll(() => {
   routes = makeRoutes(db.store);
@@ -215,6 +215,49 @@ describe('GET /api/jobs/stats', () => {
     const bad = await stats(bearer(SERVICE_KEY), '?finishedWithinMs=5');
     expect(bad.status).toBe(422);
     expect(JSON.stringify(await bad.json())).toContain('finishedWithinMs');
+  });
+});
+
+describe('POST /api/jobs/bulk', () => {
+  const bulk = (json: unknown, headers: Record<string, string> = bearer(SERVICE_KEY)) => routes.bulk(request('POST', '/api/jobs/bulk', { json, headers }));
+
+  it("counts first (the default), then acts, recording the operator; another user's jobs are theirs to lose only by filter", async () => {
+    const owner = randomUUID();
+    const token = await userToken(owner);
+    for (let i = 0; i < 3; i++) await enqueueAs(token, { account: `${i}` });
+    await enqueueAs(await userToken(randomUUID()), { account: 'other' });
+    const counted = await bulk({ action: 'cancel', filter: { ownerId: owner } });
+    expect(await counted.json()).toEqual({ dryRun: true, matched: 3 });
+    expect((await db.sql`select count(*)::int as n from edgejobs.jobs where status = 'queued'`)[0]!.n).toBe(4);
+    const operatorId = randomUUID();
+    const operator = bearer(await userToken(operatorId, { app_metadata: { edgejobs_operator: true } }));
+    const done = await bulk({ action: 'cancel', filter: { ownerId: owner, type: 'billing.sync' }, dryRun: false, batchSize: 2 }, operator);
+    expect(await done.json()).toEqual({ dryRun: false, affected: 3, batches: 2, more: false });
+    expect((await db.sql`select status, count(*)::int as n from edgejobs.jobs group by status order by status`).map((r) => [r.status, r.n]))
+      .toEqual([['cancelled', 3], ['queued', 1]]);
+    const actions = await db.sql`select actor, affected from edgejobs.operator_actions order by id`;
+    expect(actions.map((a) => [a.actor, a.affected])).toEqual([[operatorId, 2], [operatorId, 1]]);
+    await db.sql`delete from edgejobs.jobs`;
+  });
+
+  it('refuses non-operators (401, 403) and bad bodies (422 naming the field) and changes nothing', async () => {
+    await enqueueAs(await userToken(randomUUID()));
+    expect((await bulk({ action: 'delete', filter: { status: 'queued' }, dryRun: false }, {})).status).toBe(401);
+    expect((await bulk({ action: 'delete', filter: { status: 'queued' }, dryRun: false }, bearer(await userToken(randomUUID())))).status).toBe(403);
+    for (const [body, field] of [
+      [{ action: 'purge', filter: { status: 'queued' } }, 'action'],
+      [{ action: 'delete', filter: {} }, 'at least one filter field'],
+      [{ action: 'delete', filter: { typ: 'x' } }, 'typ'],
+      [{ action: 'delete', filter: { ids: ['not-a-uuid'] } }, 'filter.ids.0'],
+      [{ action: 'delete', filter: { createdAfter: 'yesterday' } }, 'filter.createdAfter'],
+      [{ action: 'delete', filter: { status: 'queued' }, batchSize: 20_000 }, 'batchSize'],
+    ] as const) {
+      const response = await bulk(body);
+      expect(response.status, JSON.stringify(body)).toBe(422);
+      expect(JSON.stringify(await response.json()), JSON.stringify(body)).toContain(field);
+    }
+    expect((await db.sql`select count(*)::int as n from edgejobs.jobs where status = 'queued'`)[0]!.n).toBe(1);
+    await db.sql`delete from edgejobs.jobs`;
   });
 });
 

@@ -25,7 +25,7 @@ it('a dry run counts without changing anything; the redrive then runs in batches
   expect(await statuses()).toEqual({ failed: 2_510 });
   const seen: number[] = [];
   const done = await bulkAction(db.store, 'redrive', { type: 'mail.send', status: 'failed' }, { actor: 'ops@acme.test', batchSize: 1_000, onBatch: (n) => seen.push(n) });
-  expect(done).toEqual({ affected: 2_500, batches: 3 });
+  expect(done).toEqual({ affected: 2_500, batches: 3, more: false });
   expect(seen).toEqual([1_000, 2_000, 2_500]);
   expect(await statuses()).toEqual({ queued: 2_500, failed: 10 });
   const [row] = await db.sql`select count(*)::int as n from edgejobs.jobs where type = 'mail.send' and (attempts <> 0 or finished_at is not null)`;
@@ -41,12 +41,12 @@ it('cancel ends queued jobs and asks processing ones to stop; delete never takes
   const jobs = await db.store.enqueueJobs([{ type: 'a' }, { type: 'a' }, { type: 'a' }]);
   const [claimed] = await db.store.claimJobs({ workerId: 'w', types: ['a'], limit: 1, leaseMs: 60_000 });
   expect(await db.store.bulkJobs('cancel', { type: 'a' })).toMatchObject({ matched: 3 });
-  expect(await bulkAction(db.store, 'cancel', { type: 'a' })).toEqual({ affected: 3, batches: 1 });
+  expect(await bulkAction(db.store, 'cancel', { type: 'a' })).toEqual({ affected: 3, batches: 1, more: false });
   expect(await statuses()).toEqual({ cancelled: 2, processing: 1 });
   // The worker learns it at its next heartbeat; a second cancel has nothing left to do.
   expect((await db.store.heartbeatJobs([claimed!], 60_000))[0]!.cancelRequested).toBe(true);
   expect(await db.store.bulkJobs('cancel', { type: 'a' })).toMatchObject({ matched: 0 });
-  expect(await bulkAction(db.store, 'delete', { type: 'a' })).toEqual({ affected: 2, batches: 1 });
+  expect(await bulkAction(db.store, 'delete', { type: 'a' })).toEqual({ affected: 2, batches: 1, more: false });
   expect((await db.sql`select id from edgejobs.jobs`).map((r) => r.id)).toEqual([claimed!.id]);
   expect(jobs.map((j) => j.id)).toContain(claimed!.id);
   // By ids, and by owner.
@@ -63,12 +63,12 @@ it('leaves a row another transaction holds for the next call', async () => {
   try {
     await other.begin(async (tx) => {
       await tx`select id from edgejobs.jobs where id = ${held!.id} for update`;
-      expect(await bulkAction(db.store, 'redrive', { status: 'failed' })).toEqual({ affected: 2, batches: 1 });
+      expect(await bulkAction(db.store, 'redrive', { status: 'failed' })).toEqual({ affected: 2, batches: 1, more: false });
     });
   } finally {
     await other.end();
   }
-  expect(await bulkAction(db.store, 'redrive', { status: 'failed' })).toEqual({ affected: 1, batches: 1 });
+  expect(await bulkAction(db.store, 'redrive', { status: 'failed' })).toEqual({ affected: 1, batches: 1, more: false });
   expect(await statuses()).toEqual({ queued: 3 });
 });
 
