@@ -1,9 +1,9 @@
 /**
  * The HTTP API from plain TypeScript (scripts, server code, tests, the browser without React):
- * submit a job, read it (with ETag), cancel it, wait for it to end.
+ * submit a job, read it (with ETag), list the caller's jobs, cancel one, wait for it to end.
  */
 import { EdgeJobsError, type ErrorCode } from '../errors.ts';
-import { isTerminal } from '../states.ts';
+import { isTerminal, type JobStatus } from '../states.ts';
 import type { AcceptedJob, ApiErrorBody, JobView } from '../wire.ts';
 
 export interface ClientOptions {
@@ -88,6 +88,24 @@ export async function fetchJob(id: string, options: ClientOptions & { etag?: str
   if (response.status === 304) return { job: null, etag: options.etag ?? null, retryAfterMs };
   if (!response.ok) await fail(response);
   return { job: (await response.json()) as JobView, etag: response.headers.get('etag'), retryAfterMs };
+}
+
+/**
+ * The caller's jobs, newest first, through `GET {baseUrl}`: a page of `limit` (1-100, default 20)
+ * and the cursor of the next (null at the end).
+ * @example
+ * const { jobs, nextCursor } = await listJobs({ status: 'failed' })
+ */
+export async function listJobs(options: ClientOptions & { status?: JobStatus; type?: string; limit?: number; cursor?: string | null } = {}): Promise<{ jobs: JobView[]; nextCursor: string | null }> {
+  const query = new URLSearchParams();
+  if (options.status) query.set('status', options.status);
+  if (options.type) query.set('type', options.type);
+  if (options.limit !== undefined) query.set('limit', String(options.limit));
+  if (options.cursor) query.set('cursor', options.cursor);
+  const qs = query.toString();
+  const response = await send(`${base(options)}${qs ? `?${qs}` : ''}`, { method: 'GET', cache: 'no-store' }, options);
+  if (!response.ok) await fail(response);
+  return (await response.json()) as { jobs: JobView[]; nextCursor: string | null };
 }
 
 /** Cancels a job: queued jobs end at once, running ones are asked to stop. Throws 409 `job_finished` once ended. */

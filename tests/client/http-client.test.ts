@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ApiError, cancelJob, fetchJob, submitJob, waitForJob } from '../../lib/client/http-client.ts';
+import { ApiError, cancelJob, fetchJob, listJobs, submitJob, waitForJob } from '../../lib/client/http-client.ts';
 import { jobQueryOptions } from '../../lib/client/query-options.ts';
 import { drain } from '../../lib/drain.ts';
 import { registry } from '../support/http.ts';
@@ -47,6 +47,20 @@ describe('submitJob / fetchJob / waitForJob / cancelJob', () => {
     const error = await fetchJob(randomUUID(), { baseUrl: 'http://localhost/api/jobs', fetch: newer as typeof fetch }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ApiError);
     expect(error).toMatchObject({ status: 429, code: 'rate_limited', message: 'slow down' });
+  });
+
+  it("lists the caller's jobs page by page, filtered", async () => {
+    const options = { fetch: t.api.fetch, baseUrl: 'http://localhost/api/jobs', headers: t.headers };
+    const mine = [];
+    for (let i = 0; i < 3; i++) mine.push(await submitJob('billing.sync', { account: `list-${i}` }, options));
+    const first = await listJobs({ ...options, type: 'billing.sync', limit: 2 });
+    expect(first.jobs).toHaveLength(2);
+    expect(first.nextCursor).toEqual(expect.any(String));
+    const rest = await listJobs({ ...options, type: 'billing.sync', limit: 2, cursor: first.nextCursor });
+    const ids = [...first.jobs, ...rest.jobs].map((j) => j.id);
+    for (const job of mine) expect(ids).toContain(job.id);
+    expect((await listJobs({ ...options, status: 'failed', type: 'billing.sync' })).jobs).toEqual([]);
+    await expect(listJobs({ ...options, cursor: 'nonsense' })).rejects.toMatchObject({ status: 400 });
   });
 
   it('cancels, and gives up waiting after timeoutMs with a timeout error', async () => {

@@ -15,6 +15,7 @@ import { runDrainLoop } from '../../lib/drain-loop.ts';
 import { waitForJob } from '../../lib/client/http-client.ts';
 import { demoRegistry } from '../../app/_server/demo-jobs.ts';
 import { useTestDb } from '../support/db.ts';
+import { waitFor } from '../support/wait.ts';
 import { GUEST_SECRET, JWT_SECRET, userToken } from '../support/http.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -148,11 +149,64 @@ describe.runIf(existsSync(CHROMIUM))('the demo page in Chromium', () => {
       return v > 0 && v < 100;
     }, undefined, { timeout: 20_000 });
     await page.getByTestId('job-status').and(page.locator('[data-status="completed"]')).waitFor({ timeout: 30_000 });
-    const result = JSON.parse(await page.getByTestId('job-result').innerText());
-    expect(result).toMatchObject({ title: 'Browser report', count: 8, sum: 31, min: 1, max: 9 });
+    // The result as a table, its fields by name; the panel names the type.
+    const cell = (key: string) => page.locator(`[data-testid="job-result"] tr[data-key="${key}"] td`).innerText();
+    expect(await Promise.all(['title', 'count', 'sum', 'min', 'max'].map(cell))).toEqual(['Browser report', '8', '31', '1', '9']);
+    expect(await page.getByTestId('job-type').innerText()).toBe('Report');
     mkdirSync(OUT, { recursive: true });
     await page.screenshot({ path: join(OUT, 'demo-report-completed.png'), fullPage: true });
+
+    // A reload keeps the job (its id is in the address) and lists it under "Your jobs".
+    const id = new URL(page.url()).searchParams.get('job')!;
+    await page.reload();
+    await page.getByTestId('job-status').and(page.locator('[data-status="completed"]')).waitFor({ timeout: 10_000 });
+    await page.locator(`[data-testid="my-job"][data-id="${id}"]`).waitFor();
+    expect(await page.locator(`[data-testid="my-job"][data-id="${id}"] .status`).innerText()).toMatch(/completed/i);
     expect(errors).toEqual([]);
+  });
+
+  it('at a phone width: nothing wider than the screen', async () => {
+    const page = await browser.newPage({ viewport: { width: 375, height: 800 } });
+    await page.goto(base);
+    await page.getByTestId('submit').click();
+    await page.getByTestId('job-status').and(page.locator('[data-status="completed"]')).waitFor({ timeout: 30_000 });
+    await page.getByTestId('my-jobs').waitFor();
+    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+    await page.screenshot({ path: join(OUT, 'demo-phone.png'), fullPage: true });
+  });
+
+  it('says why a job waits and until when; once it completes, no error from the failed attempt', async () => {
+    const page = await browser.newPage();
+    await page.goto(base);
+    await page.getByTestId('type-flaky.task').click();
+    await page.getByTestId('flaky-fail-times').fill('1');
+    await page.getByTestId('submit').click();
+    await page.getByTestId('job').waitFor();
+    const id = await waitFor(async () => new URL(page.url()).searchParams.get('job'), 'the job id in the address');
+    // Hold the retry a minute away once the first attempt has failed, so the page can show it.
+    await waitFor(async () => (await db.sql`select 1 from edgejobs.jobs where id = ${id} and status = 'queued' and attempts = 1`).length === 1, 'the first failure', { intervalMs: 20 });
+    await db.sql`update edgejobs.jobs set run_at = now() + interval '60 seconds' where id = ${id} and status = 'queued'`;
+    const retry = page.getByTestId('job-retry');
+    await retry.waitFor({ timeout: 15_000 });
+    expect(await retry.innerText()).toMatch(/Attempt 1 failed \(planned failure on attempt 1 of 1\); the next one is due at \d/);
+    expect(await page.getByTestId('job-error').count()).toBe(0);
+    await db.sql`update edgejobs.jobs set run_at = now() where id = ${id}`;
+    await page.reload(); // the page waits for the run_at it was told; a reload looks now
+    await page.getByTestId('job-status').and(page.locator('[data-status="completed"]')).waitFor({ timeout: 30_000 });
+    expect(await page.getByTestId('job-error').count()).toBe(0);
+    expect(await page.getByTestId('job-retry').count()).toBe(0);
+  });
+
+  it('names a word that is not a number, and forgets the error when another job is picked', async () => {
+    const page = await browser.newPage();
+    await page.goto(base);
+    await page.getByTestId('report-rows').fill('1, two, 3');
+    await page.getByTestId('submit').click();
+    const alert = page.getByTestId('submit-error');
+    await alert.waitFor();
+    expect(await alert.innerText()).toContain('“two” is not a number');
+    await page.getByTestId('type-csv.import').click();
+    expect(await page.getByTestId('submit-error').count()).toBe(0);
   });
 
   it('shows every schema issue when the input is invalid, and a failing job\'s error after its retries', async () => {
