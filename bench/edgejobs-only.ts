@@ -20,7 +20,7 @@ interface Sizes { deep: number; shallow: number; timeBoxMs: number }
 
 /** As an app does at start: the database's registry learns the types a workload enqueues. */
 async function registerTypes(store: PostgresStore, types: string[]) {
-  await store.registerJobTypes(types.map((type) => ({ type, usersMayEnqueue: true, anonymousMayEnqueue: false, inputSchema: null, keepCompleted: null, keepFailed: null, backoffFactor: null })));
+  await store.registerJobTypes(types.map((type) => ({ type, usersMayEnqueue: true, anonymousMayEnqueue: false, inputSchema: null, keepCompleted: null, keepFailed: null, backoffFactor: null, webhookUrl: null })));
 }
 
 async function enqueueNoop(store: PostgresStore, n: number) {

@@ -24,6 +24,9 @@ export type Database = {
         isOneToOne: true
         isSetofReturn: false
       } },
+"claim_alert_check":
+{ Args: { "every"?: string }; Returns: boolean
+                           },
 "claim_jobs":
 { Args: { "job_types": (string)[],"lease_seconds"?: number,"max_jobs"?: number,"queues"?: (string)[],"worker_id": string }; Returns: {
               "attempts": number,"cancel_requested": boolean,"checkpoint": Json,"created_at": string,"id": string,"idempotency_key": string,"input": Json,"lease_token": string,"locked_until": string,"max_attempts": number,"owner_id": string,"priority": number,"progress": Json,"queue": string,"run_at": string,"type": string
@@ -36,6 +39,12 @@ export type Database = {
 { Args: { "jobs": Json }; Returns: {
               "id": string,"outcome": string
             }[]
+                           },
+"console_job":
+{ Args: { "job_id": string }; Returns: Json
+                           },
+"console_jobs":
+{ Args: { "before_created_at"?: string,"before_id"?: string,"filter"?: Json,"max_rows"?: number }; Returns: Json
                            },
 "count_running_workers":
 { Args: Record<PropertyKey, never>; Returns: number
@@ -89,6 +98,11 @@ export type Database = {
               "cancelled": number,"completed": number,"failed": number,"oldest_ready_at": string,"processing": number,"queue": string,"ready": number,"scheduled": number,"type": string
             }[]
                            },
+"get_throughput":
+{ Args: { "bucket_seconds"?: number,"since"?: string }; Returns: {
+              "bucket_start": string,"cancelled": number,"completed": number,"failed": number
+            }[]
+                           },
 "get_type_stats":
 { Args: { "since"?: string }; Returns: {
               "cancelled": number,"completed": number,"consecutive_failures": number,"duration_avg_ms": number,"duration_p50_ms": number,"duration_p95_ms": number,"failed": number,"last_failure_at": string,"last_success_at": string,"runs": number,"runs_per_minute": number,"schedule_name": string,"type": string
@@ -115,10 +129,28 @@ export type Database = {
         isOneToOne: false
         isSetofReturn: true
       } },
+"list_operator_actions":
+{ Args: { "before_id"?: number,"max_rows"?: number }; Returns: {
+              "action": string,"actor": string,"affected": number,"at": string,"filter": Json,"id": number
+            }[]
+                           },
+"list_queues":
+{ Args: Record<PropertyKey, never>; Returns: {
+              "concurrency_limit": number,"name": string,"paused": boolean,"updated_at": string
+            }[]
+                           },
 "list_schedules":
 { Args: Record<PropertyKey, never>; Returns: {
               "catch_up": string,"cron": string,"fired": number,"job_type": string,"last_fire_at": string,"last_job_error": string,"last_job_finished_at": string,"last_job_id": string,"last_job_status": string,"name": string,"next_fire_at": string,"overlap": string,"skipped": number,"state": string,"timezone": string
             }[]
+                           },
+"list_worker_runs":
+{ Args: { "before_started_at"?: string,"max_rows"?: number }; Returns: {
+              "cancelled": number,"claimed": number,"completed": number,"deadline_at": string,"error": Json,"failed": number,"finished_at": string,"handed_back": number,"id": string,"lease_lost": number,"retried": number,"started_at": string,"status": string,"stop_reason": string,"trigger": string,"worker_id": string
+            }[]
+                           },
+"operator_action":
+{ Args: { "action": string,"actor"?: string,"target": string,"value"?: number }; Returns: Json
                            },
 "pause_queue":
 { Args: { "queue": string }; Returns: {
@@ -142,6 +174,11 @@ export type Database = {
 "reap_expired_leases":
 { Args: { "max_jobs"?: number }; Returns: {
               "id": string,"outcome": string,"run_at": string
+            }[]
+                           },
+"record_alerts":
+{ Args: { "conditions": Json,"min_interval"?: string,"url": string }; Returns: {
+              "delivery_id": string,"event": string,"key": string
             }[]
                            },
 "register_job_types":

@@ -35,6 +35,8 @@ import { createStopControl } from './drain-stop.ts';
 import { LazyAbort, runJob, type RunOutcome } from './run-job.ts';
 import { createScheduleTicker, registerSchedulesOnce, type FiredSchedules, type ScheduleDefinition } from './schedules.ts';
 import type { WorkerRunSummary, WorkerStore } from './store.ts';
+import { alertSettingsFromEnv, checkAlerts, type AlertSettings } from './alerts.ts';
+import { WEBHOOK_JOB_TYPE, webhookJobType, webhookSettingsFromEnv, type WebhookSettings } from './webhooks.ts';
 
 export interface DrainOptions {
   store: WorkerStore;
@@ -109,6 +111,17 @@ export interface DrainOptions {
    * then costs one claim, not a new drain.
    */
   waitForWork?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /**
+   * Deliver webhooks and alerts (the built-in `edgejobs.webhook` jobs) with these settings.
+   * Default: from EDGEJOBS_WEBHOOK_* (see webhooks.ts); false: this drain does not deliver them.
+   */
+  webhooks?: WebhookSettings | false;
+  /**
+   * Evaluate the alert conditions as the drain starts (one drain every `checkEveryMs` across all
+   * workers; the store must also be an OperatorStore). Default: from EDGEJOBS_ALERT_* (none
+   * without EDGEJOBS_ALERT_URL); false: never. See alerts.ts.
+   */
+  alerts?: AlertSettings | false;
   logger?: Logger;
 }
 
@@ -177,6 +190,7 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
     return { runId: null, workerId: o.workerId, ...counts, stopReason: 'error', moreWork: true, durationMs: Date.now() - startedAt, error: serializeError(error, { stack: false }) };
   }
 
+  const alerting = startAlertCheck(o);
   const parts = wireParts(o, stopAt, counts);
   // Schedules due now become jobs alongside the first claim (not before it: no added latency);
   // the loop does not end while the look is in flight, and claims again when it fired something.
@@ -191,6 +205,7 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
   }
   const nothingLeft = await windDown(parts, fatal !== null);
 
+  await alerting;
   const haltReason = parts.stop.reason();
   const stopReason: StopReason = fatal ? 'error' : (haltReason ?? idleStop ?? 'deadline');
   const { unrecorded, ...recorded } = counts;
@@ -269,7 +284,7 @@ function wireParts(o: Options, stopAt: number, counts: OutcomeCounts) {
       bell.ring();
     });
   };
-  return { o, stopAt, bell, held, pace, stop, claimer, outcomes, leases, start, schedules, lookAtSchedules };
+  return { o, stopAt, bell, held, pace, stop, claimer, outcomes, leases, start, schedules, lookAtSchedules, counts };
 }
 
 /** Runs a held job's handler and sends its outcome to the writes. */
@@ -312,8 +327,11 @@ function createStarter({ o, stopAt, bell, held, pace, outcomes, leases }: {
  * The loop: claim, start what fits, wait for the next event (an outcome, a claim, a look due);
  * when idle, wait for work (long-running hosts) or return why it ended. Throws a claim's failure.
  */
-async function loop({ o, stopAt, bell, held, pace, stop, claimer, start, schedules, lookAtSchedules }: Parts): Promise<IdleStop> {
+async function loop({ o, stopAt, bell, held, pace, stop, claimer, start, schedules, lookAtSchedules, counts }: Parts): Promise<IdleStop> {
   let sliceStart = Date.now();
+  // Jobs that ended may have enqueued more (webhook deliveries, by a trigger): before stopping as
+  // empty, a drain that ended jobs since it last looked looks once more.
+  let endedAtLastLook = 0;
   while (!stop.halted.aborted) {
     if (claimer.failure) throw claimer.failure.error;
     lookAtSchedules(schedules?.maybeTick() ?? schedules?.inFlight ?? null);
@@ -345,6 +363,12 @@ async function loop({ o, stopAt, bell, held, pace, stop, claimer, start, schedul
     // nothing to take, or no other job fits before the stop time.
     if (!pace.fits()) return 'deadline';
     const limited = claimer.finding === 'limited';
+    const ended = counts.completed + counts.failed + counts.cancelled;
+    if (!limited && ended !== endedAtLastLook) {
+      endedAtLastLook = ended;
+      claimer.lookNow();
+      continue;
+    }
     if (!o.waitForWork) return limited ? 'limited' : 'empty';
     const left = Math.max(0, stopAt - Date.now() - MIN_CLAIM_MS);
     await o.waitForWork(limited ? Math.min(o.recheckMs, left) : left, stop.halted);
@@ -469,11 +493,53 @@ function resolveOptions(options: DrainOptions) {
   if (options.registry.types().length === 0) bad('registry', 'has no job types');
   if (options.workerName !== undefined && !(options.workerName.length >= 1 && options.workerName.length <= 200)) bad('workerName', 'must be 1-200 characters');
   return {
-    ...options, deadline, concurrency, batchSize, leaseMs, heartbeatMs, handBackMarginMs, abortGraceMs, shutdownGraceMs,
+    ...options, registry: withWebhooks(options.registry, options.webhooks), deadline, concurrency, batchSize, leaseMs, heartbeatMs, handBackMarginMs, abortGraceMs, shutdownGraceMs,
     recheckMs, progressFlushMs, scheduleCheckMs, fireSchedules: options.fireSchedules ?? true,
     workerId: options.workerId ?? `drain-${crypto.randomUUID()}`,
     workerName: options.workerName ?? 'worker',
     trigger: options.trigger ?? 'manual',
     logger: options.logger ?? createConsoleLogger('warn'),
   };
+}
+
+const withWebhooksCache = new WeakMap<object, WeakMap<object, JobRegistry<AnyJobDefinition>>>();
+
+/**
+ * The app's registry and the built-in delivery type, made once per registry and settings (so a
+ * process registers it once). An app that defines `edgejobs.webhook` itself keeps its own.
+ */
+function withWebhooks(registry: JobRegistry<AnyJobDefinition>, settings: WebhookSettings | false | undefined): JobRegistry<AnyJobDefinition> {
+  if (settings === false || registry.get(WEBHOOK_JOB_TYPE)) return registry;
+  const bySettings = withWebhooksCache.get(registry) ?? new WeakMap<object, JobRegistry<AnyJobDefinition>>();
+  withWebhooksCache.set(registry, bySettings);
+  const cached = bySettings.get(settings ?? withWebhooksCache);
+  if (cached) return cached;
+  const builtIn = webhookJobType(settings ?? webhookSettingsFromEnv());
+  const combined: JobRegistry<AnyJobDefinition> = {
+    get: (type) => (type === WEBHOOK_JOB_TYPE ? builtIn : registry.get(type)),
+    require: (type) => (type === WEBHOOK_JOB_TYPE ? builtIn : registry.require(type)),
+    types: () => [...registry.types(), WEBHOOK_JOB_TYPE],
+    definitions: [...registry.definitions, builtIn],
+  };
+  bySettings.set(settings ?? withWebhooksCache, combined);
+  return combined;
+}
+
+/** The alert check of this drain, if alerts are on and its turn has come; never rejects. */
+function startAlertCheck(o: Options): Promise<void> | null {
+  let settings: AlertSettings | null;
+  try {
+    settings = o.alerts === false ? null : (o.alerts ?? alertSettingsFromEnv());
+  } catch (error) {
+    o.logger.warn('alerts are off: bad settings', { error: coerceError(error).message });
+    return null;
+  }
+  if (!settings) return null;
+  const store = o.store as WorkerStore & Partial<Parameters<typeof checkAlerts>[0]>;
+  if (typeof store.getQueueHealth !== 'function' || typeof store.getTypeStats !== 'function') return null;
+  return checkAlerts(store as Parameters<typeof checkAlerts>[0], settings)
+    .then((r) => {
+      if (r.sent.length) o.logger.info('alerts sent', { alerts: r.sent.map((a) => `${a.event} ${a.key}`) });
+    })
+    .catch((error: unknown) => o.logger.warn('could not check the alert conditions', { error: coerceError(error).message }));
 }

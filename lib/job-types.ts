@@ -28,6 +28,8 @@ export interface JobTypeRecord {
   keepFailed: number | null;
   /** Each retry waits this many times longer than the one before (null: 2). */
   backoffFactor: number | null;
+  /** Where its jobs' ends are posted (defineJob `webhook`; null: nowhere). */
+  webhookUrl: string | null;
 }
 
 /** The database's record of a job definition. */
@@ -41,6 +43,7 @@ export function jobTypeRecord(definition: AnyJobDefinition): JobTypeRecord {
     keepCompleted: definition.keep?.completed ?? null,
     keepFailed: definition.keep?.failed ?? null,
     backoffFactor: definition.retry?.factor ?? null,
+    webhookUrl: definition.webhook ?? null,
   };
 }
 
@@ -91,10 +94,10 @@ export async function registerJobTypes(
   // Retention by count and the backoff factor, as the code says now (null clears what the code no
   // longer sets). A database from before them has no set_type_policies: fine unless they are used.
   try {
-    await store.setTypePolicies(records.map((r) => ({ type: r.type, keepCompleted: r.keepCompleted, keepFailed: r.keepFailed, backoffFactor: r.backoffFactor })));
+    await store.setTypePolicies(records.map((r) => ({ type: r.type, keepCompleted: r.keepCompleted, keepFailed: r.keepFailed, backoffFactor: r.backoffFactor, webhookUrl: r.webhookUrl })));
   } catch (error) {
     const missing = /set_type_policies/.test(String((error as Error).message)) && /does not exist|could not find|PGRST202/i.test(String((error as Error).message));
-    if (!missing || records.some((r) => r.keepCompleted !== null || r.keepFailed !== null || r.backoffFactor !== null)) throw error;
+    if (!missing || records.some((r) => r.keepCompleted !== null || r.keepFailed !== null || r.backoffFactor !== null || r.webhookUrl !== null)) throw error;
   }
   return count;
 }

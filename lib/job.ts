@@ -4,7 +4,7 @@
  */
 import type { z } from 'zod';
 import { EdgeJobsError, ValidationError, type ValidationIssue } from './errors.ts';
-import { JOB_TYPE_PATTERN, QUEUE_PATTERN } from './limits.ts';
+import { JOB_TYPE_PATTERN, QUEUE_PATTERN, isWebhookUrl } from './limits.ts';
 import type { Logger } from './logger.ts';
 import type { EnqueueOptions } from './queue.ts';
 
@@ -113,6 +113,12 @@ export interface JobDefinitionInput<T extends string, I extends z.ZodType, O ext
    * the routes or `supabase.rpc()`. Default false.
    */
   allowAnonymous?: boolean;
+  /**
+   * POST each job's end (completed, failed, cancelled) to this URL, signed the Standard Webhooks
+   * way with EDGEJOBS_WEBHOOK_SECRET; delivered by a worker as a job of its own (retried). An
+   * enqueue's `webhookUrl` (server only) wins. See docs/webhooks.md.
+   */
+  webhook?: string;
 }
 
 type HandlerResult<O> = O extends z.ZodType ? z.input<O> : unknown;
@@ -167,6 +173,7 @@ export function defineJob<T extends string, I extends z.ZodType, O extends z.Zod
   }
   if (typeof definition.singletonKey === 'string' && !(definition.singletonKey.length >= 1 && definition.singletonKey.length <= 255)) fail('singletonKey must be 1-255 characters');
   if (definition.singletonKey !== undefined && typeof definition.singletonKey !== 'string' && typeof definition.singletonKey !== 'function') fail('singletonKey must be a string or a function of the input');
+  if (definition.webhook !== undefined && !isWebhookUrl(definition.webhook)) fail('webhook must be an http(s) URL of at most 2048 characters, like https://example.com/hooks/jobs');
   if (definition.allowUsers === false && definition.allowAnonymous) fail('allowAnonymous needs allowUsers (anonymous users are users)');
   return Object.freeze({ ...definition, kind: 'edgejobs.job' as const });
 }

@@ -8,6 +8,9 @@ import type { EnqueueSpec } from './store.ts';
 export const JOB_TYPE_PATTERN = /^[A-Za-z0-9_.:/-]{1,128}$/;
 /** A queue name: 1-64 letters, digits, _ . : - (jobs_queue_format, queues_name_format). */
 export const QUEUE_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
+/** A webhook URL (jobs_webhook_url_format and enqueue's check): http(s), no user info, at most 2048 characters. */
+export const WEBHOOK_URL_PATTERN = /^https?:\/\/[^/?#@\s]+([/?#]\S*)?$/;
+export const isWebhookUrl = (v: unknown): v is string => typeof v === 'string' && WEBHOOK_URL_PATTERN.test(v) && chars(v) <= 2048;
 /** A job lease, in ms (claim_jobs and heartbeat_jobs take 1-600 s). */
 export const LEASE_MS = { min: 1_000, max: 600_000, default: 30_000 } as const;
 
@@ -23,6 +26,7 @@ export const ENQUEUE_OPTION_CHECKS: { [K in keyof Required<Omit<EnqueueSpec, 'ty
   idempotencyKey: [(v: unknown) => typeof v === 'string' && v.length >= 1 && chars(v) <= 255, 'must be a string of 1-255 characters'],
   singletonKey: [(v: unknown) => typeof v === 'string' && v.length >= 1 && chars(v) <= 255, 'must be a string of 1-255 characters'],
   keepForMs: [(v: unknown) => typeof v === 'number' && v >= 1 && v <= 315_360_000_000, 'must be between 1 and 315360000000 ms (ten years)'],
+  webhookUrl: [isWebhookUrl, 'must be an http(s) URL of at most 2048 characters, like https://example.com/hooks/jobs'],
 };
 
 /** Follow-up jobs one run may enqueue with its completion (complete_jobs takes 1000 per job). */

@@ -13,7 +13,7 @@ import { ENQUEUE_OPTION_CHECKS } from './limits.ts';
 import type { ClientStore, EnqueueSpec, EnqueuedJob } from './store.ts';
 
 /** Options only the server (the service role) may set; the names the routes use. */
-const SERVER_ONLY_OPTIONS = ['queue', 'priority', 'maxAttempts', 'backoffBaseMs', 'backoffMaxMs', 'keepForMs'] as const;
+const SERVER_ONLY_OPTIONS = ['queue', 'priority', 'maxAttempts', 'backoffBaseMs', 'backoffMaxMs', 'keepForMs', 'webhookUrl'] as const;
 
 /** Per-call options; each overrides the job type's default. */
 export type EnqueueOptions = Omit<EnqueueSpec, 'type' | 'input'>;

@@ -7,7 +7,7 @@ import type { ErrorJson } from './errors.ts';
 import type { JobTypeRecord } from './job-types.ts';
 import type { JobStatus } from './states.ts';
 import type {
-  ClaimedJob, CompleteItem, CompleteOutcome, EnqueueSpec, EnqueuedJob, FailItem, FailOutcome, HandBackItem,
+  ClaimedJob, CompleteItem, ConsoleJob, ConsoleJobRow, ConsoleJobsPage, OperatorActionRecord, ThroughputBucket, WorkerRunRecord, CompleteOutcome, EnqueueSpec, EnqueuedJob, FailItem, FailOutcome, HandBackItem,
   HandBackOutcome, HeartbeatOutcome, JobChild, JobDetails, Lease, ProgressItem, ProgressOutcome, QueueHealth, QueueSettings,
   QueueStats, ReapOutcome, ScheduleStatus, TypeStats,
 } from './store.ts';
@@ -34,6 +34,7 @@ export function toSqlJobSpec(spec: EnqueueSpec): Record<string, unknown> {
   if (spec.idempotencyKey !== undefined) out.idempotency_key = spec.idempotencyKey;
   if (spec.singletonKey !== undefined) out.singleton_key = spec.singletonKey;
   if (spec.keepForMs !== undefined) out.keep_for_seconds = Math.ceil(spec.keepForMs / 1000);
+  if (spec.webhookUrl !== undefined) out.webhook_url = spec.webhookUrl;
   return out;
 }
 
@@ -202,5 +203,70 @@ export function fromTypeStatsRow(r: Row): TypeStats {
     durationMs: r.duration_p50_ms === null || r.duration_p50_ms === undefined ? null
       : { p50: num(r.duration_p50_ms), p95: num(r.duration_p95_ms), avg: num(r.duration_avg_ms) },
     runsPerMinute: num(r.runs_per_minute),
+  };
+}
+
+/** A row of console_jobs' list (JSON: times as strings). */
+export function fromConsoleRow(r: Row): ConsoleJobRow {
+  return {
+    id: str(r.id), type: str(r.type), queue: str(r.queue), status: r.status as JobStatus, priority: num(r.priority),
+    attempts: num(r.attempts), maxAttempts: num(r.max_attempts), runAt: date(r.run_at), createdAt: date(r.created_at),
+    startedAt: dateOrNull(r.started_at), finishedAt: dateOrNull(r.finished_at), cancelRequestedAt: dateOrNull(r.cancel_requested_at),
+    ownerId: strOrNull(r.owner_id), idempotencyKey: strOrNull(r.idempotency_key), parentId: strOrNull(r.parent_id),
+    error: strOrNull(r.error),
+  };
+}
+
+export function fromConsolePage(v: unknown): ConsoleJobsPage {
+  const r = v as { jobs: Row[]; scanned: number; next: Row | null };
+  return {
+    jobs: r.jobs.map(fromConsoleRow),
+    scanned: num(r.scanned),
+    next: r.next ? { createdAt: date(r.next.created_at), id: str(r.next.id) } : null,
+  };
+}
+
+const child = (c: Row) => ({ id: str(c.id), type: str(c.type), status: c.status as JobStatus });
+
+export function fromConsoleJob(v: unknown): ConsoleJob | null {
+  if (v === null || v === undefined) return null;
+  const r = v as Row;
+  const { error: _message, ...row } = fromConsoleRow(r);
+  return {
+    ...row,
+    input: r.input, progress: r.progress ?? null, checkpoint: r.checkpoint ?? null, result: r.result ?? null,
+    error: (r.error as ErrorJson | null) ?? null, errors: (r.errors as ErrorJson[] | null) ?? [],
+    lockedBy: strOrNull(r.locked_by), lockedUntil: dateOrNull(r.locked_until), updatedAt: date(r.updated_at),
+    expiresAt: dateOrNull(r.expires_at), keepForMs: num(r.keep_for_seconds) * 1000, singletonKey: strOrNull(r.singleton_key),
+    scheduleName: strOrNull(r.schedule_name), scheduledFor: dateOrNull(r.scheduled_for), webhookUrl: strOrNull(r.webhook_url),
+    backoffBaseMs: num(r.backoff_base_seconds) * 1000, backoffMaxMs: num(r.backoff_max_seconds) * 1000,
+    parent: r.parent ? child(r.parent as Row) : null,
+    children: ((r.children as Row[] | null) ?? []).map(child),
+    deliveries: ((r.deliveries as Row[] | null) ?? []).map((d) => ({
+      id: str(d.id), status: d.status as JobStatus, attempts: num(d.attempts), maxAttempts: num(d.max_attempts),
+      url: str(d.url), event: str(d.event), runAt: date(d.run_at), finishedAt: dateOrNull(d.finished_at),
+      errors: (d.errors as ErrorJson[] | null) ?? [],
+    })),
+  };
+}
+
+export function fromThroughputRow(r: Row): ThroughputBucket {
+  return { start: date(r.bucket_start), completed: num(r.completed), failed: num(r.failed), cancelled: num(r.cancelled) };
+}
+
+export function fromWorkerRunRow(r: Row): WorkerRunRecord {
+  return {
+    id: str(r.id), workerId: str(r.worker_id), trigger: str(r.trigger), status: r.status as WorkerRunRecord['status'],
+    startedAt: date(r.started_at), deadlineAt: dateOrNull(r.deadline_at), finishedAt: dateOrNull(r.finished_at),
+    claimed: num(r.claimed), completed: num(r.completed), failed: num(r.failed), retried: num(r.retried),
+    cancelled: num(r.cancelled), handedBack: num(r.handed_back), leaseLost: num(r.lease_lost),
+    stopReason: strOrNull(r.stop_reason), error: (r.error as ErrorJson | null) ?? null,
+  };
+}
+
+export function fromOperatorActionRow(r: Row): OperatorActionRecord {
+  return {
+    id: num(r.id), at: date(r.at), actor: str(r.actor), action: str(r.action),
+    filter: (r.filter as Record<string, unknown>) ?? {}, affected: num(r.affected),
   };
 }

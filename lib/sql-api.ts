@@ -8,6 +8,7 @@
 import {
   fromClaimedRow, fromEnqueuedRow, fromFailRow, fromHealthRow, fromHeartbeatRow, fromJobRow, fromOutcomeRow,
   fromDueScheduleRow, fromProgressRow, fromQueueRow, fromQueueStatsRow, fromScheduleRow, fromTypeStatsRow, toSqlSchedule,
+  fromConsoleJob, fromConsolePage, fromOperatorActionRow, fromThroughputRow, fromWorkerRunRow,
   intervalFromMs, leaseSeconds, toSqlComplete, toSqlFail, toSqlJobSpec, toSqlJobType, toSqlLease, toSqlProgress,
 } from './rows.ts';
 import type { CompleteOutcome, HandBackOutcome, Store } from './store.ts';
@@ -222,7 +223,7 @@ export const SQL_API = {
   setTypePolicies: call({
     fn: 'set_type_policies', who: 'service', args: { types: 'jsonb' }, returns: 'rows',
     input: (types: Parameters<Store['setTypePolicies']>[0]) => ({
-      types: types.map((t) => ({ type: t.type, keep_completed: t.keepCompleted, keep_failed: t.keepFailed, backoff_factor: t.backoffFactor })),
+      types: types.map((t) => ({ type: t.type, keep_completed: t.keepCompleted, keep_failed: t.keepFailed, backoff_factor: t.backoffFactor, webhook_url: t.webhookUrl ?? null })),
     }),
     output: (a) => rows(a).length,
   }),
@@ -260,6 +261,63 @@ export const SQL_API = {
     fn: 'delete_schedule', who: 'service', args: { name: 'text' }, returns: 'value',
     input: (name: string) => ({ name }),
     output: (a) => a === true,
+  }),
+
+  consoleJobs: call({
+    fn: 'console_jobs', who: 'service', returns: 'value',
+    args: { filter: 'jsonb', before_created_at: 'timestamptz', before_id: 'uuid', max_rows: 'integer' },
+    input: (f: Parameters<Store['consoleJobs']>[0] = {}, o: Parameters<Store['consoleJobs']>[1] = {}) => ({
+      filter: Object.fromEntries(Object.entries({
+        status: f.status, type: f.type, queue: f.queue, owner_id: f.ownerId, id: f.id, idempotency_key: f.idempotencyKey,
+        created_after: iso(f.createdAfter) ?? undefined, created_before: iso(f.createdBefore) ?? undefined,
+      }).filter(([, v]) => v !== undefined)),
+      before_created_at: iso(o.before?.createdAt), before_id: o.before?.id ?? null, max_rows: o.limit ?? 50,
+    }),
+    output: fromConsolePage,
+  }),
+  consoleJob: call({
+    fn: 'console_job', who: 'service', args: { job_id: 'uuid' }, returns: 'value',
+    input: (id: string) => ({ job_id: id }),
+    output: fromConsoleJob,
+  }),
+  getThroughput: call({
+    fn: 'get_throughput', who: 'service', args: { since: 'interval', bucket_seconds: 'integer' }, returns: 'rows',
+    input: (sinceMs: number = 3600 * 1000, bucketSeconds: number = 60) => ({ since: intervalFromMs(sinceMs), bucket_seconds: bucketSeconds }),
+    output: (a) => rows(a).map(fromThroughputRow),
+  }),
+  listQueues: call({
+    fn: 'list_queues', who: 'service', args: {}, returns: 'rows',
+    input: () => ({}),
+    output: (a) => rows(a).map(fromQueueRow),
+  }),
+  listWorkerRuns: call({
+    fn: 'list_worker_runs', who: 'service', args: { max_rows: 'integer', before_started_at: 'timestamptz' }, returns: 'rows',
+    input: (o: Parameters<Store['listWorkerRuns']>[0] = {}) => ({ max_rows: o.limit ?? 50, before_started_at: iso(o.before) }),
+    output: (a) => rows(a).map(fromWorkerRunRow),
+  }),
+  listOperatorActions: call({
+    fn: 'list_operator_actions', who: 'service', args: { max_rows: 'integer', before_id: 'integer' }, returns: 'rows',
+    input: (o: Parameters<Store['listOperatorActions']>[0] = {}) => ({ max_rows: o.limit ?? 50, before_id: o.beforeId ?? null }),
+    output: (a) => rows(a).map(fromOperatorActionRow),
+  }),
+  operatorAction: call({
+    fn: 'operator_action', who: 'service', args: { action: 'text', target: 'text', value: 'integer', actor: 'text' }, returns: 'value',
+    input: (action: Parameters<Store['operatorAction']>[0], target: string, value: number | null = null, actor: string | null = null) =>
+      ({ action, target, value, actor }),
+    output: (a) => (a ?? {}) as Record<string, unknown>,
+  }),
+  claimAlertCheck: call({
+    fn: 'claim_alert_check', who: 'service', args: { every: 'interval' }, returns: 'value',
+    input: (everyMs: number) => ({ every: intervalFromMs(everyMs) }),
+    output: (a) => a === true,
+  }),
+  recordAlerts: call({
+    fn: 'record_alerts', who: 'service', args: { conditions: 'jsonb', url: 'text', min_interval: 'interval' }, returns: 'rows',
+    input: (conditions: Parameters<Store['recordAlerts']>[0], url: string, minIntervalMs: number) => ({
+      conditions: conditions.map((c) => ({ key: c.key, firing: c.firing, summary: c.summary ?? '', details: c.details ?? {} })),
+      url, min_interval: intervalFromMs(minIntervalMs),
+    }),
+    output: (a) => rows(a).map((r) => ({ key: String(r.key), event: r.event as 'alert.firing' | 'alert.resolved', deliveryId: String(r.delivery_id) })),
   }),
 } as const;
 
@@ -307,5 +365,14 @@ export function storeFromCalls(run: RunCall): Store {
     resumeSchedule: method(SQL_API.resumeSchedule),
     triggerSchedule: method(SQL_API.triggerSchedule),
     deleteSchedule: method(SQL_API.deleteSchedule),
+    consoleJobs: method(SQL_API.consoleJobs),
+    consoleJob: method(SQL_API.consoleJob),
+    getThroughput: method(SQL_API.getThroughput),
+    listQueues: method(SQL_API.listQueues),
+    listWorkerRuns: method(SQL_API.listWorkerRuns),
+    listOperatorActions: method(SQL_API.listOperatorActions),
+    operatorAction: method(SQL_API.operatorAction),
+    claimAlertCheck: method(SQL_API.claimAlertCheck),
+    recordAlerts: method(SQL_API.recordAlerts),
   };
 }

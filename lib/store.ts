@@ -36,6 +36,8 @@ export interface EnqueueSpec {
   singletonKey?: string;
   /** How long the finished job is kept. Default 7 days. */
   keepForMs?: number;
+  /** Server only: POST the job's end here, signed (Standard Webhooks); default the type's `webhook`. */
+  webhookUrl?: string;
 }
 
 /** What enqueue answers for each job. */
@@ -306,9 +308,13 @@ export interface WorkerStore {
    * Per registered type: most completed and failed jobs kept (null: by time only) and the retry
    * backoff factor (null: 2). Returns how many types changed.
    */
-  setTypePolicies(types: Array<{ type: string; keepCompleted: number | null; keepFailed: number | null; backoffFactor: number | null }>): Promise<number>;
+  setTypePolicies(types: Array<{ type: string; keepCompleted: number | null; keepFailed: number | null; backoffFactor: number | null; webhookUrl?: string | null }>): Promise<number>;
   /** The app's schedules: creates, updates, retires those no longer listed. */
   registerSchedules(schedules: ScheduleDefinition[]): Promise<Array<{ name: string; created: boolean; retired: boolean }>>;
+  /** True for the one worker that should evaluate the alert conditions now (at most once per `everyMs` across workers). */
+  claimAlertCheck(everyMs: number): Promise<boolean>;
+  /** Records evaluated alert conditions; enqueues a signed delivery to `url` for each change worth telling (see record_alerts). */
+  recordAlerts(conditions: AlertCondition[], url: string, minIntervalMs: number): Promise<Array<{ key: string; event: 'alert.firing' | 'alert.resolved'; deliveryId: string }>>;
 }
 
 /** Calls for operators (service role, dashboard). */
@@ -345,6 +351,21 @@ export interface OperatorStore {
   /** One run now (overlap policy unless `force`); jobId null when the policy held it back. */
   triggerSchedule(name: string, force?: boolean): Promise<{ jobId: string | null }>;
   deleteSchedule(name: string): Promise<boolean>;
+  /** The console's job list: every owner's jobs, newest first, at most 5,000 read per call (see {@link ConsoleJobsPage}). */
+  consoleJobs(filter?: ConsoleJobsFilter, options?: { before?: { createdAt: Date; id: string }; limit?: number }): Promise<ConsoleJobsPage>;
+  /** Everything about one job; null: no such job. */
+  consoleJob(id: string): Promise<ConsoleJob | null>;
+  /** Jobs that ended per bucket (default each minute of the last hour). */
+  getThroughput(sinceMs?: number, bucketSeconds?: number): Promise<ThroughputBucket[]>;
+  /** The queues with settings (a limit or a pause, now or before). */
+  listQueues(): Promise<QueueSettings[]>;
+  listWorkerRuns(options?: { limit?: number; before?: Date }): Promise<WorkerRunRecord[]>;
+  listOperatorActions(options?: { limit?: number; beforeId?: number }): Promise<OperatorActionRecord[]>;
+  /**
+   * One queue or schedule action, recorded with `actor` (`operator_action`): `value` is the
+   * concurrency limit (null: none), or 1 to trigger a schedule even while a run is live.
+   */
+  operatorAction(action: QueueAction | ScheduleAction, target: string, value?: number | null, actor?: string): Promise<Record<string, unknown>>;
 }
 
 /** A job type's (or, with `schedule`, a schedule's) run history (`get_type_stats`). */
@@ -380,6 +401,136 @@ export interface ScheduleStatus {
   fired: number;
   skipped: number;
   lastJob: { id: string; status: JobStatus; finishedAt: Date | null; error: string | null } | null;
+}
+
+/** The console's job list filter (`console_jobs`). */
+export interface ConsoleJobsFilter {
+  status?: JobStatus;
+  type?: string;
+  queue?: string;
+  ownerId?: string;
+  /** One job by id. */
+  id?: string;
+  /** The jobs holding this idempotency key (any type or owner). */
+  idempotencyKey?: string;
+  createdAfter?: Date;
+  createdBefore?: Date;
+}
+
+/** A job as a row of the console's list. */
+export interface ConsoleJobRow {
+  id: string;
+  type: string;
+  queue: string;
+  status: JobStatus;
+  priority: number;
+  attempts: number;
+  maxAttempts: number;
+  runAt: Date;
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  cancelRequestedAt: Date | null;
+  ownerId: string | null;
+  idempotencyKey: string | null;
+  parentId: string | null;
+  /** The last error's message. */
+  error: string | null;
+}
+
+/** One page of `console_jobs`: at most 5,000 jobs are read per call; `next` goes on from there. */
+export interface ConsoleJobsPage {
+  jobs: ConsoleJobRow[];
+  /** How many jobs this call walked past (the filter kept `jobs` of them). */
+  scanned: number;
+  next: { createdAt: Date; id: string } | null;
+}
+
+/** One delivery of a job's webhook (an edgejobs.webhook job). */
+export interface WebhookDelivery {
+  id: string;
+  status: JobStatus;
+  attempts: number;
+  maxAttempts: number;
+  url: string;
+  event: string;
+  runAt: Date;
+  finishedAt: Date | null;
+  errors: ErrorJson[];
+}
+
+/** Everything about one job (`console_job`). */
+export interface ConsoleJob extends Omit<ConsoleJobRow, 'error'> {
+  input: unknown;
+  progress: unknown;
+  checkpoint: unknown;
+  result: unknown;
+  error: ErrorJson | null;
+  /** Every failed attempt's error, oldest first. */
+  errors: ErrorJson[];
+  lockedBy: string | null;
+  lockedUntil: Date | null;
+  updatedAt: Date;
+  expiresAt: Date | null;
+  keepForMs: number;
+  singletonKey: string | null;
+  scheduleName: string | null;
+  scheduledFor: Date | null;
+  webhookUrl: string | null;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  parent: JobChild | null;
+  children: JobChild[];
+  deliveries: WebhookDelivery[];
+}
+
+export interface ThroughputBucket {
+  start: Date;
+  completed: number;
+  failed: number;
+  cancelled: number;
+}
+
+/** A drain as operators see it (`list_worker_runs`). */
+export interface WorkerRunRecord {
+  id: string;
+  workerId: string;
+  trigger: string;
+  status: 'running' | 'succeeded' | 'failed' | 'lost';
+  startedAt: Date;
+  deadlineAt: Date | null;
+  finishedAt: Date | null;
+  claimed: number;
+  completed: number;
+  failed: number;
+  retried: number;
+  cancelled: number;
+  handedBack: number;
+  leaseLost: number;
+  stopReason: string | null;
+  error: ErrorJson | null;
+}
+
+/** What an operator did (`edgejobs.operator_actions`). */
+export interface OperatorActionRecord {
+  id: number;
+  at: Date;
+  actor: string;
+  action: string;
+  filter: Record<string, unknown>;
+  affected: number;
+}
+
+export type QueueAction = 'pause_queue' | 'resume_queue' | 'set_queue_concurrency';
+export type ScheduleAction = 'pause_schedule' | 'resume_schedule' | 'trigger_schedule';
+
+/** An alert condition as a worker evaluated it (`record_alerts`). */
+export interface AlertCondition {
+  /** health, type:<type> or schedule:<name>. */
+  key: string;
+  firing: boolean;
+  summary?: string;
+  details?: Record<string, unknown>;
 }
 
 /** The whole SQL API. */

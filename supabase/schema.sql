@@ -28,6 +28,30 @@ create type public.job_details as (
 );
 comment on type public.job_details is 'edgejobs: a job as clients see it (no lease internals), with its parent and its children ([{id, type, status}], oldest first). Returned by get_job, list_jobs and cancel_job.';
 
+create table edgejobs.alerts (
+  key text not null,
+  firing boolean default false not null,
+  notified boolean default false not null,
+  since timestamp with time zone default now() not null,
+  last_notified_at timestamp with time zone,
+  summary text default ''::text not null,
+  details jsonb default '{}'::jsonb not null,
+  updated_at timestamp with time zone default now() not null,
+  constraint alerts_key_length CHECK (((length(key) >= 1) AND (length(key) <= 300))),
+  constraint alerts_pkey PRIMARY KEY (key)
+);
+alter table edgejobs.alerts enable row level security;
+-- privileges: owner only
+comment on table edgejobs.alerts is 'edgejobs: each alert condition''s state (health, a type''s or a schedule''s failure streak), kept by record_alerts. No API role may read or write it directly.';
+comment on column edgejobs.alerts.key is 'The condition: health, type:<type>, schedule:<name>.';
+comment on column edgejobs.alerts.firing is 'Whether the condition holds now (as last evaluated).';
+comment on column edgejobs.alerts.notified is 'Whether an alert.firing was sent for the current firing (then its recovery sends alert.resolved).';
+comment on column edgejobs.alerts.since is 'When the condition last started or stopped holding.';
+comment on column edgejobs.alerts.last_notified_at is 'When an alert.firing was last sent: at most one per min_interval.';
+comment on column edgejobs.alerts.summary is 'What the evaluation said, in words.';
+comment on column edgejobs.alerts.details is 'The evaluation''s figures (JSON).';
+comment on column edgejobs.alerts.updated_at is 'When the row last changed.';
+
 create table edgejobs.job_type_workers (
   type text not null,
   worker_name text not null,
@@ -61,6 +85,7 @@ create table edgejobs.job_types (
   keep_completed integer,
   keep_failed integer,
   backoff_factor double precision,
+  webhook_url text,
   constraint job_types_anonymous_needs_users CHECK ((users_may_enqueue OR (NOT anonymous_may_enqueue))),
   constraint job_types_backoff_factor_range CHECK (((backoff_factor IS NULL) OR ((backoff_factor >= (1)::double precision) AND (backoff_factor <= (100)::double precision)))),
   constraint job_types_backoff_valid CHECK ((((backoff_base_seconds IS NULL) OR ((backoff_base_seconds >= (0.001)::double precision) AND (backoff_base_seconds <= (86400)::double precision))) AND ((backoff_max_seconds IS NULL) OR ((backoff_max_seconds >= (0.001)::double precision) AND (backoff_max_seconds <= (2592000)::double precision))) AND (COALESCE(backoff_max_seconds, (3600)::double precision) >= COALESCE(backoff_base_seconds, (1)::double precision)))),
@@ -71,7 +96,8 @@ create table edgejobs.job_types (
   constraint job_types_pkey PRIMARY KEY (type),
   constraint job_types_priority_range CHECK (((priority IS NULL) OR ((priority >= '-1000000'::integer) AND (priority <= 1000000)))),
   constraint job_types_queue_format CHECK (((queue IS NULL) OR (((length(queue) >= 1) AND (length(queue) <= 64)) AND (queue !~ '[^A-Za-z0-9_.:-]'::text)))),
-  constraint job_types_type_format CHECK ((((length(type) >= 1) AND (length(type) <= 128)) AND (type !~ '[^A-Za-z0-9_.:/-]'::text)))
+  constraint job_types_type_format CHECK ((((length(type) >= 1) AND (length(type) <= 128)) AND (type !~ '[^A-Za-z0-9_.:/-]'::text))),
+  constraint job_types_webhook_url_format CHECK (((webhook_url IS NULL) OR ((length(webhook_url) <= 2048) AND (webhook_url ~ '^https?://'::text))))
 );
 alter table edgejobs.job_types enable row level security;
 -- privileges: owner only
@@ -91,6 +117,7 @@ comment on column edgejobs.job_types.updated_at is 'When a registration last cha
 comment on column edgejobs.job_types.keep_completed is 'Keep at most this many completed jobs of the type (the latest); purge_jobs deletes older ones. Null: by time only.';
 comment on column edgejobs.job_types.keep_failed is 'Keep at most this many failed jobs of the type (the latest); purge_jobs deletes older ones. Null: by time only.';
 comment on column edgejobs.job_types.backoff_factor is 'Each retry waits this many times longer than the one before (1-100; null: 2), up to the job''s backoff_max_seconds.';
+comment on column edgejobs.job_types.webhook_url is 'Default webhook URL for the type''s jobs (defineJob webhook, set by set_type_policies); null: none.';
 
 create table edgejobs.jobs (
   id uuid default gen_random_uuid() not null,
@@ -126,6 +153,7 @@ create table edgejobs.jobs (
   singleton_key text,
   parent_id uuid,
   child_ids uuid[],
+  webhook_url text,
   constraint jobs_attempts_range CHECK (((attempts >= 0) AND (attempts <= max_attempts))),
   constraint jobs_backoff_valid CHECK (((backoff_base_seconds > (0)::double precision) AND (backoff_max_seconds >= backoff_base_seconds))),
   constraint jobs_errors_is_array CHECK ((jsonb_typeof(errors) = 'array'::text)),
@@ -139,7 +167,8 @@ create table edgejobs.jobs (
   constraint jobs_queue_format CHECK ((((length(queue) >= 1) AND (length(queue) <= 64)) AND (queue !~ '[^A-Za-z0-9_.:-]'::text))),
   constraint jobs_singleton_key_length CHECK (((singleton_key IS NULL) OR ((length(singleton_key) >= 1) AND (length(singleton_key) <= 255)))),
   constraint jobs_status_valid CHECK ((status = ANY (ARRAY['queued'::text, 'processing'::text, 'completed'::text, 'failed'::text, 'cancelled'::text]))),
-  constraint jobs_type_format CHECK ((((length(type) >= 1) AND (length(type) <= 128)) AND (type !~ '[^A-Za-z0-9_.:/-]'::text)))
+  constraint jobs_type_format CHECK ((((length(type) >= 1) AND (length(type) <= 128)) AND (type !~ '[^A-Za-z0-9_.:/-]'::text))),
+  constraint jobs_webhook_url_format CHECK (((webhook_url IS NULL) OR ((length(webhook_url) <= 2048) AND (webhook_url ~ '^https?://'::text))))
 ) with (autovacuum_vacuum_scale_factor=0.02, autovacuum_analyze_scale_factor=0.05);
 alter table edgejobs.jobs enable row level security;
 -- privileges: owner only
@@ -177,12 +206,15 @@ comment on column edgejobs.jobs.scheduled_for is 'The fire time this run is for 
 comment on column edgejobs.jobs.singleton_key is 'While the job is queued or processing, no other job of its type and owner has this key (enqueue answers this one instead).';
 comment on column edgejobs.jobs.parent_id is 'The job whose handler enqueued this one (ctx.enqueue), written with its completion. Not a foreign key: the parent may be purged before its children.';
 comment on column edgejobs.jobs.child_ids is 'The jobs this one''s handler enqueued (ctx.enqueue), in the order it enqueued them; written with its completion. A purged child drops out of the details.';
+comment on column edgejobs.jobs.webhook_url is 'Where to POST the job''s end (completed, failed, cancelled), signed; from the enqueue (server only) or the job type. Null: no webhook.';
 create index jobs_claim_idx on edgejobs.jobs using btree (priority DESC, run_at, id) where (status = 'queued'::text);
+create index jobs_created_idx on edgejobs.jobs using btree (created_at DESC, id DESC);
 create index jobs_expires_idx on edgejobs.jobs using btree (expires_at) where (expires_at IS NOT NULL);
 create index jobs_failed_idx on edgejobs.jobs using btree (finished_at DESC) where (status = 'failed'::text);
 create UNIQUE index jobs_idempotency_key_idx on edgejobs.jobs using btree (type, idempotency_key, owner_id) NULLS NOT DISTINCT where (idempotency_key IS NOT NULL);
 create index jobs_lease_idx on edgejobs.jobs using btree (locked_until) where (status = 'processing'::text);
 create index jobs_owner_idx on edgejobs.jobs using btree (owner_id, created_at DESC, id DESC) where (owner_id IS NOT NULL);
+create index jobs_parent_idx on edgejobs.jobs using btree (parent_id) where (parent_id IS NOT NULL);
 create index jobs_schedule_finished_idx on edgejobs.jobs using btree (schedule_name, finished_at DESC) where ((schedule_name IS NOT NULL) AND (finished_at IS NOT NULL));
 create UNIQUE index jobs_schedule_fire on edgejobs.jobs using btree (schedule_name, scheduled_for) where (schedule_name IS NOT NULL);
 create index jobs_schedule_live on edgejobs.jobs using btree (schedule_name, status) where ((schedule_name IS NOT NULL) AND (status = ANY (ARRAY['queued'::text, 'processing'::text])));
@@ -190,6 +222,7 @@ create UNIQUE index jobs_singleton_live on edgejobs.jobs using btree (type, sing
 create index jobs_type_finished_idx on edgejobs.jobs using btree (type, finished_at DESC) where (finished_at IS NOT NULL);
 CREATE TRIGGER jobs_broadcast_change AFTER UPDATE OF status, progress, cancel_requested_at ON edgejobs.jobs FOR EACH ROW WHEN (((new.owner_id IS NOT NULL) AND ((old.status IS DISTINCT FROM new.status) OR (old.progress IS DISTINCT FROM new.progress) OR (old.cancel_requested_at IS DISTINCT FROM new.cancel_requested_at)))) EXECUTE FUNCTION edgejobs.broadcast_job_change();
 CREATE TRIGGER jobs_kick_worker AFTER INSERT ON edgejobs.jobs FOR EACH STATEMENT EXECUTE FUNCTION edgejobs.kick_after_insert();
+CREATE TRIGGER jobs_webhook AFTER UPDATE OF status ON edgejobs.jobs FOR EACH ROW WHEN (((new.webhook_url IS NOT NULL) AND (new.finished_at IS NOT NULL) AND (old.finished_at IS NULL))) EXECUTE FUNCTION edgejobs.enqueue_webhook();
 
 create table edgejobs.kicks (
   id boolean default true not null,
@@ -219,12 +252,12 @@ create table edgejobs.operator_actions (
 );
 alter table edgejobs.operator_actions enable row level security;
 -- privileges: owner only
-comment on table edgejobs.operator_actions is 'edgejobs: what operators did (bulk_jobs), when, by whom and to how many jobs. No API role may read or write it directly.';
+comment on table edgejobs.operator_actions is 'edgejobs: what operators did (bulk_jobs, operator_action), when, by whom and to how many jobs or things. No API role may read or write it directly (list_operator_actions).';
 comment on column edgejobs.operator_actions.id is 'Action id, in the order they were made.';
 comment on column edgejobs.operator_actions.at is 'When (the transaction''s time).';
 comment on column edgejobs.operator_actions.actor is 'Who: the operator''s user id or name as the server passed it, else the caller''s auth.uid(), else service_role.';
-comment on column edgejobs.operator_actions.action is 'cancel, redrive or delete.';
-comment on column edgejobs.operator_actions.filter is 'The filter as given (status, type, queue, owner_id, ids, created_/finished_ after/before).';
+comment on column edgejobs.operator_actions.action is 'What: cancel, redrive or delete (bulk_jobs, also for one job), or pause_queue, resume_queue, set_queue_concurrency, pause_schedule, resume_schedule, trigger_schedule (operator_action).';
+comment on column edgejobs.operator_actions.filter is 'What it applied to: bulk_jobs'' filter as given (status, type, queue, owner_id, ids, created_/finished_ after/before), or {queue} / {schedule} with the value set.';
 comment on column edgejobs.operator_actions.affected is 'How many jobs this call changed (one batch).';
 create index operator_actions_at on edgejobs.operator_actions using btree (at DESC);
 
@@ -308,6 +341,7 @@ create table edgejobs.settings (
   max_input_bytes integer default 1048576 not null,
   default_keep_for interval default '7 days'::interval not null,
   broadcast_changes boolean default true not null,
+  alert_checked_at timestamp with time zone default '-infinity'::timestamp with time zone not null,
   constraint settings_default_keep_for_positive CHECK ((default_keep_for > '00:00:00'::interval)),
   constraint settings_max_input_bytes_range CHECK (((max_input_bytes >= 1) AND (max_input_bytes <= 104857600))),
   constraint settings_pkey PRIMARY KEY (id),
@@ -320,6 +354,7 @@ comment on column edgejobs.settings.id is 'Always true: the table holds exactly 
 comment on column edgejobs.settings.max_input_bytes is 'Largest accepted job input, in bytes of its JSON text (default 1 MiB). Bigger inputs are refused at enqueue with SQLSTATE EJ002.';
 comment on column edgejobs.settings.default_keep_for is 'How long a finished job (its row, result and idempotency key) is kept when the enqueue did not say (default 7 days).';
 comment on column edgejobs.settings.broadcast_changes is 'Send Realtime broadcasts when an owned job changes status or progress (default true). Jobs without an owner (enqueued by the server) never broadcast: no end user could join their topic.';
+comment on column edgejobs.settings.alert_checked_at is 'When a worker last evaluated the alert conditions (claim_alert_check).';
 
 create table edgejobs.worker_liveness (
   id boolean default true not null,
@@ -655,7 +690,7 @@ CREATE OR REPLACE FUNCTION edgejobs.check_user_enqueue(p_jobs jsonb)
 AS $function$
 declare
   v_server_only constant text[] := array['queue', 'priority', 'max_attempts', 'backoff_base_seconds',
-    'backoff_max_seconds', 'keep_for_seconds'];
+    'backoff_max_seconds', 'keep_for_seconds', 'webhook_url'];
   v_anonymous boolean := coalesce(auth.jwt() ->> 'is_anonymous', 'false') = 'true';
   v_bad record;
   v_matches regprocedure;
@@ -671,7 +706,7 @@ begin
   group by t.ord order by t.ord limit 1;
   if found then
     raise exception 'edgejobs: only the server may set % (jobs[%])', v_bad.keys, v_bad.idx
-      using errcode = '42501', hint = 'Queue, priority, attempts, backoff and keep-for come from the job type; set them from the server with the service role.';
+      using errcode = '42501', hint = 'Queue, priority, attempts, backoff, keep-for and the webhook come from the job type; set them from the server with the service role.';
   end if;
 
   -- 2. No type registered: every well-formed type is accepted, as before the registry.
@@ -748,6 +783,21 @@ $function$;
 -- privileges: owner only
 comment on function edgejobs.complete_leased_jobs(jsonb) is 'Completes [{id, lease_token, result?, progress?}] whose lease token still holds the job; answers per job (in order) completed or lease_lost, and the owner.';
 
+CREATE OR REPLACE FUNCTION edgejobs.console_row(j edgejobs.jobs)
+ RETURNS jsonb
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select jsonb_build_object('id', j.id, 'type', j.type, 'queue', j.queue, 'status', j.status, 'priority', j.priority,
+    'attempts', j.attempts, 'max_attempts', j.max_attempts, 'run_at', j.run_at, 'created_at', j.created_at,
+    'started_at', j.started_at, 'finished_at', j.finished_at, 'cancel_requested_at', j.cancel_requested_at,
+    'owner_id', j.owner_id, 'idempotency_key', j.idempotency_key, 'parent_id', j.parent_id,
+    'error', j.error ->> 'message')
+$function$;
+-- privileges: owner only
+comment on function edgejobs.console_row(edgejobs.jobs) is 'A job as a row of the console''s list (no input, result or lease).';
+
 CREATE OR REPLACE FUNCTION edgejobs.details(j edgejobs.jobs)
  RETURNS job_details
  LANGUAGE sql
@@ -789,6 +839,30 @@ end
 $function$;
 -- privileges: owner only
 comment on function edgejobs.enqueue_schedule_run(edgejobs.schedules,timestamp with time zone,boolean) is 'Enqueues one run of a schedule for a fire time (its job carries schedule_name and scheduled_for), unless its overlap policy skips it (skip: a run queued or processing; queue: a run queued) and it is not forced. Returns the job id or null.';
+
+CREATE OR REPLACE FUNCTION edgejobs.enqueue_webhook()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+begin
+  -- The event as it is now: every retry of the delivery posts the same body under the same id.
+  insert into edgejobs.jobs (type, queue, input, max_attempts, backoff_base_seconds, backoff_max_seconds, parent_id, keep_for)
+  select 'edgejobs.webhook', 'edgejobs',
+    jsonb_build_object('url', new.webhook_url, 'event', jsonb_build_object(
+      'type', 'job.' || new.status,
+      'timestamp', new.finished_at,
+      'data', jsonb_build_object(
+        'id', new.id, 'type', new.type, 'queue', new.queue, 'status', new.status, 'attempts', new.attempts,
+        'result', new.result, 'error', new.error, 'parent_id', new.parent_id,
+        'created_at', new.created_at, 'finished_at', new.finished_at))),
+    12, 10, 3600, new.id, s.default_keep_for
+  from edgejobs.settings s;
+  return null;
+end
+$function$;
+-- privileges: owner only
+comment on function edgejobs.enqueue_webhook() is 'Trigger: a job with a webhook_url that just ended enqueues its delivery (type edgejobs.webhook, queue edgejobs, parent_id the job; 12 attempts, 10 s doubling to an hour), in the same transaction.';
 
 CREATE OR REPLACE FUNCTION edgejobs.fail_leased_jobs(p_items jsonb)
  RETURNS TABLE(id uuid, outcome text, run_at timestamp with time zone)
@@ -874,7 +948,7 @@ begin
       ),
       ins as (
         insert into edgejobs.jobs as j (id, type, queue, input, priority, run_at, max_attempts,
-          backoff_base_seconds, backoff_max_seconds, owner_id, keep_for)
+          backoff_base_seconds, backoff_max_seconds, owner_id, keep_for, webhook_url)
         select src.id,
           case when jt.type is null and v_registered
             then edgejobs.refuse('EJ006', format('edgejobs: unknown job type "%s" (jobs[%s])', src.e ->> 'type', src.ord - 1))
@@ -894,7 +968,8 @@ begin
           coalesce((src.e ->> 'backoff_max_seconds')::double precision, jt.backoff_max_seconds, 3600),
           p_owner,
           coalesce(make_interval(secs => (src.e ->> 'keep_for_seconds')::double precision), jt.keep_for,
-                   (select s.default_keep_for from edgejobs.settings s))
+                   (select s.default_keep_for from edgejobs.settings s)),
+          coalesce(src.e ->> 'webhook_url', jt.webhook_url)
         from src
         left join edgejobs.job_types jt on jt.type = src.e ->> 'type'
         order by src.ord
@@ -932,7 +1007,7 @@ begin
 
   begin
     insert into edgejobs.jobs as j (id, type, queue, input, priority, run_at, max_attempts,
-      backoff_base_seconds, backoff_max_seconds, idempotency_key, owner_id, keep_for, singleton_key)
+      backoff_base_seconds, backoff_max_seconds, idempotency_key, owner_id, keep_for, singleton_key, webhook_url)
     select v_ids[t.ord],
       case when jt.type is null and v_registered
         then edgejobs.refuse('EJ006', format('edgejobs: unknown job type "%s" (jobs[%s])', t.e ->> 'type', t.ord - 1))
@@ -954,7 +1029,8 @@ begin
       p_owner,
       coalesce(make_interval(secs => (t.e ->> 'keep_for_seconds')::double precision), jt.keep_for,
                (select s.default_keep_for from edgejobs.settings s)),
-      t.e ->> 'singleton_key'
+      t.e ->> 'singleton_key',
+      coalesce(t.e ->> 'webhook_url', jt.webhook_url)
     from jsonb_array_elements(p_jobs) with ordinality as t(e, ord)
     left join edgejobs.job_types jt on jt.type = t.e ->> 'type'
     order by t.ord
@@ -1410,7 +1486,7 @@ CREATE OR REPLACE FUNCTION edgejobs.validate_job_specs(p_jobs jsonb)
 AS $function$
 declare
   v_allowed constant text[] := array['type', 'input', 'queue', 'priority', 'run_at', 'delay_seconds',
-    'max_attempts', 'backoff_base_seconds', 'backoff_max_seconds', 'idempotency_key', 'keep_for_seconds', 'singleton_key'];
+    'max_attempts', 'backoff_base_seconds', 'backoff_max_seconds', 'idempotency_key', 'keep_for_seconds', 'singleton_key', 'webhook_url'];
   v_bad record;
 begin
   if p_jobs is null or jsonb_typeof(p_jobs) <> 'array' then
@@ -1455,6 +1531,9 @@ begin
       when (t.e ->> 'singleton_key') is not null and (jsonb_typeof(t.e -> 'singleton_key') <> 'string'
         or length(t.e ->> 'singleton_key') not between 1 and 255)
         then 'singleton_key must be a string of 1-255 characters'
+      when (t.e ->> 'webhook_url') is not null and (jsonb_typeof(t.e -> 'webhook_url') <> 'string'
+        or length(t.e ->> 'webhook_url') > 2048 or t.e ->> 'webhook_url' !~ '^https?://[^/?#@\s]+([/?#]\S*)?$')
+        then 'webhook_url must be an http(s) URL of at most 2048 characters, like https://example.com/hooks/jobs'
       when (t.e ->> 'keep_for_seconds') is not null and not (case when jsonb_typeof(t.e -> 'keep_for_seconds') <> 'number' then false else scale((t.e -> 'keep_for_seconds')::numeric) = 0 and (t.e -> 'keep_for_seconds')::numeric between 1 and 315360000 end)
         then 'keep_for_seconds must be an integer between 1 and 315360000 (ten years)'
     end as problem
@@ -1606,6 +1685,19 @@ end
 $function$;
 -- privileges: authenticated=X/postgres service_role=X/postgres
 comment on function public.cancel_job(uuid) is 'edgejobs: cancel a job. Queued: cancelled at once. Processing: cancel_requested_at is set and the worker aborts the handler, ending the job cancelled. Raises EJ004 if not found (or not yours), EJ005 if already finished.';
+
+CREATE OR REPLACE FUNCTION public.claim_alert_check(every interval DEFAULT '00:00:30'::interval)
+ RETURNS boolean
+ LANGUAGE sql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+  update edgejobs.settings s set alert_checked_at = now()
+  where s.alert_checked_at <= now() - greatest(claim_alert_check.every, interval '1 second')
+  returning true
+$function$;
+-- privileges: service_role=X/postgres
+comment on function public.claim_alert_check(interval) is 'edgejobs worker: true for the one caller that should evaluate the alert conditions now (at most once per `every`, across all workers); null otherwise.';
 
 CREATE OR REPLACE FUNCTION public.claim_jobs(worker_id text, job_types text[], max_jobs integer DEFAULT 10, lease_seconds integer DEFAULT 30, queues text[] DEFAULT NULL::text[])
  RETURNS TABLE(id uuid, type text, queue text, input jsonb, priority integer, attempts integer, max_attempts integer, lease_token uuid, locked_until timestamp with time zone, progress jsonb, checkpoint jsonb, run_at timestamp with time zone, created_at timestamp with time zone, idempotency_key text, owner_id uuid, cancel_requested boolean)
@@ -1858,6 +1950,147 @@ end
 $function$;
 -- privileges: service_role=X/postgres
 comment on function public.complete_jobs(jsonb) is 'edgejobs worker: complete [{id, lease_token, result?, progress?, children?}]; the job''s error is cleared (earlier attempts stay in errors). children: jobs to enqueue with the completion (as enqueue_jobs takes them, at most 1000), owned by the job''s owner and recording it as parent_id; written only if the completion is. Answers per job: completed; lease_lost when the token no longer holds the job (nothing written); or, when the children are refused, the outcome of a failed run (retrying, failed, cancelled) with error code children_refused.';
+
+CREATE OR REPLACE FUNCTION public.console_job(job_id uuid)
+ RETURNS jsonb
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+  select edgejobs.console_row(j) || jsonb_build_object(
+    'input', j.input, 'progress', j.progress, 'checkpoint', j.checkpoint, 'result', j.result, 'error', j.error,
+    'errors', j.errors, 'locked_by', j.locked_by, 'locked_until', j.locked_until, 'updated_at', j.updated_at,
+    'expires_at', j.expires_at, 'keep_for_seconds', extract(epoch from j.keep_for), 'singleton_key', j.singleton_key,
+    'schedule_name', j.schedule_name, 'scheduled_for', j.scheduled_for, 'webhook_url', j.webhook_url,
+    'backoff_base_seconds', j.backoff_base_seconds, 'backoff_max_seconds', j.backoff_max_seconds,
+    'parent', (select jsonb_build_object('id', p.id, 'type', p.type, 'status', p.status) from edgejobs.jobs p where p.id = j.parent_id),
+    'children', coalesce((select jsonb_agg(jsonb_build_object('id', c.id, 'type', c.type, 'status', c.status) order by k.ord)
+                          from unnest(j.child_ids) with ordinality as k(id, ord) join edgejobs.jobs c on c.id = k.id), '[]'::jsonb),
+    'deliveries', coalesce((select jsonb_agg(jsonb_build_object('id', d.id, 'status', d.status, 'attempts', d.attempts,
+                              'max_attempts', d.max_attempts, 'url', d.input ->> 'url', 'event', d.input #>> '{event,type}',
+                              'run_at', d.run_at, 'finished_at', d.finished_at, 'errors', d.errors) order by d.created_at)
+                            from edgejobs.jobs d where d.parent_id = j.id and d.type = 'edgejobs.webhook'), '[]'::jsonb))
+  from edgejobs.jobs j where j.id = console_job.job_id
+$function$;
+-- privileges: service_role=X/postgres
+comment on function public.console_job(uuid) is 'edgejobs operator: everything about one job for the console (null: no such job): its row but the lease token, every attempt''s error, the lease holder, its parent, children (ctx.enqueue) and webhook deliveries.';
+
+CREATE OR REPLACE FUNCTION public.console_jobs(filter jsonb DEFAULT '{}'::jsonb, before_created_at timestamp with time zone DEFAULT NULL::timestamp with time zone, before_id uuid DEFAULT NULL::uuid, max_rows integer DEFAULT 50)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ STABLE SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  v_window constant integer := 5000;
+  v_f jsonb := coalesce(console_jobs.filter, '{}'::jsonb);
+  v_status text;
+  v_owner uuid;
+  v_id uuid;
+  v_after timestamptz;
+  v_before timestamptz;
+  v_at timestamptz;
+  v_cur_id uuid;
+  v_result jsonb;
+begin
+  if jsonb_typeof(v_f) <> 'object' then
+    raise exception 'edgejobs: filter must be a JSON object' using errcode = 'EJ001';
+  end if;
+  if exists (select from jsonb_object_keys(v_f) k
+             where k not in ('status', 'type', 'queue', 'owner_id', 'id', 'idempotency_key', 'created_after', 'created_before')) then
+    raise exception 'edgejobs: filter may only hold status, type, queue, owner_id, id, idempotency_key, created_after, created_before' using errcode = 'EJ001';
+  end if;
+  if exists (select from jsonb_each(v_f) x where jsonb_typeof(x.value) not in ('string', 'null')) then
+    raise exception 'edgejobs: every filter value must be a string' using errcode = 'EJ001';
+  end if;
+  v_status := v_f ->> 'status';
+  if v_status is not null and v_status not in ('queued', 'processing', 'completed', 'failed', 'cancelled') then
+    raise exception 'edgejobs: status must be one of queued, processing, completed, failed, cancelled; got "%"', v_status using errcode = 'EJ001';
+  end if;
+  begin
+    v_owner := (v_f ->> 'owner_id')::uuid;
+  exception when invalid_text_representation then
+    raise exception 'edgejobs: owner_id must be a uuid' using errcode = 'EJ001';
+  end;
+  begin
+    v_id := (v_f ->> 'id')::uuid;
+  exception when invalid_text_representation then
+    raise exception 'edgejobs: id must be a uuid' using errcode = 'EJ001';
+  end;
+  begin
+    v_after := (v_f ->> 'created_after')::timestamptz;
+    v_before := (v_f ->> 'created_before')::timestamptz;
+  exception when invalid_datetime_format or datetime_field_overflow then
+    raise exception 'edgejobs: created_after and created_before must be timestamps' using errcode = 'EJ001';
+  end;
+  if console_jobs.max_rows is null or console_jobs.max_rows not between 1 and 500 then
+    raise exception 'edgejobs: max_rows must be between 1 and 500' using errcode = 'EJ001';
+  end if;
+  if (console_jobs.before_created_at is null) <> (console_jobs.before_id is null) then
+    raise exception 'edgejobs: give both before_created_at and before_id (the cursor), or neither' using errcode = 'EJ001';
+  end if;
+
+  if v_id is not null then
+    return jsonb_build_object('jobs', coalesce((select jsonb_agg(edgejobs.console_row(j)) from edgejobs.jobs j where j.id = v_id), '[]'::jsonb),
+                              'scanned', 1, 'next', null);
+  end if;
+  if (v_f ->> 'idempotency_key') is not null then
+    -- Each type holding keys, by a loose scan of jobs_idempotency_key_idx, then the key within it.
+    return jsonb_build_object('scanned', 0, 'next', null, 'jobs', coalesce((
+      with recursive t(type) as (
+        (select j.type from edgejobs.jobs j where j.idempotency_key is not null order by j.type limit 1)
+        union all
+        select (select j.type from edgejobs.jobs j where j.idempotency_key is not null and j.type > t.type order by j.type limit 1)
+        from t where t.type is not null
+      )
+      select jsonb_agg(edgejobs.console_row(k) order by k.created_at desc, k.id desc)
+      from t cross join lateral (
+        select j.* from edgejobs.jobs j where j.type = t.type and j.idempotency_key = v_f ->> 'idempotency_key' limit console_jobs.max_rows
+      ) k
+      where t.type is not null), '[]'::jsonb));
+  end if;
+
+  -- The cursor (or created_before) is where the walk down jobs_created_idx (or, for an owner,
+  -- jobs_owner_idx) starts; it reads at most v_window entries, keeps the rows the filter matches,
+  -- and answers where to go on from.
+  if console_jobs.before_created_at is not null then
+    v_at := console_jobs.before_created_at; v_cur_id := console_jobs.before_id;
+    if v_before is not null and v_before <= v_at then
+      v_at := v_before; v_cur_id := '00000000-0000-0000-0000-000000000000';
+    end if;
+  else
+    v_at := coalesce(v_before, 'infinity'); v_cur_id := case when v_before is null then 'ffffffff-ffff-ffff-ffff-ffffffffffff' else '00000000-0000-0000-0000-000000000000' end;
+  end if;
+
+  execute format($q$
+  with w as materialized (
+    select j as job, j.created_at, j.id, j.status, j.type, j.queue from edgejobs.jobs j
+    where %s (j.created_at, j.id) < ($1, $2) and j.created_at >= coalesce($3, '-infinity')
+    order by j.created_at desc, j.id desc limit $4
+  ),
+  m as (
+    select w.* from w
+    where ($5::text is null or w.status = $5) and (($6 ->> 'type') is null or w.type = $6 ->> 'type')
+      and (($6 ->> 'queue') is null or w.queue = $6 ->> 'queue')
+    order by w.created_at desc, w.id desc limit $7 + 1
+  ),
+  page as (select * from m order by m.created_at desc, m.id desc limit $7)
+  select jsonb_build_object(
+    'jobs', coalesce((select jsonb_agg(edgejobs.console_row(p.job) order by p.created_at desc, p.id desc) from page p), '[]'::jsonb),
+    'scanned', (select count(*) from w),
+    'next', case
+      when (select count(*) from m) > $7
+        then (select jsonb_build_object('created_at', p.created_at, 'id', p.id) from page p order by p.created_at, p.id limit 1)
+      when (select count(*) from w) >= $4
+        then (select jsonb_build_object('created_at', w.created_at, 'id', w.id) from w order by w.created_at, w.id limit 1)
+    end)$q$, case when v_owner is null then '' else 'j.owner_id = $8 and' end)
+  into v_result
+  using v_at, v_cur_id, v_after, v_window, v_status, v_f, console_jobs.max_rows, v_owner;
+  return v_result;
+end
+$function$;
+-- privileges: service_role=X/postgres
+comment on function public.console_jobs(jsonb,timestamp with time zone,uuid,integer) is 'edgejobs operator: every owner''s jobs, newest first, for the console: filter {status, type, queue, owner_id, id, idempotency_key, created_after, created_before} (strings). Answers {jobs, scanned, next}: each call walks at most 5,000 jobs down the created_at index (an owner''s down theirs) from the cursor (before_created_at, before_id), so a rare filter over a million jobs answers a short page and `next` to go on from; id and idempotency_key are looked up by index. max_rows 1-500 (default 50).';
 
 CREATE OR REPLACE FUNCTION public.count_running_workers()
  RETURNS integer
@@ -2174,6 +2407,55 @@ $function$;
 -- privileges: service_role=X/postgres
 comment on function public.get_queue_stats(interval) is 'edgejobs operator: per queue and type, the live jobs (ready, scheduled, processing, the oldest ready job''s run_at) and the jobs that finished within `finished_within` (default 1 hour; up to 31 days): completed, failed, cancelled. Index-driven: the partial indexes on queued and processing jobs, and each type''s range of jobs_type_finished_idx; no scan of the retained jobs (the edgejobs.queue_stats view counts those).';
 
+CREATE OR REPLACE FUNCTION public.get_throughput(since interval DEFAULT '01:00:00'::interval, bucket_seconds integer DEFAULT 60)
+ RETURNS TABLE(bucket_start timestamp with time zone, completed bigint, failed bigint, cancelled bigint)
+ LANGUAGE plpgsql
+ STABLE SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+begin
+  if get_throughput.since is null or get_throughput.since <= interval '0' or get_throughput.since > interval '1 day' then
+    raise exception 'edgejobs: since must be between 0 and 1 day' using errcode = 'EJ001';
+  end if;
+  if get_throughput.bucket_seconds is null or get_throughput.bucket_seconds not between 10 and 3600
+     or extract(epoch from get_throughput.since) / get_throughput.bucket_seconds > 1440 then
+    raise exception 'edgejobs: bucket_seconds must be 10-3600, at most 1440 buckets' using errcode = 'EJ001';
+  end if;
+  return query
+  with recursive types(type) as (
+    (select j.type from edgejobs.jobs j where j.finished_at is not null order by j.type limit 1)
+    union all
+    select (select j.type from edgejobs.jobs j where j.finished_at is not null and j.type > t.type order by j.type limit 1)
+    from types t where t.type is not null
+  ),
+  counts as (
+    select f.bucket, sum(f.completed) as completed, sum(f.failed) as failed, sum(f.cancelled) as cancelled
+    from types t
+    cross join lateral (
+      select to_timestamp(floor(extract(epoch from j.finished_at) / get_throughput.bucket_seconds) * get_throughput.bucket_seconds) as bucket,
+             count(*) filter (where j.status = 'completed') as completed,
+             count(*) filter (where j.status = 'failed') as failed,
+             count(*) filter (where j.status = 'cancelled') as cancelled
+      from edgejobs.jobs j
+      where j.type = t.type and j.finished_at is not null and j.finished_at >= now() - get_throughput.since
+      group by 1
+    ) f
+    where t.type is not null
+    group by f.bucket
+  ),
+  buckets as (
+    select generate_series(
+      to_timestamp(floor(extract(epoch from now() - get_throughput.since) / get_throughput.bucket_seconds) * get_throughput.bucket_seconds),
+      now(), make_interval(secs => get_throughput.bucket_seconds)) as bucket
+  )
+  select b.bucket, coalesce(c.completed, 0)::bigint, coalesce(c.failed, 0)::bigint, coalesce(c.cancelled, 0)::bigint
+  from buckets b left join counts c on c.bucket = b.bucket
+  order by b.bucket;
+end
+$function$;
+-- privileges: service_role=X/postgres
+comment on function public.get_throughput(interval,integer) is 'edgejobs operator: jobs that ended per bucket (default each minute of the last hour; at most a day, 1,440 buckets): completed, failed, cancelled. Index-driven like get_queue_stats: each type''s range of jobs_type_finished_idx.';
+
 CREATE OR REPLACE FUNCTION public.get_type_stats(since interval DEFAULT '24:00:00'::interval)
  RETURNS TABLE(type text, schedule_name text, runs bigint, completed bigint, failed bigint, cancelled bigint, consecutive_failures integer, last_success_at timestamp with time zone, last_failure_at timestamp with time zone, duration_p50_ms double precision, duration_p95_ms double precision, duration_avg_ms double precision, runs_per_minute double precision)
  LANGUAGE sql
@@ -2353,6 +2635,36 @@ $function$;
 -- privileges: authenticated=X/postgres service_role=X/postgres
 comment on function public.list_jobs(text,text,text,timestamp with time zone,uuid,integer) is 'edgejobs: the caller''s jobs, newest first, filtered by status, type and queue. Paginate with the last row''s created_at and id as before_created_at/before_id. max_rows 1-1000 (default 50).';
 
+CREATE OR REPLACE FUNCTION public.list_operator_actions(max_rows integer DEFAULT 50, before_id bigint DEFAULT NULL::bigint)
+ RETURNS TABLE(id bigint, at timestamp with time zone, actor text, action text, filter jsonb, affected integer)
+ LANGUAGE plpgsql
+ STABLE SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+begin
+  if list_operator_actions.max_rows is null or list_operator_actions.max_rows not between 1 and 500 then
+    raise exception 'edgejobs: max_rows must be between 1 and 500' using errcode = 'EJ001';
+  end if;
+  return query
+  select a.id, a.at, a.actor, a.action, a.filter, a.affected from edgejobs.operator_actions a
+  where list_operator_actions.before_id is null or a.id < list_operator_actions.before_id
+  order by a.id desc limit list_operator_actions.max_rows;
+end
+$function$;
+-- privileges: service_role=X/postgres
+comment on function public.list_operator_actions(integer,bigint) is 'edgejobs operator: what operators did, newest first (before_id pages on). max_rows 1-500 (default 50).';
+
+CREATE OR REPLACE FUNCTION public.list_queues()
+ RETURNS TABLE(name text, concurrency_limit integer, paused boolean, updated_at timestamp with time zone)
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+  select q.name, q.concurrency_limit, q.paused, q.updated_at from edgejobs.queues q order by q.name
+$function$;
+-- privileges: service_role=X/postgres
+comment on function public.list_queues() is 'edgejobs operator: the queues with settings (a concurrency limit or a pause, now or before). A queue without a row is unlimited and running.';
+
 CREATE OR REPLACE FUNCTION public.list_schedules()
  RETURNS TABLE(name text, cron text, timezone text, job_type text, state text, next_fire_at timestamp with time zone, last_fire_at timestamp with time zone, overlap text, catch_up text, fired bigint, skipped bigint, last_job_id uuid, last_job_status text, last_job_finished_at timestamp with time zone, last_job_error text)
  LANGUAGE sql
@@ -2361,6 +2673,82 @@ CREATE OR REPLACE FUNCTION public.list_schedules()
 AS $function$ select * from edgejobs.schedule_status v order by v.name $function$;
 -- privileges: service_role=X/postgres
 comment on function public.list_schedules() is 'edgejobs operator: every schedule with its state, next and last fire, counts and the latest run''s outcome (the edgejobs.schedule_status view).';
+
+CREATE OR REPLACE FUNCTION public.list_worker_runs(max_rows integer DEFAULT 50, before_started_at timestamp with time zone DEFAULT NULL::timestamp with time zone)
+ RETURNS TABLE(id uuid, worker_id text, trigger text, status text, started_at timestamp with time zone, deadline_at timestamp with time zone, finished_at timestamp with time zone, claimed integer, completed integer, failed integer, retried integer, cancelled integer, handed_back integer, lease_lost integer, stop_reason text, error jsonb)
+ LANGUAGE plpgsql
+ STABLE SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+begin
+  if list_worker_runs.max_rows is null or list_worker_runs.max_rows not between 1 and 500 then
+    raise exception 'edgejobs: max_rows must be between 1 and 500' using errcode = 'EJ001';
+  end if;
+  return query
+  select r.id, r.worker_id, r.trigger,
+    case when r.status = 'running' and r.deadline_at < now() - interval '1 minute' then 'lost' else r.status end,
+    r.started_at, r.deadline_at, r.finished_at, r.claimed, r.completed, r.failed, r.retried, r.cancelled,
+    r.handed_back, r.lease_lost, r.stop_reason, r.error
+  from edgejobs.worker_runs r
+  where list_worker_runs.before_started_at is null or r.started_at < list_worker_runs.before_started_at
+  order by r.started_at desc
+  limit list_worker_runs.max_rows;
+end
+$function$;
+-- privileges: service_role=X/postgres
+comment on function public.list_worker_runs(integer,timestamp with time zone) is 'edgejobs operator: drains, newest first (before_started_at pages on), status lost for a run still marked running a minute past its deadline (the worker was killed). max_rows 1-500 (default 50).';
+
+CREATE OR REPLACE FUNCTION public.operator_action(action text, target text, value integer DEFAULT NULL::integer, actor text DEFAULT NULL::text)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  v_result jsonb;
+  v_affected integer := 1;
+  v_filter jsonb;
+begin
+  if operator_action.target is null or length(operator_action.target) not between 1 and 200 then
+    raise exception 'edgejobs: target must be a queue or schedule name' using errcode = 'EJ001';
+  end if;
+  case operator_action.action
+    when 'pause_queue' then
+      select to_jsonb(q) into v_result from public.pause_queue(operator_action.target) q;
+    when 'resume_queue' then
+      select to_jsonb(q) into v_result from public.resume_queue(operator_action.target) q;
+    when 'set_queue_concurrency' then
+      select to_jsonb(q) into v_result from public.set_queue_concurrency(operator_action.target, operator_action.value) q;
+    when 'pause_schedule', 'resume_schedule', 'trigger_schedule' then
+      if not exists (select from edgejobs.schedules s where s.name = operator_action.target) then
+        raise exception 'edgejobs: no schedule named "%"', operator_action.target using errcode = 'EJ004';
+      end if;
+      if operator_action.action = 'pause_schedule' then
+        select to_jsonb(s) into v_result from public.pause_schedule(operator_action.target) s;
+      elsif operator_action.action = 'resume_schedule' then
+        select to_jsonb(s) into v_result from public.resume_schedule(operator_action.target) s;
+      else
+        select to_jsonb(s) into v_result from public.trigger_schedule(operator_action.target, coalesce(operator_action.value, 0) = 1) s;
+      end if;
+      v_affected := case when v_result is null or v_result = '{"job_id": null}'::jsonb then 0 else 1 end;
+    else
+      raise exception 'edgejobs: action must be pause_queue, resume_queue, set_queue_concurrency, pause_schedule, resume_schedule or trigger_schedule; got %',
+        coalesce(quote_literal(operator_action.action), 'null') using errcode = 'EJ001';
+  end case;
+  v_filter := case when operator_action.action in ('pause_queue', 'resume_queue', 'set_queue_concurrency') then jsonb_build_object('queue', operator_action.target)
+                   else jsonb_build_object('schedule', operator_action.target) end;
+  if operator_action.action = 'set_queue_concurrency' then
+    v_filter := v_filter || jsonb_build_object('concurrency_limit', operator_action.value);
+  elsif operator_action.action = 'trigger_schedule' then
+    v_filter := v_filter || jsonb_build_object('force', coalesce(operator_action.value, 0) = 1);
+  end if;
+  insert into edgejobs.operator_actions (actor, action, filter, affected)
+  values (coalesce(operator_action.actor, auth.uid()::text, 'service_role'), operator_action.action, v_filter, v_affected);
+  return coalesce(v_result, '{}'::jsonb);
+end
+$function$;
+-- privileges: service_role=X/postgres
+comment on function public.operator_action(text,text,integer,text) is 'edgejobs operator: one queue or schedule action, recorded in edgejobs.operator_actions with actor: pause_queue, resume_queue, set_queue_concurrency (value: the limit, null for none), pause_schedule, resume_schedule, trigger_schedule (value 1: even if a run is live). Answers the queue''s or schedule''s new state (trigger_schedule: {job_id}, null when the overlap policy held the run back). Job actions go through bulk_jobs (ids).';
 
 CREATE OR REPLACE FUNCTION public.pause_queue(queue text)
  RETURNS TABLE(name text, concurrency_limit integer, paused boolean)
@@ -2454,6 +2842,72 @@ end
 $function$;
 -- privileges: service_role=X/postgres
 comment on function public.reap_expired_leases(integer) is 'edgejobs worker/operator: jobs whose lease expired (their worker died) go back to the queue at once, or to failed when out of attempts, or cancelled when cancel was requested; the lost attempt is recorded as an error with code lease_expired. claim_jobs does this itself before it claims, so workers need not call it.';
+
+CREATE OR REPLACE FUNCTION public.record_alerts(conditions jsonb, url text, min_interval interval DEFAULT '00:15:00'::interval)
+ RETURNS TABLE(key text, event text, delivery_id uuid)
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+#variable_conflict use_column
+declare
+  c record;
+  s edgejobs.alerts;
+  v_event text;
+  v_id uuid;
+begin
+  if record_alerts.conditions is null or jsonb_typeof(record_alerts.conditions) <> 'array'
+     or exists (select from jsonb_array_elements(record_alerts.conditions) e
+                where jsonb_typeof(e) <> 'object' or jsonb_typeof(e -> 'key') is distinct from 'string'
+                  or length(e ->> 'key') not between 1 and 300 or jsonb_typeof(e -> 'firing') is distinct from 'boolean') then
+    raise exception 'edgejobs: conditions must be a JSON array of {key, firing, summary?, details?}' using errcode = 'EJ001';
+  end if;
+  if record_alerts.url is null or length(record_alerts.url) > 2048 or record_alerts.url !~ '^https?://[^/?#@\s]+([/?#]\S*)?$' then
+    raise exception 'edgejobs: url must be an http(s) URL of at most 2048 characters' using errcode = 'EJ001';
+  end if;
+  if record_alerts.min_interval is null or record_alerts.min_interval < interval '0' then
+    raise exception 'edgejobs: min_interval must be a positive interval' using errcode = 'EJ001';
+  end if;
+
+  for c in
+    select e ->> 'key' as key, (e ->> 'firing')::boolean as firing, coalesce(e ->> 'summary', '') as summary,
+           coalesce(e -> 'details', '{}'::jsonb) as details
+    from jsonb_array_elements(record_alerts.conditions) e order by 1
+  loop
+    insert into edgejobs.alerts as a (key) values (c.key) on conflict on constraint alerts_pkey do nothing;
+    select * into s from edgejobs.alerts a where a.key = c.key for update;
+    v_event := null;
+    if c.firing and (not s.notified)
+       and (s.last_notified_at is null or s.last_notified_at <= now() - record_alerts.min_interval) then
+      v_event := 'alert.firing';
+    elsif not c.firing and s.notified then
+      v_event := 'alert.resolved';
+    end if;
+    update edgejobs.alerts a
+    set since = case when a.firing <> c.firing then now() else a.since end,
+        firing = c.firing, summary = c.summary, details = c.details,
+        notified = case when v_event = 'alert.firing' then true when v_event = 'alert.resolved' then false else a.notified and c.firing end,
+        last_notified_at = case when v_event = 'alert.firing' then now() else a.last_notified_at end,
+        updated_at = now()
+    where a.key = c.key
+    returning * into s;
+    if v_event is not null then
+      insert into edgejobs.jobs (type, queue, input, max_attempts, backoff_base_seconds, backoff_max_seconds, keep_for)
+      select 'edgejobs.webhook', 'edgejobs',
+        jsonb_build_object('url', record_alerts.url, 'event', jsonb_build_object(
+          'type', v_event, 'timestamp', now(),
+          'data', jsonb_build_object('key', s.key, 'summary', s.summary, 'details', s.details, 'since', s.since))),
+        12, 10, 3600, st.default_keep_for
+      from edgejobs.settings st
+      returning id into v_id;
+      key := c.key; event := v_event; delivery_id := v_id;
+      return next;
+    end if;
+  end loop;
+end
+$function$;
+-- privileges: service_role=X/postgres
+comment on function public.record_alerts(jsonb,text,interval) is 'edgejobs worker: takes the alert conditions a worker evaluated ([{key, firing, summary, details}]) and, for each, enqueues a signed delivery to url (type edgejobs.webhook) when it starts firing (alert.firing: at most one per min_interval per condition; a condition still firing after a held-back alert gets it once the interval has passed) or stops after an alert was sent (alert.resolved). Conditions not listed keep their state. Returns the deliveries enqueued.';
 
 CREATE OR REPLACE FUNCTION public.register_job_types(types jsonb, worker_name text DEFAULT NULL::text)
  RETURNS integer
@@ -2729,21 +3183,24 @@ declare
   v_bad record;
 begin
   if set_type_policies.types is null or jsonb_typeof(set_type_policies.types) <> 'array' then
-    raise exception 'edgejobs: types must be a JSON array of {type, keep_completed, keep_failed, backoff_factor}' using errcode = 'EJ001';
+    raise exception 'edgejobs: types must be a JSON array of {type, keep_completed, keep_failed, backoff_factor, webhook_url}' using errcode = 'EJ001';
   end if;
   select t.ord - 1 as idx, x.problem into v_bad
   from jsonb_array_elements(set_type_policies.types) with ordinality as t(e, ord)
   cross join lateral (select case
       when jsonb_typeof(t.e) <> 'object' then 'must be an object'
       when jsonb_typeof(t.e -> 'type') is distinct from 'string' then 'type must be a string'
-      when exists (select from jsonb_object_keys(t.e) k where k not in ('type', 'keep_completed', 'keep_failed', 'backoff_factor'))
-        then 'may only hold type, keep_completed, keep_failed, backoff_factor'
+      when exists (select from jsonb_object_keys(t.e) k where k not in ('type', 'keep_completed', 'keep_failed', 'backoff_factor', 'webhook_url'))
+        then 'may only hold type, keep_completed, keep_failed, backoff_factor, webhook_url'
       when coalesce(t.e -> 'keep_completed', 'null') <> 'null' and (jsonb_typeof(t.e -> 'keep_completed') <> 'number' or (t.e ->> 'keep_completed') !~ '^\d+$'
         or (t.e ->> 'keep_completed')::numeric > 1000000) then 'keep_completed must be an integer from 0 to 1000000, or null'
       when coalesce(t.e -> 'keep_failed', 'null') <> 'null' and (jsonb_typeof(t.e -> 'keep_failed') <> 'number' or (t.e ->> 'keep_failed') !~ '^\d+$'
         or (t.e ->> 'keep_failed')::numeric > 1000000) then 'keep_failed must be an integer from 0 to 1000000, or null'
       when coalesce(t.e -> 'backoff_factor', 'null') <> 'null' and (jsonb_typeof(t.e -> 'backoff_factor') <> 'number'
         or (t.e ->> 'backoff_factor')::numeric not between 1 and 100) then 'backoff_factor must be a number from 1 to 100, or null'
+      when coalesce(t.e -> 'webhook_url', 'null') <> 'null' and (jsonb_typeof(t.e -> 'webhook_url') <> 'string'
+        or length(t.e ->> 'webhook_url') > 2048 or t.e ->> 'webhook_url' !~ '^https?://[^/?#@\s]+([/?#]\S*)?$')
+        then 'webhook_url must be an http(s) URL of at most 2048 characters, or null'
       when not exists (select from edgejobs.job_types jt where jt.type = t.e ->> 'type') then 'type ' || (t.e ->> 'type') || ' is not registered'
     end as problem) x
   where x.problem is not null
@@ -2754,17 +3211,17 @@ begin
   return query
   update edgejobs.job_types jt
   set keep_completed = (t.e ->> 'keep_completed')::integer, keep_failed = (t.e ->> 'keep_failed')::integer,
-      backoff_factor = (t.e ->> 'backoff_factor')::double precision
+      backoff_factor = (t.e ->> 'backoff_factor')::double precision, webhook_url = t.e ->> 'webhook_url'
   from jsonb_array_elements(set_type_policies.types) t(e)
   where jt.type = t.e ->> 'type'
     -- Unchanged rows are not written (every process registers at start).
-    and (jt.keep_completed, jt.keep_failed, jt.backoff_factor) is distinct from
-        ((t.e ->> 'keep_completed')::integer, (t.e ->> 'keep_failed')::integer, (t.e ->> 'backoff_factor')::double precision)
+    and (jt.keep_completed, jt.keep_failed, jt.backoff_factor, jt.webhook_url) is distinct from
+        ((t.e ->> 'keep_completed')::integer, (t.e ->> 'keep_failed')::integer, (t.e ->> 'backoff_factor')::double precision, t.e ->> 'webhook_url')
   returning jt.type, jt.keep_completed, jt.keep_failed, jt.backoff_factor;
 end
 $function$;
 -- privileges: service_role=X/postgres
-comment on function public.set_type_policies(jsonb) is 'edgejobs operator: per registered type, keep at most keep_completed completed and keep_failed failed jobs (the latest; null: by time only), applied by purge_jobs; and the retry backoff_factor (1-100; null: 2), e.g. select * from set_type_policies(''[{"type": "report.generate", "keep_completed": 100, "keep_failed": 500, "backoff_factor": 5}]''). registerJobTypes() calls it with each type''s defineJob `keep` and `retry.factor`. Returns the types it changed (an unchanged one is not written). Applied by purge_jobs.';
+comment on function public.set_type_policies(jsonb) is 'edgejobs operator: per registered type, keep at most keep_completed completed and keep_failed failed jobs (the latest; null: by time only), applied by purge_jobs; the retry backoff_factor (1-100; null: 2); and the webhook_url its jobs'' ends are posted to (null: none), e.g. select * from set_type_policies(''[{"type": "report.generate", "keep_completed": 100, "keep_failed": 500, "backoff_factor": 5}]''). registerJobTypes() calls it with each type''s defineJob `keep`, `retry.factor` and `webhook`. Returns the types it changed (an unchanged one is not written).';
 
 CREATE OR REPLACE FUNCTION public.start_worker_run(worker_id text, trigger text, deadline_at timestamp with time zone DEFAULT NULL::timestamp with time zone, worker_name text DEFAULT NULL::text, job_types text[] DEFAULT NULL::text[])
  RETURNS uuid

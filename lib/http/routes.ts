@@ -22,20 +22,12 @@ import { bulkAction } from '../bulk.ts';
 import type { BulkFilter, ClientStore, EnqueuedJob, JobDetails } from '../store.ts';
 import type { JobView } from '../wire.ts';
 import type { Authenticator, Caller } from './auth.ts';
+import { assessHealth, resolveThresholds, type HealthThresholds } from '../health.ts';
 import { readJsonBody } from './body.ts';
 import { jsonResponse, toErrorResponse } from './errors.ts';
 import type { StoreProvider } from './stores.ts';
 
-export interface HealthThresholds {
-  /** Unhealthy when the oldest ready job has waited longer. Default 300,000 (5 min). */
-  maxOldestReadyAgeMs?: number;
-  /** Unhealthy at this many failed worker runs in a row. Default 3. */
-  maxConsecutiveFailedRuns?: number;
-  /** Unhealthy when jobs are ready and no worker was seen (a drain started or finished) for this long. Default 120,000. */
-  maxIdleWorkerMs?: number;
-  /** Critical: a job type or schedule whose latest runs failed this many times in a row. Default 3. */
-  maxConsecutiveFailedJobs?: number;
-}
+export type { HealthThresholds } from '../health.ts';
 
 export interface JobRoutesOptions<D extends AnyJobDefinition> {
   registry: JobRegistry<D>;
@@ -116,6 +108,7 @@ const serviceOptions = userOptions.extend({
   priority: z.number().int().optional(),
   maxAttempts: z.number().int().optional(),
   keepForMs: z.number().int().optional(),
+  webhookUrl: z.string().optional(),
 });
 const envelope = z.strictObject({
   type: z.string().min(1),
@@ -140,12 +133,7 @@ export function createJobRoutes<D extends AnyJobDefinition>(options: JobRoutesOp
   const maxBodyBytes = options.maxBodyBytes ?? 1_048_576 + 4096;
   const retryAfter = String(options.retryAfterSeconds ?? 1);
   const log = options.logger ?? silentLogger;
-  const thresholds = {
-    maxOldestReadyAgeMs: options.health?.maxOldestReadyAgeMs ?? 300_000,
-    maxConsecutiveFailedRuns: options.health?.maxConsecutiveFailedRuns ?? 3,
-    maxIdleWorkerMs: options.health?.maxIdleWorkerMs ?? 120_000,
-    maxConsecutiveFailedJobs: options.health?.maxConsecutiveFailedJobs ?? 3,
-  };
+  const thresholds = resolveThresholds(options.health);
   const operatorClaim = options.operatorClaim ?? 'edgejobs_operator';
   /** The service key, or a signed-in user with the operator claim; else 401 (no one) or 403. */
   const requireOperator = async (request: Request) => {
@@ -359,28 +347,7 @@ export function createJobRoutes<D extends AnyJobDefinition>(options: JobRoutesOp
       if (options.health?.access === 'service' && (await auth.authenticate(request)).kind !== 'service') {
         throw new EdgeJobsError('unauthorized', 'health needs the service key');
       }
-      const [h, stats] = await Promise.all([stores.service.getQueueHealth(), stores.service.getTypeStats(3600_000)]);
-      const now = Date.now();
-      const problems: string[] = [];
-      // Critical: a type or schedule failing run after run (the ingester's rule), named.
-      const critical = stats.filter((s) => s.consecutiveFailures >= thresholds.maxConsecutiveFailedJobs).map((s) => ({
-        type: s.type, schedule: s.schedule, consecutiveFailures: s.consecutiveFailures, lastFailureAt: s.lastFailureAt?.toISOString() ?? null,
-        lastSuccessAt: s.lastSuccessAt?.toISOString() ?? null,
-      }));
-      for (const c of critical) {
-        problems.push(`${c.schedule ? `schedule ${c.schedule}` : `job type ${c.type}`}: the latest ${c.consecutiveFailures} runs failed (limit ${thresholds.maxConsecutiveFailedJobs})`);
-      }
-      if (h.oldestReadyAgeMs !== null && h.oldestReadyAgeMs > thresholds.maxOldestReadyAgeMs) {
-        problems.push(`the oldest ready job has waited ${Math.round(h.oldestReadyAgeMs / 1000)} s (limit ${thresholds.maxOldestReadyAgeMs / 1000} s)`);
-      }
-      if (h.consecutiveFailedRuns >= thresholds.maxConsecutiveFailedRuns) {
-        problems.push(`${h.consecutiveFailedRuns} worker runs failed in a row (limit ${thresholds.maxConsecutiveFailedRuns})`);
-      }
-      // A worker is seen when a drain starts or finishes, also one that found nothing to claim.
-      const sinceSeen = h.lastSeenAt ? now - h.lastSeenAt.getTime() : null;
-      if (h.ready > 0 && (sinceSeen === null || sinceSeen > thresholds.maxIdleWorkerMs)) {
-        problems.push(sinceSeen === null ? 'jobs are ready and no worker has ever run' : `jobs are ready and no worker was seen for ${Math.round(sinceSeen / 1000)} s`);
-      }
+      const { health: h, problems, critical } = await assessHealth(stores.service, thresholds);
       return jsonResponse(problems.length ? 503 : 200, {
         healthy: problems.length === 0,
         problems,

@@ -188,6 +188,8 @@ function recorded(store: WorkerStore): WorkerStore {
     fireSchedule: (name, expected, fires, next) => store.fireSchedule(name, expected, fires, next),
     registerSchedules: (schedules) => store.registerSchedules(schedules),
     setTypePolicies: (types) => store.setTypePolicies(types),
+    claimAlertCheck: (everyMs) => store.claimAlertCheck(everyMs),
+    recordAlerts: (conditions, url, minIntervalMs) => store.recordAlerts(conditions, url, minIntervalMs),
     heartbeatJobs: (leases, leaseMs) => store.heartbeatJobs(leases, leaseMs),
     saveJobProgress: (items) => store.saveJobProgress(items),
     completeJobs: (items) => wrote(items, (x) => store.completeJobs(x)),

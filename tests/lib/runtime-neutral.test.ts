@@ -22,6 +22,8 @@ const ALLOWED: Record<string, (file: string) => boolean> = {
   jose: (f) => f.startsWith('http/'),
   '@supabase/functions-js': (f) => f === 'http/kick.ts',
   react: (f) => f === 'client/use-job.ts',
+  standardwebhooks: (f) => f === 'webhooks.ts',
+  'ipaddr.js': (f) => f === 'webhooks.ts',
 };
 
 async function tsFiles(dir: string): Promise<string[]> {

@@ -134,7 +134,7 @@ export function storeConformance(name: string, setup: () => ConformanceSetup): v
     it('answers the schedule, history and type-policy calls with the same shapes', async () => {
       const store = s().service();
       const type = `conf.sched.${randomUUID().slice(0, 8)}`;
-      await store.registerJobTypes([{ type, usersMayEnqueue: true, anonymousMayEnqueue: false, inputSchema: null, keepCompleted: null, keepFailed: null, backoffFactor: null }]);
+      await store.registerJobTypes([{ type, usersMayEnqueue: true, anonymousMayEnqueue: false, inputSchema: null, keepCompleted: null, keepFailed: null, backoffFactor: null, webhookUrl: null }]);
       expect(await store.setTypePolicies([{ type, keepCompleted: 5, keepFailed: null, backoffFactor: 3 }])).toBe(1);
       const name = `conf-${randomUUID().slice(0, 8)}`;
       const definition = { name, cron: '*/5 * * * *', timezone: 'Europe/Berlin', type, input: { n: 1 }, options: { priority: 2 }, overlap: 'allow' as const, catchUp: 'all' as const, catchUpLimit: 3, runOnCreate: false, enabled: true };
