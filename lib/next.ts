@@ -23,6 +23,7 @@ import { storesFromEnv, type JobsEnv, type StoreProvider } from './http/stores.t
 import type { AnyJobDefinition, JobRegistry } from './job.ts';
 import type { ScheduleDefinition } from './schedules.ts';
 import { createConsoleLogger, type Logger } from './logger.ts';
+import { createConsole, type ConsoleOptions, type ConsoleRoutes } from './console/index.ts';
 
 export { createAuthenticator, parseCookies, supabaseSessionToken } from './http/auth.ts';
 export type { AuthOptions, Authenticator, Caller, UserCaller } from './http/auth.ts';
@@ -48,6 +49,8 @@ export interface NextJobsOptions<D extends AnyJobDefinition> {
   logger?: Logger;
   /** The app's schedules: the cron drain route registers them (see `drain`'s `schedules`). */
   schedules?: ScheduleDefinition[];
+  /** The operator console (`console`): where it is mounted (default '/admin/jobs') and what signs its sessions. */
+  console?: Pick<ConsoleOptions, 'basePath' | 'sessionSecret' | 'sessionMs' | 'refreshSeconds'>;
 }
 
 export interface NextJobs {
@@ -65,6 +68,12 @@ export interface NextJobs {
   stats: RouteHandler;
   /** POST: a bulk cancel, redrive or delete by filter, counted first; for operators. */
   bulk: RouteHandler;
+  /**
+   * The operator console's GET and POST, for a catch-all route at its base path:
+   *   // app/admin/jobs/[[...path]]/route.ts
+   *   export const { GET, POST } = jobs.console
+   */
+  console: ConsoleRoutes;
   /** POST for one job type; the body is its input. */
   enqueueRoute(definition: AnyJobDefinition): RouteHandler;
   /** GET: the Vercel Cron drain (Authorization: Bearer $CRON_SECRET). */
@@ -94,7 +103,7 @@ export function nextJobs<D extends AnyJobDefinition>(options: NextJobsOptions<D>
   return made;
 }
 
-function build<D extends AnyJobDefinition>({ registry, env = process.env, basePath, health, operatorClaim, logger, schedules }: NextJobsOptions<D>): NextJobs {
+function build<D extends AnyJobDefinition>({ registry, env = process.env, basePath, health, operatorClaim, logger, schedules, console: consoleOptions }: NextJobsOptions<D>): NextJobs {
   const log = logger ?? createConsoleLogger('warn');
   const once = <T>(make: () => T): (() => T) => {
     let value: T | undefined;
@@ -106,7 +115,7 @@ function build<D extends AnyJobDefinition>({ registry, env = process.env, basePa
     return createAuthenticator({
       jwtSecret: env.SUPABASE_JWT_SECRET || undefined,
       jwksUrl: url ? `${url.replace(/\/$/, '')}/auth/v1/.well-known/jwks.json` : undefined,
-      serviceKeys: [env.SUPABASE_SECRET_KEY, env.SUPABASE_SERVICE_ROLE_KEY].filter((k): k is string => Boolean(k)),
+      serviceKeys: serviceKeys(),
       guestSecret: env.EDGEJOBS_GUEST_SECRET || undefined,
     });
   });
@@ -133,6 +142,13 @@ function build<D extends AnyJobDefinition>({ registry, env = process.env, basePa
     logger: log,
     ...(schedules ? { invocation: { schedules } } : {}),
   }));
+  const serviceKeys = () => [env.SUPABASE_SECRET_KEY, env.SUPABASE_SERVICE_ROLE_KEY].filter((k): k is string => Boolean(k));
+  const operatorConsole = once(() => createConsole({
+    store: () => stores().service, auth: authenticator, serviceKeys, logger: log,
+    ...(operatorClaim !== undefined ? { operatorClaim } : {}), ...(health ? { health } : {}),
+    ...(env.EDGEJOBS_CONSOLE_SECRET ? { sessionSecret: env.EDGEJOBS_CONSOLE_SECRET } : {}),
+    ...consoleOptions,
+  }));
   const handler = (name: Exclude<keyof JobRoutes, 'enqueueRoute'>): RouteHandler =>
     (request: Request, context?: RouteContext) => routes()[name](request, context);
   return {
@@ -143,6 +159,7 @@ function build<D extends AnyJobDefinition>({ registry, env = process.env, basePa
     health: handler('health'),
     stats: handler('stats'),
     bulk: handler('bulk'),
+    console: { GET: (request) => operatorConsole().GET(request), POST: (request) => operatorConsole().POST(request) },
     enqueueRoute: (definition) => {
       let route: RouteHandler | undefined;
       return (request, context) => (route ??= routes().enqueueRoute(definition))(request, context);

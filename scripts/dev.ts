@@ -31,7 +31,8 @@ if (!Number.isInteger(port) || port < 1 || port > 65535) {
   process.exit(1);
 }
 
-interface DevState { pgPort: number; guestSecret: string }
+/** Kept in .data/dev.json across runs: the port, the guest secret and the demo's service key (console sign-in). */
+interface DevState { pgPort: number; guestSecret: string; serviceKey?: string }
 
 function loadState(): DevState {
   mkdirSync(DATA, { recursive: true });
@@ -42,6 +43,7 @@ function loadState(): DevState {
 async function main() {
   const state = loadState();
   state.pgPort ||= await freePort();
+  state.serviceKey ||= `sb_secret_dev_${randomBytes(24).toString('base64url')}`;
   writeFileSync(STATE, JSON.stringify(state, null, 2));
   const fresh = !existsSync(join(PG_DIR, 'PG_VERSION'));
   console.log(`[dev] ${fresh ? 'creating' : 'starting'} embedded PostgreSQL in ${PG_DIR} (port ${state.pgPort})`);
@@ -111,7 +113,9 @@ async function main() {
     cwd: ROOT,
     detached: true,
     stdio: ['ignore', 'inherit', 'inherit'],
-    env: { ...process.env, DATABASE_URL: db.url, EDGEJOBS_GUEST_SECRET: state.guestSecret, NEXT_TELEMETRY_DISABLED: '1' },
+    // The service key the console's sign-in (and the stats and bulk routes) accept; the store is
+    // the direct connection (no SUPABASE_URL), so the key is used for nothing else.
+    env: { ...process.env, DATABASE_URL: db.url, EDGEJOBS_GUEST_SECRET: state.guestSecret, SUPABASE_SECRET_KEY: state.serviceKey, NEXT_TELEMETRY_DISABLED: '1' },
   });
   next.once('exit', (code, signal) => {
     if (stopping) return;
@@ -124,7 +128,10 @@ async function main() {
     if (up) break;
     await new Promise((r) => setTimeout(r, 200));
   }
-  if (!stopping) console.log(`\n[dev] edgejobs demo ready: http://localhost:${port}  (Ctrl-C to stop)\n`);
+  if (!stopping) {
+    console.log(`\n[dev] edgejobs demo ready: http://localhost:${port}  (Ctrl-C to stop)`);
+    console.log(`[dev] operator console: http://localhost:${port}/admin/jobs  (sign in with the service key ${state.serviceKey})\n`);
+  }
 }
 
 function signalGroup(pid: number, signal: NodeJS.Signals) {
