@@ -84,7 +84,7 @@ body.ej { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Robot
 .ej .scroll { overflow-x: auto; }
 .ej table { border-collapse: collapse; width: 100%; font-size: 13px; }
 .ej th, .ej td { text-align: left; padding: 6px 8px; border-bottom: 1px solid #eef0f3; vertical-align: top; white-space: nowrap; }
-.ej td.wrap { white-space: normal; word-break: break-word; }
+.ej td.wrap { white-space: normal; word-break: break-word; min-width: 14em; }
 .ej th { color: #5b6475; font-weight: 600; background: #fafbfc; }
 .ej .num { text-align: right; font-variant-numeric: tabular-nums; }
 .ej .muted { color: #6b7385; }

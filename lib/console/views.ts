@@ -88,6 +88,7 @@ function chart(buckets: ThroughputBucket[]): Html {
   });
   const total = buckets.reduce((n, b) => n + b.completed + b.failed + b.cancelled, 0);
   return html`<svg class="chart" viewBox="0 0 ${w} ${h}" preserveAspectRatio="none" role="img" aria-label="Jobs ended per minute over the last hour: ${total} in all">${bars}</svg>
+<div class="legend muted" style="display:flex;justify-content:space-between"><span>${buckets[0] ? ago(buckets[0].start) : ''}</span><span>now</span></div>
 <div class="legend muted"><span><i class="sw" style="background:#34a853"></i>completed</span><span><i class="sw" style="background:#ea4335"></i>failed</span><span>peak ${max}/min · ${total} in the hour</span></div>`;
 }
 
