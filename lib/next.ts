@@ -72,8 +72,11 @@ export interface NextJobs {
    * The operator console's GET and POST, for a catch-all route at its base path:
    *   // app/admin/jobs/[[...path]]/route.ts
    *   export const { GET, POST } = jobs.console
+   * (at `console.basePath`, default /admin/jobs; elsewhere: `jobs.consoleAt('/ops/jobs')`).
    */
   console: ConsoleRoutes;
+  /** The console mounted at `basePath` (its route file is `<basePath>/[[...path]]/route.ts`). */
+  consoleAt(basePath: string): ConsoleRoutes;
   /** POST for one job type; the body is its input. */
   enqueueRoute(definition: AnyJobDefinition): RouteHandler;
   /** GET: the Vercel Cron drain (Authorization: Bearer $CRON_SECRET). */
@@ -143,12 +146,22 @@ function build<D extends AnyJobDefinition>({ registry, env = process.env, basePa
     ...(schedules ? { invocation: { schedules } } : {}),
   }));
   const serviceKeys = () => [env.SUPABASE_SECRET_KEY, env.SUPABASE_SERVICE_ROLE_KEY].filter((k): k is string => Boolean(k));
-  const operatorConsole = once(() => createConsole({
-    store: () => stores().service, auth: authenticator, serviceKeys, logger: log,
-    ...(operatorClaim !== undefined ? { operatorClaim } : {}), ...(health ? { health } : {}),
-    ...(env.EDGEJOBS_CONSOLE_SECRET ? { sessionSecret: env.EDGEJOBS_CONSOLE_SECRET } : {}),
-    ...consoleOptions,
-  }));
+  const consoles = new Map<string, ConsoleRoutes>();
+  const consoleAt = (path: string): ConsoleRoutes => {
+    const known = consoles.get(path);
+    if (known) return known;
+    if (!/^\/[A-Za-z0-9_\-/]*[A-Za-z0-9_-]$/.test(path)) throw new Error(`console basePath must be a path like /admin/jobs, not ${JSON.stringify(path)}`);
+    let made: ConsoleRoutes | undefined;
+    const routes = () => (made ??= createConsole({
+      store: () => stores().service, auth: authenticator, serviceKeys, logger: log,
+      ...(operatorClaim !== undefined ? { operatorClaim } : {}), ...(health ? { health } : {}),
+      ...(env.EDGEJOBS_CONSOLE_SECRET ? { sessionSecret: env.EDGEJOBS_CONSOLE_SECRET } : {}),
+      ...consoleOptions, basePath: path,
+    }));
+    const mounted: ConsoleRoutes = { GET: (request) => routes().GET(request), POST: (request) => routes().POST(request) };
+    consoles.set(path, mounted);
+    return mounted;
+  };
   const handler = (name: Exclude<keyof JobRoutes, 'enqueueRoute'>): RouteHandler =>
     (request: Request, context?: RouteContext) => routes()[name](request, context);
   return {
@@ -159,7 +172,10 @@ function build<D extends AnyJobDefinition>({ registry, env = process.env, basePa
     health: handler('health'),
     stats: handler('stats'),
     bulk: handler('bulk'),
-    console: { GET: (request) => operatorConsole().GET(request), POST: (request) => operatorConsole().POST(request) },
+    get console() {
+      return consoleAt(consoleOptions?.basePath ?? '/admin/jobs');
+    },
+    consoleAt,
     enqueueRoute: (definition) => {
       let route: RouteHandler | undefined;
       return (request, context) => (route ??= routes().enqueueRoute(definition))(request, context);

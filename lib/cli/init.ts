@@ -11,6 +11,8 @@ import { CliError, PACKAGE_ROOT, packageVersion } from './common.ts';
 
 export interface InitOptions {
   cwd: string;
+  /** Where the operator console is mounted. Default /admin/jobs. */
+  consolePath?: string;
   dryRun: boolean;
   force: boolean;
   out: (line: string) => void;
@@ -21,6 +23,8 @@ interface Layout {
   appDir: string;
   /** Where the job registry goes: jobs/ or src/jobs/. */
   jobsDir: string;
+  /** The operator console's URL path (its route file: <appDir><consolePath>/[[...path]]/route.ts). */
+  consolePath?: string;
 }
 
 /** The project's layout, or a CliError naming what is missing. */
@@ -148,7 +152,10 @@ function report(changes: Change[], kept: string[], o: InitOptions): void {
 }
 
 export function init(o: InitOptions): void {
-  const layout = detectProject(o.cwd);
+  if (o.consolePath !== undefined && !/^\/[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/.test(o.consolePath)) {
+    throw new CliError(`--console-path must be a URL path like /admin/jobs, not ${JSON.stringify(o.consolePath)}`);
+  }
+  const layout = { ...detectProject(o.cwd), ...(o.consolePath ? { consolePath: o.consolePath } : {}) };
   const { changes, kept } = plan(o.cwd, layout, o.force);
   if (changes.length === 0) {
     o.out('edgejobs init: nothing to write; the project has every file');
@@ -190,13 +197,14 @@ Next steps:
        select vault.create_secret('<the same secret>', 'edgejobs_worker_secret');
        select * from public.schedule_worker(5);
   5. Set the variables in .env.example on your host (SUPABASE_URL, SUPABASE_SECRET_KEY, ...).
+  The operator console is at ${layout.consolePath ?? '/admin/jobs'} (sign in with SUPABASE_SECRET_KEY).
   Your job types are in ${layout.jobsDir}/index.ts. Without Supabase's functions, run a worker:
        DATABASE_URL=... npx edgejobs worker ${layout.jobsDir}/index.ts
   Check the setup any time: npx edgejobs doctor --db-url <postgres url>`;
 }
 
 /** Files init writes (relative to the project), from the layout. */
-export function projectFiles({ appDir, jobsDir }: Layout): Record<string, string> {
+export function projectFiles({ appDir, jobsDir, consolePath = '/admin/jobs' }: Layout): Record<string, string> {
   const version = packageVersion();
   // Without an extension: a Next.js tsconfig does not allow `.ts` in imports (Deno, which needs
   // them, reads the registry through the function's jobs.ts).
@@ -266,6 +274,19 @@ export const POST = jobs.bulk;
     ...route('drain/', 'GET /api/jobs/drain: the drain for Vercel Cron (Authorization: Bearer $CRON_SECRET).', `
 export const GET = jobs.cronDrain;
 `, 300),
+    [`${appDir}${consolePath}/[[...path]]/route.ts`]: `// The operator console at ${consolePath}: queues, jobs, schedules, worker runs, bulk actions, audit.
+// Sign in with the service key (SUPABASE_SECRET_KEY), or as a user whose JWT has app_metadata.edgejobs_operator: true.
+import { nextJobs } from 'edgejobs/next';
+import { registry, schedules } from '${registryFrom(`${appDir}${consolePath}/[[...path]]`)}';
+
+const jobs = nextJobs({ registry, schedules });
+
+export const runtime = 'nodejs';
+export const maxDuration = 10;
+export const dynamic = 'force-dynamic';
+
+export const { GET, POST } = jobs.consoleAt('${consolePath}');
+`,
     'supabase/functions/process-jobs/index.ts': `// The process-jobs worker: pg_cron starts it, an enqueue kicks it; it drains the queue in
 // time-boxed batches and hands back what it cannot finish. Deploy: npx supabase functions deploy process-jobs --use-api
 import { serveProcessJobs } from 'edgejobs/edge';
@@ -299,6 +320,10 @@ EDGEJOBS_GUEST_SECRET=
 EDGEJOBS_WORKER_SECRET=
 # Optional: Vercel Cron's bearer secret for GET /api/jobs/drain.
 CRON_SECRET=
+# Optional, the worker's: signs webhooks and alerts (whsec_ + base64 of 32 random bytes); see docs/webhooks.md.
+EDGEJOBS_WEBHOOK_SECRET=
+# Optional, the worker's: where alerts go (unhealthy, failure streaks, recovery); see docs/alerts.md.
+EDGEJOBS_ALERT_URL=
 `;
 
 const FUNCTION_CONFIG = `# edgejobs: pg_cron and the kick call the worker with its own secret, not a user's JWT.

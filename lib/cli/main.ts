@@ -20,12 +20,13 @@ Commands:
 Options: --help (for any command), --version`;
 
 const HELP: Record<string, string> = {
-  init: `Usage: edgejobs init [--dry-run] [--force] [--cwd <dir>]
+  init: `Usage: edgejobs init [--dry-run] [--force] [--console-path <path>] [--cwd <dir>]
 
 Run in a Next.js (App Router) project that has a supabase/ folder (npx supabase init). Writes:
   supabase/migrations/<timestamp>_edgejobs_*.sql   edgejobs' schema (fresh timestamps; by name, once)
   supabase/functions/process-jobs/                 the worker Edge Function (index.ts, jobs.ts, deno.json)
   app/api/jobs/...                                 the routes: enqueue, list, status, cancel, health, stats, bulk, cron drain
+  app/admin/jobs/[[...path]]/route.ts              the operator console (--console-path moves it)
   jobs/index.ts                                    your job registry, with one example type
   .env.example, supabase/config.toml               the variables; verify_jwt = false for process-jobs
 (src/app and src/jobs when the project uses src/.) Running it again writes nothing new.
@@ -33,6 +34,7 @@ Run in a Next.js (App Router) project that has a supabase/ folder (npx supabase 
 Options:
   --dry-run     print what would be written, write nothing
   --force       overwrite files of yours that differ from edgejobs' (never migrations)
+  --console-path <path>  where the operator console is mounted (default /admin/jobs)
   --cwd <dir>   the project folder (default: the current one)`,
   upgrade: `Usage: edgejobs upgrade [--dry-run] [--cwd <dir>]
 
@@ -92,11 +94,12 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function initOrUpgrade(parse: Parse, command: string): Promise<number> {
-  const { values } = parse({ 'dry-run': { type: 'boolean' }, force: { type: 'boolean' }, cwd: { type: 'string' } });
+  const { values } = parse({ 'dry-run': { type: 'boolean' }, force: { type: 'boolean' }, cwd: { type: 'string' }, ...(command === 'init' ? { 'console-path': { type: 'string' } } : {}) });
   if (values.help) return usage(command);
   if (command === 'upgrade' && values.force) throw new CliError('upgrade has no --force: it never rewrites a migration');
   const { init, upgrade } = await import('./init.ts');
-  const options = { cwd: typeof values.cwd === 'string' ? values.cwd : process.cwd(), dryRun: Boolean(values['dry-run']), force: Boolean(values.force), out: (line: string) => console.log(line) };
+  const options = { cwd: typeof values.cwd === 'string' ? values.cwd : process.cwd(), dryRun: Boolean(values['dry-run']), force: Boolean(values.force), out: (line: string) => console.log(line),
+    ...(typeof values['console-path'] === 'string' ? { consolePath: values['console-path'] } : {}) };
   (command === 'init' ? init : upgrade)(options);
   return 0;
 }

@@ -98,6 +98,9 @@ describe('edgejobs init', () => {
     expect(files['app/api/jobs/stats/route.ts']).toContain('export const GET = jobs.stats');
     expect(files['app/api/jobs/bulk/route.ts']).toContain('export const POST = jobs.bulk');
     expect(files['app/api/jobs/drain/route.ts']).toContain('export const maxDuration = 300');
+    expect(files['app/admin/jobs/[[...path]]/route.ts']).toContain("export const { GET, POST } = jobs.consoleAt('/admin/jobs');");
+    expect(files['app/admin/jobs/[[...path]]/route.ts']).toContain("from '../../../../jobs';");
+    expect(r.stdout).toContain('The operator console is at /admin/jobs');
     expect(files['.env.example']).toContain('EDGEJOBS_WORKER_SECRET=');
     // The config keeps what it had and gains the function's entry.
     expect(files['supabase/config.toml']).toMatch(/^project_id = "my-app"\n[\s\S]*\[functions\.process-jobs\]\nverify_jwt = false\n$/);
@@ -106,6 +109,17 @@ describe('edgejobs init', () => {
     // The next steps name the commands.
     expect(r.stdout).toContain('npx supabase db push');
     expect(r.stdout).toContain('schedule_worker(5)');
+  });
+
+  it('mounts the console where --console-path says, and refuses a path that is not one', () => {
+    const dir = project();
+    expect(cli(['init', '--console-path', '/ops/queue'], { cwd: dir }).code).toBe(0);
+    const route = readFileSync(join(dir, 'app/ops/queue/[[...path]]/route.ts'), 'utf8');
+    expect(route).toContain("jobs.consoleAt('/ops/queue')");
+    expect(route).toContain("from '../../../../jobs';");
+    const bad = cli(['init', '--console-path', 'admin/../x'], { cwd: project() });
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('--console-path must be a URL path like /admin/jobs');
   });
 
   it('run again writes nothing; a file the user changed is kept unless --force', () => {

@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:net';
+import { waitFor } from '../support/wait.ts';
 import { afterAll, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import postgres from 'postgres';
@@ -60,6 +61,15 @@ it('starts the whole stack, runs a submitted job, and on Ctrl-C hands the runnin
     // A quiet log: the polls above are not in it (the enqueue is).
     expect(output).not.toMatch(new RegExp(`GET /api/jobs/${id}`));
     expect((await fetch(`${base}/favicon.ico`)).status).toBe(200);
+    // The console: its URL and key are printed, and the key signs in.
+    await waitFor(async () => /operator console: http:\/\/localhost:\d+\/admin\/jobs/.test(output), 'the console URL to be printed');
+    const key = /sign in with the service key (\S+)\)/.exec(output)![1]!;
+    expect((await fetch(`${base}/admin/jobs`)).status).toBe(401);
+    const signIn = await fetch(`${base}/admin/jobs/action`, { method: 'POST', redirect: 'manual', headers: { origin: base }, body: new URLSearchParams({ action: 'sign_in', key }) });
+    expect(signIn.status).toBe(303);
+    const consolePage = await fetch(`${base}/admin/jobs/jobs`, { headers: { cookie: signIn.headers.get('set-cookie')!.split(';')[0]! } });
+    expect(consolePage.status).toBe(200);
+    expect(await consolePage.text()).toContain(id.slice(0, 8));
     const page = await fetch(base);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('edgejobs');

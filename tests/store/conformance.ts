@@ -167,5 +167,32 @@ export function storeConformance(name: string, setup: () => ConformanceSetup): v
       await s().rows(`delete from edgejobs.jobs where type = $1`, [type]);
       await s().rows(`delete from edgejobs.job_types where type = $1`, [type]);
     });
+
+    it('answers the console, webhook and alert calls with the same shapes', async () => {
+      const store = s().service();
+      const type = `conf.console.${randomUUID().slice(0, 8)}`;
+      const [job] = await store.enqueueJobs([{ type, input: { n: 1 }, idempotencyKey: `k-${type}`, webhookUrl: 'https://hooks.example.com/x' }]);
+      const page = await store.consoleJobs({ type }, { limit: 10 });
+      expect(page.jobs).toEqual([expect.objectContaining({ id: job!.id, type, status: 'queued', createdAt: expect.any(Date), error: null })]);
+      expect((await store.consoleJobs({ idempotencyKey: `k-${type}` })).jobs.map((j) => j.id)).toEqual([job!.id]);
+      expect(await store.consoleJob(job!.id)).toMatchObject({ id: job!.id, input: { n: 1 }, webhookUrl: 'https://hooks.example.com/x', errors: [], children: [], deliveries: [], parent: null });
+      expect(await store.consoleJob(randomUUID())).toBeNull();
+      expect(await codeOf(store.consoleJobs({ ownerId: 'nobody' }))).toBe('invalid_argument');
+      // Cancelling it enqueues its webhook delivery, shown with the job.
+      await store.cancelJob(job!.id);
+      expect((await store.consoleJob(job!.id))!.deliveries).toEqual([expect.objectContaining({ status: 'queued', event: 'job.cancelled', url: 'https://hooks.example.com/x' })]);
+      expect((await store.getThroughput(3_600_000, 60)).length).toBeGreaterThanOrEqual(60);
+      const q = `conf-console-${randomUUID().slice(0, 8)}`;
+      expect(await store.operatorAction('set_queue_concurrency', q, 2, 'conformance')).toMatchObject({ name: q, concurrency_limit: 2 });
+      expect((await store.listQueues()).find((x) => x.name === q)).toEqual({ name: q, paused: false, concurrencyLimit: 2 });
+      expect((await store.listOperatorActions({ limit: 5 }))[0]).toMatchObject({ actor: 'conformance', action: 'set_queue_concurrency', filter: { queue: q, concurrency_limit: 2 } });
+      expect(Array.isArray(await store.listWorkerRuns({ limit: 5 }))).toBe(true);
+      expect(typeof await store.claimAlertCheck(1_000)).toBe('boolean');
+      const sent = await store.recordAlerts([{ key: `conf:${q}`, firing: true, summary: 's' }], 'https://hooks.example.com/alerts', 60_000);
+      expect(sent).toEqual([{ key: `conf:${q}`, event: 'alert.firing', deliveryId: expect.stringMatching(/^[0-9a-f-]{36}$/) }]);
+      const user = await s().asUser(randomUUID());
+      expect(await codeOf(user.consoleJobs!())).toBe('forbidden');
+      await s().rows(`delete from edgejobs.jobs where type in ($1, 'edgejobs.webhook')`, [type]);
+    });
   });
 }
