@@ -145,7 +145,7 @@ export type Database = {
             }[]
                            },
 "list_worker_runs":
-{ Args: { "before_started_at"?: string,"max_rows"?: number }; Returns: {
+{ Args: { "before_id"?: string,"max_rows"?: number }; Returns: {
               "cancelled": number,"claimed": number,"completed": number,"deadline_at": string,"error": Json,"failed": number,"finished_at": string,"handed_back": number,"id": string,"lease_lost": number,"retried": number,"started_at": string,"status": string,"stop_reason": string,"trigger": string,"worker_id": string
             }[]
                            },

@@ -112,8 +112,9 @@ export interface DrainOptions {
    */
   waitForWork?: (ms: number, signal: AbortSignal) => Promise<void>;
   /**
-   * Deliver webhooks and alerts (the built-in `edgejobs.webhook` jobs) with these settings.
-   * Default: from EDGEJOBS_WEBHOOK_* (see webhooks.ts); false: this drain does not deliver them.
+   * Deliver webhooks and alerts (the built-in `edgejobs.webhook` jobs, queue `edgejobs`) with
+   * these settings. Default: from EDGEJOBS_WEBHOOK_* (see webhooks.ts). A drain without a secret,
+   * or given false, does not take deliveries (nor does one whose `queues` leave out `edgejobs`).
    */
   webhooks?: WebhookSettings | false;
   /**
@@ -510,11 +511,15 @@ const withWebhooksCache = new WeakMap<object, WeakMap<object, JobRegistry<AnyJob
  */
 function withWebhooks(registry: JobRegistry<AnyJobDefinition>, settings: WebhookSettings | false | undefined): JobRegistry<AnyJobDefinition> {
   if (settings === false || registry.get(WEBHOOK_JOB_TYPE)) return registry;
+  const resolved = settings ?? webhookSettingsFromEnv();
+  // Without the signing secret this drain cannot deliver: it leaves deliveries to one that can
+  // (claiming them would only use up their attempts).
+  if (!resolved.secret) return registry;
   const bySettings = withWebhooksCache.get(registry) ?? new WeakMap<object, JobRegistry<AnyJobDefinition>>();
   withWebhooksCache.set(registry, bySettings);
   const cached = bySettings.get(settings ?? withWebhooksCache);
   if (cached) return cached;
-  const builtIn = webhookJobType(settings ?? webhookSettingsFromEnv());
+  const builtIn = webhookJobType(resolved);
   const combined: JobRegistry<AnyJobDefinition> = {
     get: (type) => (type === WEBHOOK_JOB_TYPE ? builtIn : registry.get(type)),
     require: (type) => (type === WEBHOOK_JOB_TYPE ? builtIn : registry.require(type)),

@@ -36,6 +36,8 @@ export type { HealthThresholds, JobRoutes, JobRoutesOptions, RouteContext, Route
 export { postgresStores, storesFromEnv, supabaseStores } from './http/stores.ts';
 export type { JobsEnv, StoreProvider } from './http/stores.ts';
 export { jsonResponse, toErrorResponse } from './http/errors.ts';
+export { createConsole } from './console/index.ts';
+export type { ConsoleOptions, ConsoleRoutes } from './console/index.ts';
 
 export interface NextJobsOptions<D extends AnyJobDefinition> {
   registry: JobRegistry<D>;

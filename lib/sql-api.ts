@@ -291,8 +291,8 @@ export const SQL_API = {
     output: (a) => rows(a).map(fromQueueRow),
   }),
   listWorkerRuns: call({
-    fn: 'list_worker_runs', who: 'service', args: { max_rows: 'integer', before_started_at: 'timestamptz' }, returns: 'rows',
-    input: (o: Parameters<Store['listWorkerRuns']>[0] = {}) => ({ max_rows: o.limit ?? 50, before_started_at: iso(o.before) }),
+    fn: 'list_worker_runs', who: 'service', args: { max_rows: 'integer', before_id: 'uuid' }, returns: 'rows',
+    input: (o: Parameters<Store['listWorkerRuns']>[0] = {}) => ({ max_rows: o.limit ?? 50, before_id: o.beforeId ?? null }),
     output: (a) => rows(a).map(fromWorkerRunRow),
   }),
   listOperatorActions: call({

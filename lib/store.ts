@@ -359,7 +359,8 @@ export interface OperatorStore {
   getThroughput(sinceMs?: number, bucketSeconds?: number): Promise<ThroughputBucket[]>;
   /** The queues with settings (a limit or a pause, now or before). */
   listQueues(): Promise<QueueSettings[]>;
-  listWorkerRuns(options?: { limit?: number; before?: Date }): Promise<WorkerRunRecord[]>;
+  /** Drains, newest first; `beforeId` (the last run of a page) pages on. */
+  listWorkerRuns(options?: { limit?: number; beforeId?: string }): Promise<WorkerRunRecord[]>;
   listOperatorActions(options?: { limit?: number; beforeId?: number }): Promise<OperatorActionRecord[]>;
   /**
    * One queue or schedule action, recorded with `actor` (`operator_action`): `value` is the

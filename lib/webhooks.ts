@@ -8,7 +8,7 @@
  * delivery's job id, the same on every attempt, so a receiver deduplicates by it.
  *
  * Settings (env vars of the worker): EDGEJOBS_WEBHOOK_SECRET (`whsec_` + base64 of 24-64 random
- * bytes), EDGEJOBS_WEBHOOK_ALLOW_HTTP (plain http targets; default only in development) and
+ * bytes), EDGEJOBS_WEBHOOK_ALLOW_HTTP (plain http targets; default no) and
  * EDGEJOBS_WEBHOOK_ALLOW_PRIVATE (targets in private, loopback or link-local ranges; default no).
  */
 import ipaddr from 'ipaddr.js';
@@ -23,7 +23,7 @@ export const WEBHOOK_JOB_TYPE = 'edgejobs.webhook';
 export interface WebhookSettings {
   /** The signing secret (`whsec_…`); without it deliveries fail (and retry) saying so. */
   secret?: string;
-  /** Allow http:// targets. Default: only when NODE_ENV is not production. */
+  /** Allow http:// targets. Default false (EDGEJOBS_WEBHOOK_ALLOW_HTTP=true for local receivers). */
   allowHttp?: boolean;
   /** Allow targets that resolve to private, loopback, link-local or otherwise non-public addresses. Default false. */
   allowPrivate?: boolean;
@@ -54,7 +54,7 @@ const flag = (v: string | undefined) => v !== undefined && /^(1|true|yes)$/i.tes
 export function webhookSettingsFromEnv(env: Env = runtimeEnv()): WebhookSettings {
   return {
     secret: env.EDGEJOBS_WEBHOOK_SECRET || undefined,
-    allowHttp: env.EDGEJOBS_WEBHOOK_ALLOW_HTTP !== undefined ? flag(env.EDGEJOBS_WEBHOOK_ALLOW_HTTP) : env.NODE_ENV !== 'production',
+    allowHttp: flag(env.EDGEJOBS_WEBHOOK_ALLOW_HTTP),
     allowPrivate: flag(env.EDGEJOBS_WEBHOOK_ALLOW_PRIVATE),
   };
 }
@@ -105,7 +105,10 @@ export async function checkWebhookTarget(url: string, settings: WebhookSettings)
   });
   if (addresses.length === 0) throw new Error(`webhook host ${host} has no address`);
   for (const address of addresses) {
-    const range = ipaddr.process(address).range();
+    const parsed = ipaddr.process(address);
+    // IPv4-compatible IPv6 (::a.b.c.d, deprecated) reaches the IPv4 address on some stacks.
+    const named = parsed.range();
+    const range = named === 'unicast' && parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).parts.slice(0, 6).every((p) => p === 0) ? 'ipv4Compatible' : named;
     if (range !== 'unicast') {
       throw new PermanentError(
         `webhook host ${host} is a ${range} address (${address}); set EDGEJOBS_WEBHOOK_ALLOW_PRIVATE=true to allow private targets`,
@@ -143,7 +146,7 @@ export async function deliverWebhook(
   } catch (error) {
     throw new Error(`webhook POST to ${target.origin} failed: ${(error as Error).message}`);
   }
-  const text = (await response.text().catch(() => '')).slice(0, 200);
+  const text = await firstChars(response, 200);
   if (response.status >= 200 && response.status < 300) return { status: response.status };
   const said = `webhook POST to ${target.origin} answered ${response.status}${text ? `: ${text}` : ''}`;
   if (response.status === 410) throw new PermanentError(said, { code: 'webhook_gone' });
@@ -152,6 +155,26 @@ export async function deliverWebhook(
     throw new RetryLaterError(said, { retryAt: new Date(Date.now() + retryAfter * 1000) });
   }
   throw new Error(said);
+}
+
+/** The start of a response's body (at most `n` characters; the rest is not read). */
+async function firstChars(response: Response, n: number): Promise<string> {
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  try {
+    while (text.length < n) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+  } catch {
+    // a broken body: what was read is enough
+  } finally {
+    void reader.cancel().catch(() => {});
+  }
+  return text.slice(0, n);
 }
 
 /**

@@ -709,6 +709,14 @@ begin
       using errcode = '42501', hint = 'Queue, priority, attempts, backoff, keep-for and the webhook come from the job type; set them from the server with the service role.';
   end if;
 
+  -- 1b. The built-in types (edgejobs.*: webhook deliveries, signed by the worker) are the server's.
+  select t.ord - 1 as idx, t.e ->> 'type' as type into v_bad
+  from jsonb_array_elements(p_jobs) with ordinality as t(e, ord)
+  where t.e ->> 'type' like 'edgejobs.%' order by t.ord limit 1;
+  if found then
+    raise exception 'edgejobs: "%" is a built-in type only the server may enqueue (jobs[%])', v_bad.type, v_bad.idx using errcode = '42501';
+  end if;
+
   -- 2. No type registered: every well-formed type is accepted, as before the registry.
   if not exists (select from edgejobs.job_types) then
     return;
@@ -2044,17 +2052,23 @@ begin
         from t where t.type is not null
       )
       select jsonb_agg(edgejobs.console_row(k) order by k.created_at desc, k.id desc)
-      from t cross join lateral (
-        select j.* from edgejobs.jobs j where j.type = t.type and j.idempotency_key = v_f ->> 'idempotency_key' limit console_jobs.max_rows
-      ) k
-      where t.type is not null), '[]'::jsonb));
+      from (
+        select j.* from t cross join lateral (
+          select j.* from edgejobs.jobs j where j.type = t.type and j.idempotency_key = v_f ->> 'idempotency_key'
+        ) j
+        where t.type is not null
+        order by j.created_at desc, j.id desc limit console_jobs.max_rows
+      ) k), '[]'::jsonb));
   end if;
 
   -- The cursor (or created_before) is where the walk down jobs_created_idx (or, for an owner,
   -- jobs_owner_idx) starts; it reads at most v_window entries, keeps the rows the filter matches,
   -- and answers where to go on from.
   if console_jobs.before_created_at is not null then
-    v_at := console_jobs.before_created_at; v_cur_id := console_jobs.before_id;
+    -- The cursor row's own created_at (a time that went through a millisecond clock may be short
+    -- of it), or the one given when the row is gone.
+    v_at := coalesce((select j.created_at from edgejobs.jobs j where j.id = console_jobs.before_id), console_jobs.before_created_at);
+    v_cur_id := console_jobs.before_id;
     if v_before is not null and v_before <= v_at then
       v_at := v_before; v_cur_id := '00000000-0000-0000-0000-000000000000';
     end if;
@@ -2064,7 +2078,8 @@ begin
 
   execute format($q$
   with w as materialized (
-    select j as job, j.created_at, j.id, j.status, j.type, j.queue from edgejobs.jobs j
+    -- Only the columns the filter needs: a whole row would detoast every job's input and result.
+    select j.created_at, j.id, j.status, j.type, j.queue from edgejobs.jobs j
     where %s (j.created_at, j.id) < ($1, $2) and j.created_at >= coalesce($3, '-infinity')
     order by j.created_at desc, j.id desc limit $4
   ),
@@ -2076,7 +2091,8 @@ begin
   ),
   page as (select * from m order by m.created_at desc, m.id desc limit $7)
   select jsonb_build_object(
-    'jobs', coalesce((select jsonb_agg(edgejobs.console_row(p.job) order by p.created_at desc, p.id desc) from page p), '[]'::jsonb),
+    'jobs', coalesce((select jsonb_agg(edgejobs.console_row(j) order by p.created_at desc, p.id desc)
+                      from page p join edgejobs.jobs j on j.id = p.id), '[]'::jsonb),
     'scanned', (select count(*) from w),
     'next', case
       when (select count(*) from m) > $7
@@ -2674,7 +2690,7 @@ AS $function$ select * from edgejobs.schedule_status v order by v.name $function
 -- privileges: service_role=X/postgres
 comment on function public.list_schedules() is 'edgejobs operator: every schedule with its state, next and last fire, counts and the latest run''s outcome (the edgejobs.schedule_status view).';
 
-CREATE OR REPLACE FUNCTION public.list_worker_runs(max_rows integer DEFAULT 50, before_started_at timestamp with time zone DEFAULT NULL::timestamp with time zone)
+CREATE OR REPLACE FUNCTION public.list_worker_runs(max_rows integer DEFAULT 50, before_id uuid DEFAULT NULL::uuid)
  RETURNS TABLE(id uuid, worker_id text, trigger text, status text, started_at timestamp with time zone, deadline_at timestamp with time zone, finished_at timestamp with time zone, claimed integer, completed integer, failed integer, retried integer, cancelled integer, handed_back integer, lease_lost integer, stop_reason text, error jsonb)
  LANGUAGE plpgsql
  STABLE SECURITY DEFINER
@@ -2690,13 +2706,14 @@ begin
     r.started_at, r.deadline_at, r.finished_at, r.claimed, r.completed, r.failed, r.retried, r.cancelled,
     r.handed_back, r.lease_lost, r.stop_reason, r.error
   from edgejobs.worker_runs r
-  where list_worker_runs.before_started_at is null or r.started_at < list_worker_runs.before_started_at
-  order by r.started_at desc
+  where list_worker_runs.before_id is null
+     or (r.started_at, r.id) < (select b.started_at, b.id from edgejobs.worker_runs b where b.id = list_worker_runs.before_id)
+  order by r.started_at desc, r.id desc
   limit list_worker_runs.max_rows;
 end
 $function$;
 -- privileges: service_role=X/postgres
-comment on function public.list_worker_runs(integer,timestamp with time zone) is 'edgejobs operator: drains, newest first (before_started_at pages on), status lost for a run still marked running a minute past its deadline (the worker was killed). max_rows 1-500 (default 50).';
+comment on function public.list_worker_runs(integer,uuid) is 'edgejobs operator: drains, newest first (before_id, the last run of a page, pages on), status lost for a run still marked running a minute past its deadline (the worker was killed). max_rows 1-500 (default 50).';
 
 CREATE OR REPLACE FUNCTION public.operator_action(action text, target text, value integer DEFAULT NULL::integer, actor text DEFAULT NULL::text)
  RETURNS jsonb
@@ -2730,7 +2747,7 @@ begin
       else
         select to_jsonb(s) into v_result from public.trigger_schedule(operator_action.target, coalesce(operator_action.value, 0) = 1) s;
       end if;
-      v_affected := case when v_result is null or v_result = '{"job_id": null}'::jsonb then 0 else 1 end;
+      v_affected := case when v_result is null or (operator_action.action = 'trigger_schedule' and v_result ->> 'job_id' is null) then 0 else 1 end;
     else
       raise exception 'edgejobs: action must be pause_queue, resume_queue, set_queue_concurrency, pause_schedule, resume_schedule or trigger_schedule; got %',
         coalesce(quote_literal(operator_action.action), 'null') using errcode = 'EJ001';
@@ -2866,7 +2883,7 @@ begin
     raise exception 'edgejobs: url must be an http(s) URL of at most 2048 characters' using errcode = 'EJ001';
   end if;
   if record_alerts.min_interval is null or record_alerts.min_interval < interval '0' then
-    raise exception 'edgejobs: min_interval must be a positive interval' using errcode = 'EJ001';
+    raise exception 'edgejobs: min_interval must not be negative' using errcode = 'EJ001';
   end if;
 
   for c in

@@ -82,21 +82,25 @@ export function createConsole(options: ConsoleOptions): ConsoleRoutes {
   const base = (options.basePath ?? '/admin/jobs').replace(/\/$/, '');
   const sessionMs = options.sessionMs ?? 8 * 3600_000;
   const operatorClaim = options.operatorClaim ?? 'edgejobs_operator';
-  let keyPromise: Promise<CryptoKey | null> | undefined;
-  const hmacKey = () => (keyPromise ??= (async () => {
+  let keyPromise: Promise<CryptoKey> | undefined;
+  const hmacKey = async (): Promise<CryptoKey | null> => {
     const secret = options.sessionSecret ?? options.serviceKeys()[0];
-    if (!secret) return null;
+    if (!secret) return null; // not cached: the key may be configured later
+    return (keyPromise ??= derive(secret));
+  };
+  const derive = async (secret: string) => {
     // A key of its own for the cookies, derived from the secret (not the secret itself).
     const material = await crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
     const derived = await crypto.subtle.sign('HMAC', material, encoder.encode('edgejobs console session v1'));
     return crypto.subtle.importKey('raw', derived, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
-  })());
+  };
   const sign = async (text: string) => {
     const key = await hmacKey();
     if (!key) throw new Error('no service key is configured: the console cannot sign sessions');
     return b64url(await crypto.subtle.sign('HMAC', key, encoder.encode(text)));
   };
   const csrfFor = (operator: Operator) => sign(`csrf:${operator.binding}`);
+  const signInText = { hours: Math.round(sessionMs / 360_000) / 10, claim: operatorClaim };
 
   const cookieOf = (request: Request) => {
     for (const part of (request.headers.get('cookie') ?? '').split(';')) {
@@ -106,7 +110,7 @@ export function createConsole(options: ConsoleOptions): ConsoleRoutes {
     return null;
   };
   const sessionCookie = (request: Request, value: string, maxAgeSeconds: number) => {
-    const secure = new URL(request.url).protocol === 'https:' ? '; Secure' : '';
+    const secure = new URL(request.url).protocol === 'https:' || request.headers.get('x-forwarded-proto') === 'https' ? '; Secure' : '';
     return `${COOKIE}=${value}; Path=${base}; HttpOnly; SameSite=Strict; Max-Age=${maxAgeSeconds}${secure}`;
   };
 
@@ -132,7 +136,9 @@ export function createConsole(options: ConsoleOptions): ConsoleRoutes {
       return { ok: false, status: 403, problem: `You are signed in as ${String(caller.claims.email ?? caller.userId)}, who is not an operator of this app.` };
     }
     const email = typeof caller.claims.email === 'string' ? caller.claims.email : null;
-    return { ok: true, operator: { actor: caller.userId, label: email ?? caller.userId, binding: `user:${caller.userId}` } };
+    // The CSRF token is bound to the Supabase session (session_id: the same across token refreshes).
+    const session = typeof caller.claims.session_id === 'string' ? caller.claims.session_id : '';
+    return { ok: true, operator: { actor: caller.userId, label: email ?? caller.userId, binding: `user:${caller.userId}:${session}` } };
   }
 
   const htmlResponse = (status: number, body: Html, headers: Record<string, string> = {}) =>
@@ -150,7 +156,18 @@ export function createConsole(options: ConsoleOptions): ConsoleRoutes {
   const redirect = (to: string, headers: Record<string, string> = {}) =>
     new Response(null, { status: 303, headers: { location: to, 'cache-control': 'no-store', ...headers } });
   /** A return path inside the console (never elsewhere). */
-  const safeBack = (back: string | null) => (back && (back === base || back.startsWith(`${base}/`) || back.startsWith(`${base}?`)) && !back.includes('//') ? back : base);
+  const safeBack = (back: string | null) => {
+    // Resolved as the browser will (dot segments, backslashes), then kept only inside the console.
+    if (!back || !back.startsWith('/') || /[\\\s]/.test(back)) return base;
+    let url: URL;
+    try {
+      url = new URL(back, 'http://console.invalid');
+    } catch {
+      return base;
+    }
+    if (url.origin !== 'http://console.invalid' || url.pathname.includes('//')) return base;
+    return url.pathname === base || url.pathname.startsWith(`${base}/`) ? `${url.pathname}${url.search}` : base;
+  };
   const withMessage = (back: string, key: 'done' | 'error', message: string) => {
     const url = new URL(back, 'http://x');
     url.searchParams.delete('confirm');
@@ -233,7 +250,12 @@ export function createConsole(options: ConsoleOptions): ConsoleRoutes {
     }
     const jobMatch = path.match(/^\/jobs\/([^/]+)$/);
     if (jobMatch) {
-      const id = decodeURIComponent(jobMatch[1]!);
+      let id = jobMatch[1]!;
+      try {
+        id = decodeURIComponent(id);
+      } catch {
+        // a malformed escape: no such job
+      }
       const job = UUID.test(id) ? await store.consoleJob(id) : null;
       if (!job) return htmlResponse(404, html`${viewsNotFound(frame, `No job ${id}: it may have been purged or deleted.`)}`);
       return htmlResponse(200, jobView(frame, job, await confirmation(url, frame, back)));
@@ -243,8 +265,8 @@ export function createConsole(options: ConsoleOptions): ConsoleRoutes {
       return htmlResponse(200, schedulesView(frame, await store.listSchedules(), confirm));
     }
     if (path === '/runs') {
-      const before = parseDate(url.searchParams.get('before'));
-      return htmlResponse(200, runsView(frame, await store.listWorkerRuns({ limit: 50, ...(before ? { before } : {}) }), self));
+      const before = url.searchParams.get('before');
+      return htmlResponse(200, runsView(frame, await store.listWorkerRuns({ limit: 50, ...(before && UUID.test(before) ? { beforeId: before } : {}) }), self));
     }
     if (path === '/audit') {
       const before = Number(url.searchParams.get('before'));
@@ -259,6 +281,8 @@ export function createConsole(options: ConsoleOptions): ConsoleRoutes {
         owner: p.get('owner') || undefined, after: p.get('after') || undefined, before: p.get('before') || undefined,
       };
       if (p.get('count') && form.action) {
+        // Counting may read many rows: only from the console's own form (its CSRF token), never from a link.
+        if (!constantTimeEqual(p.get('csrf') ?? '', frame.csrf)) return htmlResponse(403, bulkView({ ...frame, error: 'Count from the form on this page.' }, form, null));
         try {
           const batch = await store.bulkJobs(form.action, bulkFilter(form), { dryRun: true });
           return htmlResponse(200, bulkView(frame, form, batch.matched));
@@ -327,7 +351,7 @@ export function createConsole(options: ConsoleOptions): ConsoleRoutes {
       try {
         const url = new URL(request.url);
         const who = await access(request);
-        if (!who.ok) return htmlResponse(who.status, signInPage(base, who.problem, who.status === 403));
+        if (!who.ok) return htmlResponse(who.status, signInPage(base, who.problem, who.status === 403, signInText));
         return await view(request, url, who.operator);
       } catch (error) {
         options.logger?.error('console page failed', { error: coerceError(error).message });
@@ -352,14 +376,14 @@ export function createConsole(options: ConsoleOptions): ConsoleRoutes {
       if (action === 'sign_in') {
         const key = String(form.get('key') ?? '');
         const keys = options.serviceKeys();
-        if (!keys.length) return htmlResponse(503, signInPage(base, 'No service key is configured for this app (SUPABASE_SECRET_KEY), so the console cannot be opened with one.', false));
-        if (!key || !keys.some((k) => constantTimeEqual(k, key))) return htmlResponse(401, signInPage(base, 'That is not the service key.', false));
+        if (!keys.length) return htmlResponse(503, signInPage(base, 'No service key is configured for this app (SUPABASE_SECRET_KEY), so the console cannot be opened with one.', false, signInText));
+        if (!key || !keys.some((k) => constantTimeEqual(k, key))) return htmlResponse(401, signInPage(base, 'That is not the service key.', false, signInText));
         const payload = String(Date.now() + sessionMs);
         return redirect(base, { 'set-cookie': sessionCookie(request, `${payload}.${await sign(payload)}`, Math.floor(sessionMs / 1000)) });
       }
       if (action === 'sign_out') return redirect(base, { 'set-cookie': sessionCookie(request, '', 0) });
       const who = await access(request);
-      if (!who.ok) return htmlResponse(who.status, signInPage(base, who.problem, who.status === 403));
+      if (!who.ok) return htmlResponse(who.status, signInPage(base, who.problem, who.status === 403, signInText));
       if (!constantTimeEqual(String(form.get('csrf') ?? ''), await csrfFor(who.operator))) {
         return new Response('the form is stale or from elsewhere (CSRF token): reload the page and try again', { status: 403 });
       }

@@ -40,7 +40,7 @@ ${body}
 }
 
 /** The sign-in page (401), or "operators only" (403). */
-export function signInPage(base: string, problem: string | null, forbidden: boolean): Html {
+export function signInPage(base: string, problem: string | null, forbidden: boolean, text: { hours: number; claim: string | false }): Html {
   return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="robots" content="noindex">
 <title>Sign in · edgejobs console</title><style>${STYLE}</style></head>
@@ -49,19 +49,19 @@ export function signInPage(base: string, problem: string | null, forbidden: bool
 ${problem ? html`<div class="banner bad" role="alert">${problem}</div>` : ''}
 <div class="card">
 <p>Sign in with the project's service key (Supabase secret key). It is checked on the server and
-never stored in the browser: you get a signed, HttpOnly session cookie for 8 hours.</p>
+never stored in the browser: you get a signed, HttpOnly session cookie for ${text.hours} hours.</p>
 <form method="post" action="${base}/action"><input type="hidden" name="action" value="sign_in">
 <label>Service key <input type="password" name="key" autocomplete="off" required style="width:100%"></label>
 <p><button class="primary" type="submit">Sign in</button></p></form>
-<p class="muted">Operators signed in to this app with Supabase Auth whose JWT carries the operator claim
-(<code>app_metadata.edgejobs_operator: true</code>) need no key.</p></div></main></body></html>`;
+${text.claim ? html`<p class="muted">Operators signed in to this app with Supabase Auth whose JWT carries the operator claim
+(<code>app_metadata.${text.claim}: true</code>) need no key.</p>` : ''}</div></main></body></html>`;
 }
 
 const badge = (status: string) => html`<span class="badge s-${status}">${status}</span>`;
 
 /** A link to a confirmation of an action (the confirmation POSTs it). */
 const confirmLink = (f: Frame, back: string, label: string, params: Record<string, string | number | null>) =>
-  html`<a class="button" href="${back}${back.includes('?') ? '&' : '?'}${query({ confirm: params.action as string, ...params }).slice(1)}">${label}</a>`;
+  html`<a class="button" href="${back}${back.includes('?') ? '&' : '?'}${query({ ...params, action: undefined, confirm: params.action as string }).slice(1)}">${label}</a>`;
 
 /** The confirmation box: what will happen, and the form that does it. */
 export function confirmBox(f: Frame, back: string, action: string, fields: Record<string, string>, what: string, danger = false): Html {
@@ -253,7 +253,7 @@ ${runs.map((r) => html`<tr data-run="${r.id}"><td>${time(r.startedAt)}</td><td>$
 <td class="num">${r.claimed}</td><td class="num">${r.completed}</td><td class="num">${r.retried}</td><td class="num">${r.failed}</td><td class="num">${r.handedBack}</td><td class="num">${r.leaseLost}</td>
 <td>${r.stopReason ?? ''}</td><td class="wrap">${r.error?.message ?? ''}</td></tr>`)}
 </tbody></table></div>
-${runs.length >= 50 && last ? html`<p><a class="button" href="${self}${query({ before: last.startedAt.toISOString() })}">Older runs →</a></p>` : ''}`);
+${runs.length >= 50 && last ? html`<p><a class="button" href="${self}${query({ before: last.id })}">Older runs →</a></p>` : ''}`);
 }
 
 export function auditView(f: Frame, actions: OperatorActionRecord[], self: string): Html {
@@ -288,7 +288,7 @@ runs in batches of at most 1,000 jobs, each its own transaction, recorded in the
 <label>Owner (user id) <input name="owner" value="${form.owner ?? ''}" size="14"></label>
 <label>Created after <input name="after" value="${form.after ?? ''}" placeholder="2026-12-01T00:00Z" size="18"></label>
 <label>Created before <input name="before" value="${form.before ?? ''}" placeholder="2026-12-02T00:00Z" size="18"></label>
-<button class="primary" type="submit" name="count" value="1">Count (dry run)</button></form>
+<input type="hidden" name="csrf" value="${f.csrf}"><button class="primary" type="submit" name="count" value="1">Count (dry run)</button></form>
 ${counted === null ? '' : html`<div class="card" id="confirm"><p data-matched="${counted}"><b>${counted}</b> job(s) match: ${form.action} where ${describe || 'no filter'}.</p>
 ${counted > 0 && form.action ? html`<form method="post" action="${f.base}/action"><input type="hidden" name="csrf" value="${f.csrf}"><input type="hidden" name="action" value="bulk">
 ${Object.entries(fields).map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}">`)}

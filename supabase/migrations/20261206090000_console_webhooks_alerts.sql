@@ -133,6 +133,14 @@ begin
       using errcode = '42501', hint = 'Queue, priority, attempts, backoff, keep-for and the webhook come from the job type; set them from the server with the service role.';
   end if;
 
+  -- 1b. The built-in types (edgejobs.*: webhook deliveries, signed by the worker) are the server's.
+  select t.ord - 1 as idx, t.e ->> 'type' as type into v_bad
+  from jsonb_array_elements(p_jobs) with ordinality as t(e, ord)
+  where t.e ->> 'type' like 'edgejobs.%' order by t.ord limit 1;
+  if found then
+    raise exception 'edgejobs: "%" is a built-in type only the server may enqueue (jobs[%])', v_bad.type, v_bad.idx using errcode = '42501';
+  end if;
+
   -- 2. No type registered: every well-formed type is accepted, as before the registry.
   if not exists (select from edgejobs.job_types) then
     return;
@@ -499,7 +507,7 @@ begin
     raise exception 'edgejobs: url must be an http(s) URL of at most 2048 characters' using errcode = 'EJ001';
   end if;
   if record_alerts.min_interval is null or record_alerts.min_interval < interval '0' then
-    raise exception 'edgejobs: min_interval must be a positive interval' using errcode = 'EJ001';
+    raise exception 'edgejobs: min_interval must not be negative' using errcode = 'EJ001';
   end if;
 
   for c in
@@ -628,17 +636,23 @@ begin
         from t where t.type is not null
       )
       select jsonb_agg(edgejobs.console_row(k) order by k.created_at desc, k.id desc)
-      from t cross join lateral (
-        select j.* from edgejobs.jobs j where j.type = t.type and j.idempotency_key = v_f ->> 'idempotency_key' limit console_jobs.max_rows
-      ) k
-      where t.type is not null), '[]'::jsonb));
+      from (
+        select j.* from t cross join lateral (
+          select j.* from edgejobs.jobs j where j.type = t.type and j.idempotency_key = v_f ->> 'idempotency_key'
+        ) j
+        where t.type is not null
+        order by j.created_at desc, j.id desc limit console_jobs.max_rows
+      ) k), '[]'::jsonb));
   end if;
 
   -- The cursor (or created_before) is where the walk down jobs_created_idx (or, for an owner,
   -- jobs_owner_idx) starts; it reads at most v_window entries, keeps the rows the filter matches,
   -- and answers where to go on from.
   if console_jobs.before_created_at is not null then
-    v_at := console_jobs.before_created_at; v_cur_id := console_jobs.before_id;
+    -- The cursor row's own created_at (a time that went through a millisecond clock may be short
+    -- of it), or the one given when the row is gone.
+    v_at := coalesce((select j.created_at from edgejobs.jobs j where j.id = console_jobs.before_id), console_jobs.before_created_at);
+    v_cur_id := console_jobs.before_id;
     if v_before is not null and v_before <= v_at then
       v_at := v_before; v_cur_id := '00000000-0000-0000-0000-000000000000';
     end if;
@@ -648,7 +662,8 @@ begin
 
   execute format($q$
   with w as materialized (
-    select j as job, j.created_at, j.id, j.status, j.type, j.queue from edgejobs.jobs j
+    -- Only the columns the filter needs: a whole row would detoast every job's input and result.
+    select j.created_at, j.id, j.status, j.type, j.queue from edgejobs.jobs j
     where %s (j.created_at, j.id) < ($1, $2) and j.created_at >= coalesce($3, '-infinity')
     order by j.created_at desc, j.id desc limit $4
   ),
@@ -660,7 +675,8 @@ begin
   ),
   page as (select * from m order by m.created_at desc, m.id desc limit $7)
   select jsonb_build_object(
-    'jobs', coalesce((select jsonb_agg(edgejobs.console_row(p.job) order by p.created_at desc, p.id desc) from page p), '[]'::jsonb),
+    'jobs', coalesce((select jsonb_agg(edgejobs.console_row(j) order by p.created_at desc, p.id desc)
+                      from page p join edgejobs.jobs j on j.id = p.id), '[]'::jsonb),
     'scanned', (select count(*) from w),
     'next', case
       when (select count(*) from m) > $7
@@ -759,7 +775,7 @@ as $$
 $$;
 comment on function public.list_queues() is 'edgejobs operator: the queues with settings (a concurrency limit or a pause, now or before). A queue without a row is unlimited and running.';
 
-create function public.list_worker_runs(max_rows integer default 50, before_started_at timestamptz default null)
+create function public.list_worker_runs(max_rows integer default 50, before_id uuid default null)
 returns table(id uuid, worker_id text, trigger text, status text, started_at timestamptz, deadline_at timestamptz,
   finished_at timestamptz, claimed integer, completed integer, failed integer, retried integer, cancelled integer,
   handed_back integer, lease_lost integer, stop_reason text, error jsonb)
@@ -778,12 +794,13 @@ begin
     r.started_at, r.deadline_at, r.finished_at, r.claimed, r.completed, r.failed, r.retried, r.cancelled,
     r.handed_back, r.lease_lost, r.stop_reason, r.error
   from edgejobs.worker_runs r
-  where list_worker_runs.before_started_at is null or r.started_at < list_worker_runs.before_started_at
-  order by r.started_at desc
+  where list_worker_runs.before_id is null
+     or (r.started_at, r.id) < (select b.started_at, b.id from edgejobs.worker_runs b where b.id = list_worker_runs.before_id)
+  order by r.started_at desc, r.id desc
   limit list_worker_runs.max_rows;
 end
 $$;
-comment on function public.list_worker_runs(integer, timestamptz) is 'edgejobs operator: drains, newest first (before_started_at pages on), status lost for a run still marked running a minute past its deadline (the worker was killed). max_rows 1-500 (default 50).';
+comment on function public.list_worker_runs(integer, uuid) is 'edgejobs operator: drains, newest first (before_id, the last run of a page, pages on), status lost for a run still marked running a minute past its deadline (the worker was killed). max_rows 1-500 (default 50).';
 
 create function public.list_operator_actions(max_rows integer default 50, before_id bigint default null)
 returns table(id bigint, at timestamptz, actor text, action text, filter jsonb, affected integer)
@@ -836,7 +853,7 @@ begin
       else
         select to_jsonb(s) into v_result from public.trigger_schedule(operator_action.target, coalesce(operator_action.value, 0) = 1) s;
       end if;
-      v_affected := case when v_result is null or v_result = '{"job_id": null}'::jsonb then 0 else 1 end;
+      v_affected := case when v_result is null or (operator_action.action = 'trigger_schedule' and v_result ->> 'job_id' is null) then 0 else 1 end;
     else
       raise exception 'edgejobs: action must be pause_queue, resume_queue, set_queue_concurrency, pause_schedule, resume_schedule or trigger_schedule; got %',
         coalesce(quote_literal(operator_action.action), 'null') using errcode = 'EJ001';
@@ -857,11 +874,11 @@ comment on function public.operator_action(text, text, integer, text) is 'edgejo
 
 -- Grants: operators and workers only (the service role) -------------------------------------------
 revoke all on function public.console_jobs(jsonb, timestamptz, uuid, integer), public.console_job(uuid),
-  public.get_throughput(interval, integer), public.list_queues(), public.list_worker_runs(integer, timestamptz),
+  public.get_throughput(interval, integer), public.list_queues(), public.list_worker_runs(integer, uuid),
   public.list_operator_actions(integer, bigint), public.operator_action(text, text, integer, text),
   public.claim_alert_check(interval), public.record_alerts(jsonb, text, interval) from public, anon, authenticated;
 grant execute on function public.console_jobs(jsonb, timestamptz, uuid, integer), public.console_job(uuid),
-  public.get_throughput(interval, integer), public.list_queues(), public.list_worker_runs(integer, timestamptz),
+  public.get_throughput(interval, integer), public.list_queues(), public.list_worker_runs(integer, uuid),
   public.list_operator_actions(integer, bigint), public.operator_action(text, text, integer, text),
   public.claim_alert_check(interval), public.record_alerts(jsonb, text, interval) to service_role;
 revoke all on function edgejobs.enqueue_webhook(), edgejobs.console_row(edgejobs.jobs) from public, anon, authenticated, service_role;

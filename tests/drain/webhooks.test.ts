@@ -128,10 +128,27 @@ it('takes the type\'s webhook by default, the enqueue\'s over it, and refuses ba
   expect(() => defineJob({ type: 'x', input: z.object({}), webhook: 'not a url', handler: () => null })).toThrow(/webhook must be an http\(s\) URL/);
 });
 
+it('leaves deliveries to a drain that can sign them; end users cannot enqueue one', async () => {
+  const job = await createQueue({ store: db.store, registry }).enqueue('report.make', { n: 1 }, { webhookUrl: url });
+  await run({ webhooks: { allowHttp: true, allowPrivate: true } }); // no secret
+  const [waiting] = await db.sql`select status, attempts from edgejobs.jobs where parent_id = ${job.id}`;
+  expect(waiting).toEqual({ status: 'queued', attempts: 0 });
+  await run();
+  expect(received.map(verified).map((e) => e.data.id)).toEqual([job.id]);
+  // A user may not have the worker sign an event of their making (even before any type is registered).
+  await db.sql`delete from edgejobs.job_types`;
+  await expect(db.as('authenticated', userClaims('00000000-0000-0000-0000-00000000000b'), (tx) =>
+    tx`select public.enqueue_jobs(${tx.json([{ type: WEBHOOK_JOB_TYPE, input: { url, event: { type: 'job.completed', timestamp: 'x', data: {} } } }])})`))
+    .rejects.toThrow(/built-in type only the server may enqueue/);
+});
+
 it('refuses plain http and private targets unless allowed, failing the delivery for good', async () => {
   await expect(checkWebhookTarget(url, { allowHttp: false, allowPrivate: true })).rejects.toThrow(/must be https/);
   await expect(checkWebhookTarget('https://127.0.0.1/x', {})).rejects.toThrow(/loopback address/);
   await expect(checkWebhookTarget('https://[::1]/x', {})).rejects.toThrow(/loopback/);
+  await expect(checkWebhookTarget('https://[::7f00:1]/x', {})).rejects.toThrow(/ipv4Compatible/);
+  await expect(checkWebhookTarget('https://[::ffff:10.0.0.1]/x', {})).rejects.toThrow(/private/);
+  await expect(checkWebhookTarget('https://2130706433/x', {})).rejects.toThrow(/loopback/); // 127.0.0.1 as one number
   await expect(checkWebhookTarget('https://hooks.internal/x', { resolve: async () => ['10.0.0.7'] })).rejects.toThrow(/private address \(10\.0\.0\.7\)/);
   await expect(checkWebhookTarget('https://hooks.example.com/x', { resolve: async () => ['93.184.216.34', '169.254.169.254'] })).rejects.toThrow(/linkLocal/);
   expect((await checkWebhookTarget('https://hooks.example.com/x', { resolve: async () => ['93.184.216.34'] })).host).toBe('hooks.example.com');
@@ -174,6 +191,16 @@ it('alerts once when a type\'s failure streak reaches the threshold, holds repea
   expect(await sentBy()).toEqual(['alert.firing type:report.broken']);
   const [state] = await db.sql`select firing, notified from edgejobs.alerts where key = 'type:report.broken'`;
   expect(state).toEqual({ firing: true, notified: true });
+});
+
+it('alerts for a schedule whose runs fail, under its own key', async () => {
+  await db.store.registerSchedules([{ name: 'nightly-broken', cron: '0 3 * * *', timezone: 'UTC', type: 'report.broken', input: {}, options: {}, overlap: 'allow', catchUp: 'latest', catchUpLimit: 1, runOnCreate: false, enabled: true }]);
+  await db.sql`insert into edgejobs.jobs (type, schedule_name, scheduled_for, status, attempts, started_at, finished_at, expires_at, error)
+    select 'report.broken', 'nightly-broken', now() - make_interval(days => g), 'failed', 1, now(), now() - make_interval(secs => g), now() + interval '1 day', '{"message": "no data"}'
+    from generate_series(1, 3) g`;
+  const { sent } = await checkAlerts(db.store, { url, thresholds: { maxConsecutiveFailedJobs: 3 } }, { force: true });
+  expect(sent.map((s) => `${s.event} ${s.key}`).sort()).toEqual(['alert.firing schedule:nightly-broken', 'alert.firing type:report.broken']);
+  await db.sql`delete from edgejobs.schedules`;
 });
 
 it('alerts when the queue turns unhealthy, from a drain, at most one drain checking per interval', async () => {

@@ -167,6 +167,11 @@ describe.runIf(present)('the console in Chromium', () => {
     expect(await db.sql`select id from edgejobs.jobs where id = ${id}`).toEqual([]);
     const actors = await db.sql`select action, actor, affected from edgejobs.operator_actions where filter -> 'ids' ? ${id}`;
     expect(actors.map((a) => [a.action, a.actor, a.affected])).toEqual([['redrive', 'service', 1], ['delete', 'service', 1]]);
+    // Cancel: a job waiting for its time.
+    const [later] = await store.enqueueJobs([{ type: 'report.generate', input: { title: 'later', rows: [1], stepMs: 0 }, delayMs: 3_600_000 }]);
+    await page.goto(`${base}/admin/jobs/jobs/${later!.id}`);
+    expect(await confirm(page, { name: 'Cancel' }, /cancel job/)).toContain('cancelled');
+    expect(await db.sql`select status from edgejobs.jobs where id = ${later!.id}`).toEqual([{ status: 'cancelled' }]);
     await page.close();
   });
 
@@ -198,6 +203,8 @@ describe.runIf(present)('the console in Chromium', () => {
     expect(await page.locator('tr[data-schedule="nightly-report"]').textContent()).toContain('0 3 * * *');
     expect(await confirm(page, { name: 'Pause', within: 'tr[data-schedule="nightly-report"]' }, /pause schedule nightly-report/)).toContain('Done');
     expect(await db.sql`select paused from edgejobs.schedules where name = 'nightly-report'`).toEqual([{ paused: true }]);
+    await confirm(page, { name: 'Resume', within: 'tr[data-schedule="nightly-report"]' }, /resume schedule nightly-report/);
+    expect(await db.sql`select paused from edgejobs.schedules where name = 'nightly-report'`).toEqual([{ paused: false }]);
     expect(await confirm(page, { name: 'Run now', within: 'tr[data-schedule="nightly-report"]' }, /run schedule nightly-report now/)).toMatch(/started job [0-9a-f-]{36}/);
     await waitFor(async () => (await db.sql`select status from edgejobs.jobs where schedule_name = 'nightly-report'`)[0]?.status === 'completed', 'the triggered run to complete');
     await page.screenshot({ path: join(OUT, 'console-schedules.png'), fullPage: true });

@@ -88,9 +88,11 @@ it('acts only on a POST with the CSRF token from the same origin; a GET only ask
   expect(done.status).toBe(303);
   expect(done.headers.get('location')).toMatch(new RegExp(`^/admin/jobs/jobs/${job!.id}\\?done=`));
   expect((await db.store.getJob(job!.id))!.status).toBe('cancelled');
-  // Back links go nowhere but the console.
-  const away = await post({ action: 'redrive', target: job!.id, csrf: await csrf(), back: 'https://evil.test/' }, { cookie });
-  expect(away.headers.get('location')).toMatch(/^\/admin\/jobs\?done=/);
+  // Back links go nowhere but the console, however they are spelled.
+  for (const back of ['https://evil.test/', '//evil.test/admin/jobs', '/admin/jobs/../../\\evil.test', '/admin/jobs/%2e%2e/%2e%2e//evil.test', '/admin/jobs/../x']) {
+    const away = await post({ action: 'redrive', target: job!.id, csrf: await csrf(), back }, { cookie });
+    expect(away.headers.get('location'), back).toMatch(/^\/admin\/jobs(\/[a-z0-9/-]*)?\?(done|error)=/);
+  }
 });
 
 it('retries, deletes, pauses and limits as shown, each recorded with who did it', async () => {
@@ -123,7 +125,9 @@ it('retries, deletes, pauses and limits as shown, each recorded with who did it'
 it('counts a bulk action first, then runs it in batches when confirmed', async () => {
   await db.sql`insert into edgejobs.jobs (type, status, attempts, started_at, finished_at, expires_at)
     select 'sync.crm', 'failed', 1, now(), now(), now() + interval '1 day' from generate_series(1, 2500)`;
-  const counted = await (await get('/admin/jobs/bulk?action=redrive&type=sync.crm&status=failed&count=1', { cookie })).text();
+  // Counting reads rows: only from the page's own form (its token), never from a bare link.
+  expect((await get('/admin/jobs/bulk?action=redrive&type=sync.crm&status=failed&count=1', { cookie })).status).toBe(403);
+  const counted = await (await get(`/admin/jobs/bulk?action=redrive&type=sync.crm&status=failed&count=1&csrf=${await csrf()}`, { cookie })).text();
   expect(counted).toContain('data-matched="2500"');
   expect(await db.sql`select count(*)::int as n from edgejobs.jobs where status = 'failed'`).toEqual([{ n: 2500 }]);
   const done = await post({ action: 'bulk', bulk_action: 'redrive', type: 'sync.crm', status: 'failed', csrf: await csrf() }, { cookie });

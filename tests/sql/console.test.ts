@@ -132,12 +132,15 @@ it('records queue and schedule actions with their actor; refuses unknown ones', 
   expect((await db.store.listSchedules())[0]!.state).toBe('paused');
   const triggered = await db.store.operatorAction('trigger_schedule', 'nightly', null, 'ops');
   expect(triggered.job_id).toEqual(expect.any(String));
+  const held = await db.store.operatorAction('trigger_schedule', 'nightly', null, 'ops'); // the first run is still queued
+  expect(held.job_id).toBeNull();
   const actions = await db.store.listOperatorActions();
-  expect(actions.map((a) => [a.actor, a.action, a.filter])).toEqual([
-    ['ops', 'trigger_schedule', { schedule: 'nightly', force: false }],
-    ['ops', 'pause_schedule', { schedule: 'nightly' }],
-    ['ops@acme.test', 'set_queue_concurrency', { queue: 'mail', concurrency_limit: 3 }],
-    ['ops@acme.test', 'pause_queue', { queue: 'mail' }],
+  expect(actions.map((a) => [a.actor, a.action, a.filter, a.affected])).toEqual([
+    ['ops', 'trigger_schedule', { schedule: 'nightly', force: false }, 0],
+    ['ops', 'trigger_schedule', { schedule: 'nightly', force: false }, 1],
+    ['ops', 'pause_schedule', { schedule: 'nightly' }, 1],
+    ['ops@acme.test', 'set_queue_concurrency', { queue: 'mail', concurrency_limit: 3 }, 1],
+    ['ops@acme.test', 'pause_queue', { queue: 'mail' }, 1],
   ]);
 });
 
