@@ -19,12 +19,17 @@
  *    (a ledger kept from the store calls, so one job counted twice cannot hide another dropped);
  * and, after a last drain that runs what is left: every job ended, a completed one completed
  * exactly once, and a job that enqueued follow-up jobs has them exactly once if it completed and
- * none otherwise.
+ * none otherwise; a job with a webhook URL has exactly one delivery, completed, whose every POST
+ * (at least one) a local receiver verified with the standardwebhooks library and found to tell
+ * that job's end (some drains lack the signing secret and must leave deliveries alone).
  *
  * `EDGEJOBS_FUZZ_RUNS` (default 8) sets the number of runs, `EDGEJOBS_FUZZ_SEED` replays one.
  * A failing run prints its seed and configuration.
  */
-import { expect, it } from 'vitest';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Webhook } from 'standardwebhooks';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { z } from 'zod';
 import { drain, type DrainOptions, type DrainSummary } from '../../lib/drain.ts';
 import { PermanentError, RetryLaterError } from '../../lib/errors.ts';
@@ -32,6 +37,7 @@ import { createRegistry, defineJob } from '../../lib/job.ts';
 import { silentLogger } from '../../lib/logger.ts';
 import { createPostgresStore } from '../../lib/postgres-store.ts';
 import type { EnqueueSpec, Lease, WorkerStore } from '../../lib/store.ts';
+import { WEBHOOK_JOB_TYPE, type WebhookSettings } from '../../lib/webhooks.ts';
 import { useTestDb } from '../support/db.ts';
 
 const db = useTestDb();
@@ -207,6 +213,34 @@ function recorded(store: WorkerStore): WorkerStore {
 /** The longest a job of the plan runs (the 'cancel' sleepers; steps are at most 5 x 150 ms). */
 const LONGEST_JOB_MS = 800;
 
+// A webhook receiver: answers 204 after 0-150 ms, and keeps every POST it got (verified later).
+const SECRET = `whsec_${Buffer.from('fuzz-secret-of-thirty-two-bytes!').toString('base64')}`;
+const verifier = new Webhook(SECRET);
+const SIGNING: WebhookSettings = { secret: SECRET, allowHttp: true, allowPrivate: true };
+const NOT_SIGNING: WebhookSettings = { allowHttp: true, allowPrivate: true };
+const posts: Array<{ id: string; event: { type: string; data: { id: string; status: string } } | null }> = [];
+let receiver: Server;
+let receiverUrl = '';
+beforeAll(async () => {
+  receiver = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => { body += c.toString('utf8'); });
+    req.on('end', () => {
+      let event = null;
+      try {
+        event = verifier.verify(body, { 'webhook-id': String(req.headers['webhook-id']), 'webhook-timestamp': String(req.headers['webhook-timestamp']), 'webhook-signature': String(req.headers['webhook-signature']) }) as never;
+      } catch {
+        // recorded as unverified (null)
+      }
+      posts.push({ id: String(req.headers['webhook-id']), event });
+      setTimeout(() => { res.statusCode = 204; res.end(); }, Math.floor(Math.random() * 150));
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+});
+afterAll(() => new Promise<void>((resolve) => receiver.close(() => resolve())));
+
 interface DrainPlan {
   workerId: string;
   concurrency: number;
@@ -220,6 +254,8 @@ interface DrainPlan {
   stopAfterMs: number | null;
   shutdownGraceMs: number;
   waitsForWork: boolean;
+  /** Has the webhook signing secret (else it must leave deliveries alone). */
+  delivers: boolean;
 }
 
 function plan(seed: number) {
@@ -231,7 +267,10 @@ function plan(seed: number) {
     const queue = r.pick(['default', 'default', 'limited', 'paused'] as const);
     const kind = r.pick(['sync', 'sync', 'async', 'async', 'fail', 'permanent', 'timeout', 'step', 'later', 'cancel', 'chain'] as const);
     // Retries come due after 5-20 ms (the SQL default backoff starts at a second).
-    const base = { queue, priority: r.int(0, 2), backoffBaseMs: 5, backoffMaxMs: 20, ...(r.chance(0.1) ? { delayMs: r.int(50, 400) } : {}) };
+    const base = {
+      queue, priority: r.int(0, 2), backoffBaseMs: 5, backoffMaxMs: 20, ...(r.chance(0.1) ? { delayMs: r.int(50, 400) } : {}),
+      ...(r.chance(0.2) ? { webhookUrl: receiverUrl } : {}),
+    };
     const slow = queue === 'limited' ? r.int(20, 120) : r.int(0, 300);
     switch (kind) {
       case 'sync': jobs.push({ ...base, type: 'fz.sync', input: { spinMs: r.chance(0.2) ? r.int(1, 5) : 0 } }); break;
@@ -260,6 +299,7 @@ function plan(seed: number) {
       stopAfterMs: r.chance(0.3) ? r.int(200, 1_500) : null,
       shutdownGraceMs: r.pick([0, 300, 1_000]),
       waitsForWork: r.chance(0.25),
+      delivers: r.chance(0.7),
     };
   });
   return { limit, jobs, drains, resumePausedAfterMs: r.chance(0.5) ? r.int(200, 1_500) : null };
@@ -311,6 +351,7 @@ async function runOnce(seed: number) {
   ledger.claimed.clear();
   ledger.written.clear();
   ledger.completed.clear();
+  posts.length = 0;
   await db.sql`delete from edgejobs.jobs`;
   await db.sql`delete from edgejobs.queues`;
   await db.sql`delete from edgejobs.worker_runs`;
@@ -339,7 +380,7 @@ async function runOnce(seed: number) {
       store, registry, deadline, workerId: d.workerId, concurrency: d.concurrency, batchSize: d.batchSize,
       leaseMs: d.leaseMs, heartbeatMs: d.heartbeatMs, handBackMarginMs: d.handBackMarginMs, recheckMs: d.recheckMs,
       abortGraceMs: Math.min(200, d.handBackMarginMs / 2), shutdownGraceMs: d.shutdownGraceMs,
-      signal: controller.signal, logger: silentLogger,
+      signal: controller.signal, logger: silentLogger, webhooks: d.delivers ? SIGNING : NOT_SIGNING, alerts: false,
       ...(d.waitsForWork ? { waitForWork: (ms: number, signal: AbortSignal) => sleep(Math.min(ms, 100), signal).catch(() => {}) } : {}),
     };
     const summary = await drain(options);
@@ -367,10 +408,11 @@ async function check(seed: number, { p, summaries, stalls }: Awaited<ReturnType<
   const unwritten = [...ledger.claimed].filter((k) => ledger.written.get(k) !== 1);
   expect(unwritten.map((k) => `${k}: ${ledger.written.get(k) ?? 0} writes`), 'leases without exactly one outcome').toEqual([]);
   expect([...ledger.written.keys()].filter((k) => !ledger.claimed.has(k)), 'outcomes for leases never claimed').toEqual([]);
-  const jobs = await db.sql`select id, status, attempts, errors from edgejobs.jobs`;
-  // 2. No attempt without a run: attempts never exceed the runs that started.
+  const jobs = await db.sql`select id, type, status, attempts, errors from edgejobs.jobs`;
+  // 2. No attempt without a run: attempts never exceed the runs that started (the built-in
+  //    deliveries' runs are not recorded here: their POSTs are, below).
   for (const j of jobs) {
-    expect(j.attempts, `attempts of ${j.id} (runs started: ${starts.get(j.id)})`).toBeLessThanOrEqual(starts.get(j.id)?.length ?? 0);
+    if (j.type !== WEBHOOK_JOB_TYPE) expect(j.attempts, `attempts of ${j.id} (runs started: ${starts.get(j.id)})`).toBeLessThanOrEqual(starts.get(j.id)?.length ?? 0);
     expect(j.errors.filter((e: { code?: string }) => e.code === 'lease_expired'), `lease expired for ${j.id}`).toEqual([]);
   }
   // 3. Nothing left processing.
@@ -407,15 +449,16 @@ async function check(seed: number, { p, summaries, stalls }: Awaited<ReturnType<
     if (left!.n === 0) break;
     await drain({
       store: recorded(db.store), registry, deadline: Date.now() + 3_000, concurrency: 50, handBackMarginMs: 500, logger: silentLogger,
+      webhooks: SIGNING, alerts: false,
       waitForWork: (ms, signal) => sleep(Math.min(ms, 50), signal).catch(() => {}),
     });
   }
-  const end = await db.sql`select id, type, status, attempts, input, parent_id, child_ids from edgejobs.jobs`;
+  const end = await db.sql`select id, type, status, attempts, input, parent_id, child_ids, webhook_url from edgejobs.jobs`;
   expect(end.filter((j) => !['completed', 'failed', 'cancelled'].includes(j.status)).map((j) => `${j.id} ${j.type} ${j.status}`)).toEqual([]);
   // Follow-up jobs: exactly the declared number for a completed parent (each recording it, in
   // its child_ids), none for any other; and no job else has a parent.
   const childrenOf = new Map<string, string[]>();
-  for (const j of end) if (j.parent_id) childrenOf.set(j.parent_id, [...(childrenOf.get(j.parent_id) ?? []), j.id]);
+  for (const j of end) if (j.parent_id && j.type !== WEBHOOK_JOB_TYPE) childrenOf.set(j.parent_id, [...(childrenOf.get(j.parent_id) ?? []), j.id]);
   let expectedChildren = 0;
   for (const j of end.filter((x) => x.type === 'fz.chain')) {
     const want = j.status === 'completed' ? (j.input as { children: number }).children : 0;
@@ -424,10 +467,23 @@ async function check(seed: number, { p, summaries, stalls }: Awaited<ReturnType<
     expect([...(j.child_ids ?? [])].sort(), `child_ids of ${j.id}`).toEqual([...(childrenOf.get(j.id) ?? [])].sort());
   }
   expect([...childrenOf.keys()].filter((id) => end.find((j) => j.id === id)?.type !== 'fz.chain'), 'parents that are not chains').toEqual([]);
-  expect(end.length).toBe(p.jobs.length + expectedChildren);
+  // Webhooks: one delivery per job with a URL, none for others; each delivered (verified, telling
+  // that job's end) at least once.
+  const deliveries = end.filter((j) => j.type === WEBHOOK_JOB_TYPE);
+  const hooked = end.filter((j) => j.webhook_url !== null && j.type !== WEBHOOK_JOB_TYPE);
+  expect(deliveries.filter((d) => !hooked.some((j) => j.id === d.parent_id)).map((d) => d.parent_id), 'deliveries of jobs without a URL').toEqual([]);
+  expect(posts.filter((x) => x.event === null).map((x) => x.id), 'POSTs that did not verify').toEqual([]);
+  for (const j of hooked) {
+    const mine = deliveries.filter((d) => d.parent_id === j.id);
+    expect(mine.map((d) => d.status), `deliveries of ${j.id} (${j.status})`).toEqual(['completed']);
+    const got = posts.filter((x) => x.id === mine[0]!.id);
+    expect(got.length, `POSTs of the delivery of ${j.id}`).toBeGreaterThanOrEqual(1);
+    for (const x of got) expect([x.event!.type, x.event!.data.id, x.event!.data.status]).toEqual([`job.${j.status}`, j.id, j.status]);
+  }
+  expect(end.length).toBe(p.jobs.length + expectedChildren + deliveries.length);
   for (const j of end) {
     expect(ledger.completed.get(j.id) ?? 0, `completions of ${j.id} (${j.status})`).toBe(j.status === 'completed' ? 1 : 0);
-    if (j.status === 'completed') expect(starts.get(j.id)?.length ?? 0, `runs of completed ${j.id}`).toBeGreaterThanOrEqual(1);
+    if (j.status === 'completed' && j.type !== WEBHOOK_JOB_TYPE) expect(starts.get(j.id)?.length ?? 0, `runs of completed ${j.id}`).toBeGreaterThanOrEqual(1);
   }
   expect([...ledger.claimed].filter((k) => ledger.written.get(k) !== 1), 'leases of the last drains without exactly one outcome').toEqual([]);
 }
