@@ -113,9 +113,11 @@ describe('schedules on the database', () => {
     const created = await registerSchedules(db.store, [ingester]);
     expect(created).toEqual([{ name: 'ingester', created: true, retired: false }]);
     const t0 = (await db.sql<{ now: Date }[]>`select now() as now`)[0]!.now;
-    const minute = (n: number) => new Date(Math.floor(t0.getTime() / 60_000) * 60_000 + n * 60_000 + 2_000);
-
     expect((await fireDueSchedules(db.store, { now: new Date(t0.getTime() + 1_000) })).enqueued).toBe(1); // the run on create
+    // The minutes after it, from the next fire time the schedule now has (t0 may be a second
+    // before a minute turns: counting from t0's own minute was flaky).
+    const next = (await db.sql<{ next: Date }[]>`select next_fire_at as next from edgejobs.schedules where name = 'ingester'`)[0]!.next;
+    const minute = (n: number) => new Date(next.getTime() + (n - 1) * 60_000 + 2_000);
     // The first run starts and takes three minutes.
     const [claimed] = await db.store.claimJobs({ workerId: 'w', types: ['news.ingest'], limit: 1, leaseMs: 600_000 });
     expect(claimed).toBeDefined();
