@@ -39,7 +39,7 @@ export function alertSettingsFromEnv(env: Record<string, string | undefined> = r
   };
   return {
     url,
-    minIntervalMs: int('EDGEJOBS_ALERT_MIN_INTERVAL_MS', 1_000),
+    minIntervalMs: int('EDGEJOBS_ALERT_MIN_INTERVAL_MS', 0),
     thresholds: { maxConsecutiveFailedJobs: int('EDGEJOBS_ALERT_FAILURE_THRESHOLD', 1) },
   };
 }

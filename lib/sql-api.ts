@@ -268,7 +268,7 @@ export const SQL_API = {
     args: { filter: 'jsonb', before_created_at: 'timestamptz', before_id: 'uuid', max_rows: 'integer' },
     input: (f: Parameters<Store['consoleJobs']>[0] = {}, o: Parameters<Store['consoleJobs']>[1] = {}) => ({
       filter: Object.fromEntries(Object.entries({
-        status: f.status, type: f.type, queue: f.queue, owner_id: f.ownerId, id: f.id, idempotency_key: f.idempotencyKey,
+        status: f.status, type: f.type, queue: f.queue, owner_id: f.ownerId, id: f.id, id_prefix: f.idPrefix, idempotency_key: f.idempotencyKey,
         created_after: iso(f.createdAfter) ?? undefined, created_before: iso(f.createdBefore) ?? undefined,
       }).filter(([, v]) => v !== undefined)),
       before_created_at: iso(o.before?.createdAt), before_id: o.before?.id ?? null, max_rows: o.limit ?? 50,

@@ -412,6 +412,8 @@ export interface ConsoleJobsFilter {
   ownerId?: string;
   /** One job by id. */
   id?: string;
+  /** The jobs whose id starts with these 6-32 hex digits (the 8 the console shows). */
+  idPrefix?: string;
   /** The jobs holding this idempotency key (any type or owner). */
   idempotencyKey?: string;
   createdAfter?: Date;

@@ -19,7 +19,7 @@ import { createPostgresStore, type PostgresStore } from '../lib/postgres-store.t
 import type { DrainSummary } from '../lib/drain.ts';
 import { listenForJobs, runDrainLoop } from '../lib/drain-loop.ts';
 import { createConsoleLogger } from '../lib/logger.ts';
-import { demoRegistry } from '../app/_server/demo-jobs.ts';
+import { demoRegistry, demoSchedules } from '../app/_server/demo-jobs.ts';
 
 // EDGEJOBS_DEV_DATA moves the data folder (the test of this script uses a temporary one).
 const DATA = process.env.EDGEJOBS_DEV_DATA || join(ROOT, '.data');
@@ -32,7 +32,7 @@ if (!Number.isInteger(port) || port < 1 || port > 65535) {
 }
 
 /** Kept in .data/dev.json across runs: the port, the guest secret and the demo's service key (console sign-in). */
-interface DevState { pgPort: number; guestSecret: string; serviceKey?: string }
+interface DevState { pgPort: number; guestSecret: string; serviceKey?: string; webhookSecret?: string }
 
 function loadState(): DevState {
   mkdirSync(DATA, { recursive: true });
@@ -44,6 +44,12 @@ async function main() {
   const state = loadState();
   state.pgPort ||= await freePort();
   state.serviceKey ||= `sb_secret_dev_${randomBytes(24).toString('base64url')}`;
+  state.webhookSecret ||= `whsec_${randomBytes(32).toString('base64')}`;
+  // The dev worker (this process) signs webhooks and alerts, and may post to local receivers;
+  // variables set in the environment win.
+  process.env.EDGEJOBS_WEBHOOK_SECRET ??= state.webhookSecret;
+  process.env.EDGEJOBS_WEBHOOK_ALLOW_HTTP ??= 'true';
+  process.env.EDGEJOBS_WEBHOOK_ALLOW_PRIVATE ??= 'true';
   writeFileSync(STATE, JSON.stringify(state, null, 2));
   const fresh = !existsSync(join(PG_DIR, 'PG_VERSION'));
   console.log(`[dev] ${fresh ? 'creating' : 'starting'} embedded PostgreSQL in ${PG_DIR} (port ${state.pgPort})`);
@@ -98,7 +104,7 @@ async function main() {
   // The handed-back count of the round that was running when the loop stopped.
   let last: DrainSummary | null = null;
   loop = runDrainLoop({
-    store, registry: demoRegistry, signal: stop.signal, roundMs: 10_000, idleMs: 1_000, trigger: 'dev', workerName: 'dev', logger: log,
+    store, registry: demoRegistry, schedules: demoSchedules, signal: stop.signal, roundMs: 10_000, idleMs: 1_000, trigger: 'dev', workerName: 'dev', logger: log,
     // Ctrl-C in development: hand running jobs back at once rather than wait for them.
     shutdownGraceMs: 0,
     ...(wakeup ? { waitForWork: wakeup.waitForWork } : {}),
@@ -130,7 +136,8 @@ async function main() {
   }
   if (!stopping) {
     console.log(`\n[dev] edgejobs demo ready: http://localhost:${port}  (Ctrl-C to stop)`);
-    console.log(`[dev] operator console: http://localhost:${port}/admin/jobs  (sign in with the service key ${state.serviceKey})\n`);
+    console.log(`[dev] operator console: http://localhost:${port}/admin/jobs  (sign in with the service key ${state.serviceKey})`);
+    console.log(`[dev] webhooks are signed with EDGEJOBS_WEBHOOK_SECRET=${process.env.EDGEJOBS_WEBHOOK_SECRET} (local http receivers allowed)\n`);
   }
 }
 

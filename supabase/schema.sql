@@ -862,7 +862,10 @@ begin
       'timestamp', new.finished_at,
       'data', jsonb_build_object(
         'id', new.id, 'type', new.type, 'queue', new.queue, 'status', new.status, 'attempts', new.attempts,
-        'result', new.result, 'error', new.error, 'parent_id', new.parent_id,
+        -- The error as the status route shows it: no stack or internals go to another party.
+        'result', new.result,
+        'error', case when new.error is not null then jsonb_build_object('code', new.error ->> 'code', 'message', new.error ->> 'message') end,
+        'parent_id', new.parent_id,
         'created_at', new.created_at, 'finished_at', new.finished_at))),
     12, 10, 3600, new.id, s.default_keep_for
   from edgejobs.settings s;
@@ -2000,13 +2003,14 @@ declare
   v_at timestamptz;
   v_cur_id uuid;
   v_result jsonb;
+  v_prefix text;
 begin
   if jsonb_typeof(v_f) <> 'object' then
     raise exception 'edgejobs: filter must be a JSON object' using errcode = 'EJ001';
   end if;
   if exists (select from jsonb_object_keys(v_f) k
-             where k not in ('status', 'type', 'queue', 'owner_id', 'id', 'idempotency_key', 'created_after', 'created_before')) then
-    raise exception 'edgejobs: filter may only hold status, type, queue, owner_id, id, idempotency_key, created_after, created_before' using errcode = 'EJ001';
+             where k not in ('status', 'type', 'queue', 'owner_id', 'id', 'id_prefix', 'idempotency_key', 'created_after', 'created_before')) then
+    raise exception 'edgejobs: filter may only hold status, type, queue, owner_id, id, id_prefix, idempotency_key, created_after, created_before' using errcode = 'EJ001';
   end if;
   if exists (select from jsonb_each(v_f) x where jsonb_typeof(x.value) not in ('string', 'null')) then
     raise exception 'edgejobs: every filter value must be a string' using errcode = 'EJ001';
@@ -2041,6 +2045,18 @@ begin
   if v_id is not null then
     return jsonb_build_object('jobs', coalesce((select jsonb_agg(edgejobs.console_row(j)) from edgejobs.jobs j where j.id = v_id), '[]'::jsonb),
                               'scanned', 1, 'next', null);
+  end if;
+  if (v_f ->> 'id_prefix') is not null then
+    -- The start of an id (as the console shows it, 8 characters): a range of the primary key.
+    v_prefix := replace(lower(v_f ->> 'id_prefix'), '-', '');
+    if v_prefix !~ '^[0-9a-f]{6,32}$' then
+      raise exception 'edgejobs: id_prefix must be the first 6-32 hex digits of a job id' using errcode = 'EJ001';
+    end if;
+    return jsonb_build_object('scanned', 0, 'next', null, 'jobs', coalesce((
+      select jsonb_agg(edgejobs.console_row(k) order by k.created_at desc, k.id desc)
+      from (select j.* from edgejobs.jobs j
+            where j.id between rpad(v_prefix, 32, '0')::uuid and rpad(v_prefix, 32, 'f')::uuid
+            order by j.created_at desc, j.id desc limit console_jobs.max_rows) k), '[]'::jsonb));
   end if;
   if (v_f ->> 'idempotency_key') is not null then
     -- Each type holding keys, by a loose scan of jobs_idempotency_key_idx, then the key within it.
@@ -2106,7 +2122,7 @@ begin
 end
 $function$;
 -- privileges: service_role=X/postgres
-comment on function public.console_jobs(jsonb,timestamp with time zone,uuid,integer) is 'edgejobs operator: every owner''s jobs, newest first, for the console: filter {status, type, queue, owner_id, id, idempotency_key, created_after, created_before} (strings). Answers {jobs, scanned, next}: each call walks at most 5,000 jobs down the created_at index (an owner''s down theirs) from the cursor (before_created_at, before_id), so a rare filter over a million jobs answers a short page and `next` to go on from; id and idempotency_key are looked up by index. max_rows 1-500 (default 50).';
+comment on function public.console_jobs(jsonb,timestamp with time zone,uuid,integer) is 'edgejobs operator: every owner''s jobs, newest first, for the console: filter {status, type, queue, owner_id, id, id_prefix (6-32 hex digits), idempotency_key, created_after, created_before} (strings). Answers {jobs, scanned, next}: each call walks at most 5,000 jobs down the created_at index (an owner''s down theirs) from the cursor (before_created_at, before_id), so a rare filter over a million jobs answers a short page and `next` to go on from; id and idempotency_key are looked up by index. max_rows 1-500 (default 50).';
 
 CREATE OR REPLACE FUNCTION public.count_running_workers()
  RETURNS integer

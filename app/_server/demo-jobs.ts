@@ -3,7 +3,7 @@
  * little so a person can watch the progress bar move; every wait honours ctx.signal.
  */
 import { z } from 'zod';
-import { PermanentError, createRegistry, defineJob } from 'edgejobs';
+import { PermanentError, createRegistry, defineJob, defineSchedule } from 'edgejobs';
 
 /** Waits `ms`, or rejects as soon as the job is aborted (timeout, cancel, deadline). */
 function pause(ms: number, signal: AbortSignal): Promise<void> {
@@ -113,3 +113,8 @@ export const flakyTask = defineJob({
 });
 
 export const demoRegistry = createRegistry([generateReport, importCsv, flakyTask]);
+
+/** A schedule to look at in the console (Schedules: pause, resume, run now): a small report at 03:00 UTC. */
+export const demoSchedules = [
+  defineSchedule({ name: 'nightly-report', cron: '0 3 * * *', timezone: 'UTC', job: generateReport, input: { title: 'Nightly', rows: [1, 2, 3], stepMs: 50 } }),
+];

@@ -226,7 +226,9 @@ export function createConsole(options: ConsoleOptions): ConsoleRoutes {
       for (const s of stats as QueueStats[]) row(s.queue).stats.push(s);
       for (const q of queues) row(q.name).settings = q;
       const confirm = await confirmation(url, frame, back);
-      return htmlResponse(200, overviewView({ ...frame, refreshSeconds: confirm ? undefined : options.refreshSeconds ?? 10 }, {
+      // Live (reloading) only when asked: a reload would wipe a limit being typed.
+      const live = url.searchParams.get('live') === '1' && !confirm;
+      return htmlResponse(200, overviewView({ ...frame, done: live ? null : frame.done, refreshSeconds: live ? options.refreshSeconds ?? 10 : undefined }, {
         health, queues: [...rows.values()].sort((a, b) => a.name.localeCompare(b.name)), throughput, types: health.stats, running, confirm,
       }));
     }
@@ -242,7 +244,10 @@ export function createConsole(options: ConsoleOptions): ConsoleRoutes {
       if (filter.ownerId && !UUID.test(filter.ownerId)) return htmlResponse(400, jobsView({ ...frame, error: 'The owner is a user id (a uuid).' }, filter, { jobs: [], scanned: 0, next: null }, self));
       const cursor = p.get('cursor')?.match(/^(.+)_([0-9a-f-]{36})$/i);
       const { q: _search, ...listed } = filter;
-      const page = await store.consoleJobs(
+      // A search: a whole id, the start of one (as the list shows it), else an idempotency key.
+      const byPrefix = q && !UUID.test(q) && /^[0-9a-f-]{6,35}$/i.test(q) && (q.match(/[0-9a-f]/gi)?.length ?? 0) >= 6
+        ? await store.consoleJobs({ idPrefix: q }, { limit: 50 }) : null;
+      const page = byPrefix && byPrefix.jobs.length ? byPrefix : await store.consoleJobs(
         { ...listed, ...(q ? (UUID.test(q) ? { id: q } : { idempotencyKey: q }) : {}) },
         { limit: 50, ...(cursor && !Number.isNaN(Date.parse(cursor[1]!)) ? { before: { createdAt: new Date(cursor[1]!), id: cursor[2]! } } : {}) },
       );
@@ -258,7 +263,8 @@ export function createConsole(options: ConsoleOptions): ConsoleRoutes {
       }
       const job = UUID.test(id) ? await store.consoleJob(id) : null;
       if (!job) return htmlResponse(404, html`${viewsNotFound(frame, `No job ${id}: it may have been purged or deleted.`)}`);
-      return htmlResponse(200, jobView(frame, job, await confirmation(url, frame, back)));
+      const forThisJob = !url.searchParams.get('confirm') || url.searchParams.get('target') === job.id;
+      return htmlResponse(200, jobView(frame, job, forThisJob ? await confirmation(url, frame, back) : null));
     }
     if (path === '/schedules') {
       const confirm = await confirmation(url, frame, back);
@@ -280,16 +286,6 @@ export function createConsole(options: ConsoleOptions): ConsoleRoutes {
         status: p.get('status') || undefined, type: p.get('type') || undefined, queue: p.get('queue') || undefined,
         owner: p.get('owner') || undefined, after: p.get('after') || undefined, before: p.get('before') || undefined,
       };
-      if (p.get('count') && form.action) {
-        // Counting may read many rows: only from the console's own form (its CSRF token), never from a link.
-        if (!constantTimeEqual(p.get('csrf') ?? '', frame.csrf)) return htmlResponse(403, bulkView({ ...frame, error: 'Count from the form on this page.' }, form, null));
-        try {
-          const batch = await store.bulkJobs(form.action, bulkFilter(form), { dryRun: true });
-          return htmlResponse(200, bulkView(frame, form, batch.matched));
-        } catch (error) {
-          return htmlResponse(400, bulkView({ ...frame, error: coerceError(error).message }, form, null));
-        }
-      }
       return htmlResponse(200, bulkView(frame, form, null));
     }
     return htmlResponse(404, viewsNotFound(frame, 'No such page.'));
@@ -323,7 +319,10 @@ export function createConsole(options: ConsoleOptions): ConsoleRoutes {
         const done = await store.bulkJobs(action as (typeof JOB_ACTIONS)[number], { ids: [target] }, { dryRun: false, maxRows: 1, actor: operator.actor });
         if (done.affected === 0) throw new Error(`job ${target} cannot be ${action === 'redrive' ? 'retried' : `${action}${action.endsWith('e') ? 'd' : 'led'}`} in its state now`);
         const where = action === 'delete' ? `${base}/jobs` : back;
-        return redirect(withMessage(where, 'done', action === 'cancel' ? `Job ${target} cancelled (a running job stops at its next heartbeat).` : action === 'redrive' ? `Job ${target} queued again.` : `Job ${target} deleted.`));
+        const said = action === 'cancel'
+          ? ((await store.consoleJob(target))?.status === 'cancelled' ? `Job ${target} cancelled.` : `Job ${target} asked to stop: it ends cancelled at its next heartbeat.`)
+          : action === 'redrive' ? `Job ${target} queued again.` : `Job ${target} deleted.`;
+        return redirect(withMessage(where, 'done', said));
       }
       if ((QUEUE_ACTIONS as readonly string[]).includes(action) || (SCHEDULE_ACTIONS as readonly string[]).includes(action)) {
         if (action === 'set_queue_concurrency' && value && !/^[1-9]\d{0,8}$/.test(value)) throw new Error('a concurrency limit is a whole number from 1');
@@ -333,12 +332,27 @@ export function createConsole(options: ConsoleOptions): ConsoleRoutes {
           : `Done: ${describe(action, target, value || null)}`;
         return redirect(withMessage(back, 'done', said));
       }
+      if (action === 'bulk_count') {
+        // A count reads every job the filter matches: a POST from the page's own form, never a link.
+        const kind = String(form.get('bulk_action') ?? '');
+        const fields = { action: (JOB_ACTIONS as readonly string[]).includes(kind) ? kind as BulkForm['action'] : undefined,
+          ...Object.fromEntries(['status', 'type', 'queue', 'owner', 'after', 'before'].map((k) => [k, String(form.get(k) ?? '') || undefined])) } as BulkForm;
+        const frame: Frame = { base, who: operator.label, csrf: await csrfFor(operator) };
+        if (!fields.action) return htmlResponse(400, bulkView({ ...frame, error: 'Pick cancel, redrive or delete.' }, fields, null));
+        try {
+          return htmlResponse(200, bulkView(frame, fields, (await store.bulkJobs(fields.action, bulkFilter(fields), { dryRun: true })).matched));
+        } catch (error) {
+          return htmlResponse(400, bulkView({ ...frame, error: coerceError(error).message }, fields, null));
+        }
+      }
       if (action === 'bulk') {
         const kind = String(form.get('bulk_action') ?? '');
         if (!(JOB_ACTIONS as readonly string[]).includes(kind)) throw new Error('pick cancel, redrive or delete');
         const filter = bulkFilter(Object.fromEntries(['status', 'type', 'queue', 'owner', 'after', 'before'].map((k) => [k, String(form.get(k) ?? '') || undefined])) as BulkForm);
         const done = await bulkAction(store, kind as (typeof JOB_ACTIONS)[number], filter, { actor: operator.actor, signal: AbortSignal.timeout(BULK_BUDGET_MS) });
-        return redirect(withMessage(`${base}/bulk`, 'done', `${kind}: ${done.affected} job(s) in ${done.batches} batch(es).${done.more ? ' More remain: count and run it again.' : ''}`));
+        const again = new URLSearchParams(Object.entries({ action: kind, status: form.get('status'), type: form.get('type'), queue: form.get('queue'), owner: form.get('owner'), after: form.get('after'), before: form.get('before') })
+          .filter((e): e is [string, string] => typeof e[1] === 'string' && e[1] !== ''));
+        return redirect(withMessage(`${base}/bulk?${again}`, 'done', `${kind}: ${done.affected} job(s) in ${done.batches} batch(es).${done.more ? ' More remain: count and run it again.' : ''}`));
       }
       return redirect(withMessage(back, 'error', `Unknown action ${JSON.stringify(action)}.`));
     } catch (error) {

@@ -140,7 +140,9 @@ ${data.types.length === 0 ? html`<tr><td colspan="10" class="muted">No runs in t
 ${data.types.map((t) => html`<tr><td><a href="${f.base}/jobs${query({ type: t.type })}">${t.type}</a></td><td>${t.schedule ?? ''}</td><td class="num">${t.runs}</td><td class="num">${t.completed}</td><td class="num">${t.failed}</td>
 <td class="num">${t.consecutiveFailures ? html`<span class="badge s-failed">${t.consecutiveFailures}</span>` : 0}</td><td>${duration(t.durationMs?.p50)}</td><td>${duration(t.durationMs?.p95)}</td><td>${ago(t.lastSuccessAt)}</td><td>${ago(t.lastFailureAt)}</td></tr>`)}
 </tbody></table></div>
-<p class="muted">Refreshes every ${f.refreshSeconds ?? 0} s. Counts come from indexes (no table scans).</p>`);
+<p class="muted">${f.refreshSeconds
+    ? html`Live: reloads every ${f.refreshSeconds} s. <a href="${f.base}">Stop</a>`
+    : html`<a href="${f.base}">Refresh</a> · <a href="${f.base}?live=1">Live (reload every 10 s)</a>`}. Counts come from indexes (no table scans).</p>`);
 }
 
 export function jobsView(f: Frame, filter: ConsoleJobsFilter & { q?: string }, pageData: ConsoleJobsPage, self: string): Html {
@@ -173,11 +175,12 @@ ${pageData.next ? html`<p><a class="button" rel="next" href="${self}${query({ ..
 }
 
 export function jobView(f: Frame, job: ConsoleJob, confirm: Html | null): Html {
+  // (The caller only passes a confirmation whose target is this job.)
   const self = `${f.base}/jobs/${job.id}`;
   const finished = job.status === 'completed' || job.status === 'failed' || job.status === 'cancelled';
   type Event = { at: Date; what: string };
   const events: Event[] = [{ at: job.createdAt, what: 'enqueued' }];
-  if (job.runAt > job.createdAt && job.attempts === 0) events.push({ at: job.runAt, what: 'due to run' });
+  if (job.runAt > job.createdAt && job.attempts === 0 && (!job.finishedAt || job.runAt <= job.finishedAt)) events.push({ at: job.runAt, what: 'due to run' });
   for (const e of job.errors) {
     if (typeof e.at === 'string') events.push({ at: new Date(e.at), what: `attempt ${typeof e.attempt === 'number' ? e.attempt : '?'} failed: ${e.message}` });
   }
@@ -204,7 +207,7 @@ ${job.idempotencyKey ? html`<dt>Idempotency key</dt><dd><code>${job.idempotencyK
 ${job.singletonKey ? html`<dt>Singleton key</dt><dd><code>${job.singletonKey}</code></dd>` : ''}
 ${job.scheduleName ? html`<dt>Schedule</dt><dd>${job.scheduleName} (fire time ${time(job.scheduledFor)})</dd>` : ''}
 <dt>Lease</dt><dd>${job.lockedBy ? html`held by <code>${job.lockedBy}</code> until ${time(job.lockedUntil)}` : html`<span class="muted">none</span>`}</dd>
-<dt>Run at</dt><dd>${time(job.runAt)} (${ago(job.runAt)})</dd>
+${finished ? '' : html`<dt>${job.attempts > 0 && job.status === 'queued' ? 'Next attempt' : 'Runs at'}</dt><dd>${time(job.runAt)} (${ago(job.runAt)})</dd>`}
 <dt>Kept until</dt><dd>${job.expiresAt ? time(job.expiresAt) : html`<span class="muted">${duration(job.keepForMs)} after it ends</span>`}</dd>
 ${job.webhookUrl ? html`<dt>Webhook</dt><dd><code>${job.webhookUrl}</code></dd>` : ''}
 ${related('Parent', job.parent ? [job.parent] : [])}
@@ -280,15 +283,15 @@ export function bulkView(f: Frame, form: BulkForm, counted: number | null): Html
 <h1>Bulk actions</h1>
 <p class="muted">Cancel, retry (redrive) or delete every job a filter matches. First a dry run counts them; then the action
 runs in batches of at most 1,000 jobs, each its own transaction, recorded in the audit with your name.</p>
-<form class="filters card" method="get" action="${f.base}/bulk">
-<label>Action <select name="action">${(['cancel', 'redrive', 'delete'] as const).map((a) => html`<option ${form.action === a ? 'selected' : ''} value="${a}">${a === 'redrive' ? 'redrive (retry)' : a}</option>`)}</select></label>
+<form class="filters card" method="post" action="${f.base}/action"><input type="hidden" name="action" value="bulk_count">
+<label>Action <select name="bulk_action">${(['cancel', 'redrive', 'delete'] as const).map((a) => html`<option ${form.action === a ? 'selected' : ''} value="${a}">${a === 'redrive' ? 'redrive (retry)' : a}</option>`)}</select></label>
 <label>Status <select name="status"><option value="">any</option>${['queued', 'processing', 'completed', 'failed', 'cancelled'].map((s) => html`<option ${form.status === s ? 'selected' : ''}>${s}</option>`)}</select></label>
 <label>Type <input name="type" value="${form.type ?? ''}" size="14"></label>
 <label>Queue <input name="queue" value="${form.queue ?? ''}" size="10"></label>
 <label>Owner (user id) <input name="owner" value="${form.owner ?? ''}" size="14"></label>
 <label>Created after <input name="after" value="${form.after ?? ''}" placeholder="2026-12-01T00:00Z" size="18"></label>
 <label>Created before <input name="before" value="${form.before ?? ''}" placeholder="2026-12-02T00:00Z" size="18"></label>
-<input type="hidden" name="csrf" value="${f.csrf}"><button class="primary" type="submit" name="count" value="1">Count (dry run)</button></form>
+<input type="hidden" name="csrf" value="${f.csrf}"><button class="primary" type="submit">Count (dry run)</button></form>
 ${counted === null ? '' : html`<div class="card" id="confirm"><p data-matched="${counted}"><b>${counted}</b> job(s) match: ${form.action} where ${describe || 'no filter'}.</p>
 ${counted > 0 && form.action ? html`<form method="post" action="${f.base}/action"><input type="hidden" name="csrf" value="${f.csrf}"><input type="hidden" name="action" value="bulk">
 ${Object.entries(fields).map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}">`)}

@@ -79,7 +79,7 @@ it('posts a job\'s end, signed, once it completes or fails; the delivery is a jo
   expect(events.map((e) => [e.type, e.data.id, e.data.status])).toEqual([
     ['job.completed', done.id, 'completed'], ['job.failed', failed.id, 'failed']]);
   expect(events[0]!.data.result).toEqual({ rows: 3 });
-  expect((events[1]!.data.error as { message: string }).message).toBe('the source file is gone');
+  expect(events[1]!.data.error).toEqual({ code: 'permanent', message: 'the source file is gone' }); // no stack leaves
   expect(received[0]!.headers['content-type']).toBe('application/json');
   // The webhook-id is the delivery job's id; the job records where its deliveries went.
   const deliveries = await db.sql<{ id: string; parent_id: string; status: string }[]>`

@@ -125,9 +125,9 @@ it('retries, deletes, pauses and limits as shown, each recorded with who did it'
 it('counts a bulk action first, then runs it in batches when confirmed', async () => {
   await db.sql`insert into edgejobs.jobs (type, status, attempts, started_at, finished_at, expires_at)
     select 'sync.crm', 'failed', 1, now(), now(), now() + interval '1 day' from generate_series(1, 2500)`;
-  // Counting reads rows: only from the page's own form (its token), never from a bare link.
-  expect((await get('/admin/jobs/bulk?action=redrive&type=sync.crm&status=failed&count=1', { cookie })).status).toBe(403);
-  const counted = await (await get(`/admin/jobs/bulk?action=redrive&type=sync.crm&status=failed&count=1&csrf=${await csrf()}`, { cookie })).text();
+  // Counting reads rows: a POST from the page's own form (its token), never a link.
+  expect((await post({ action: 'bulk_count', bulk_action: 'redrive', type: 'sync.crm', status: 'failed' }, { cookie })).status).toBe(403);
+  const counted = await (await post({ action: 'bulk_count', bulk_action: 'redrive', type: 'sync.crm', status: 'failed', csrf: await csrf() }, { cookie })).text();
   expect(counted).toContain('data-matched="2500"');
   expect(await db.sql`select count(*)::int as n from edgejobs.jobs where status = 'failed'`).toEqual([{ n: 2500 }]);
   const done = await post({ action: 'bulk', bulk_action: 'redrive', type: 'sync.crm', status: 'failed', csrf: await csrf() }, { cookie });
@@ -148,6 +148,17 @@ it('escapes whatever a job holds', async () => {
   }
   const detail = await (await get(`/admin/jobs/jobs/${job!.id}`, { cookie })).text();
   expect(detail).toContain('&#60;script&#62;alert(1)&#60;/script&#62;');
+});
+
+it('finds a job by the start of its id as the list shows it, and a delayed job it cancels says so', async () => {
+  const [job] = await db.store.enqueueJobs([{ type: 'x', delayMs: 3_600_000 }]);
+  const found = await (await get(`/admin/jobs/jobs?q=${job!.id.slice(0, 8)}`, { cookie })).text();
+  expect(found).toContain(`data-job="${job!.id}"`);
+  const done = await post({ action: 'cancel', target: job!.id, csrf: await csrf() }, { cookie });
+  expect(said(done)).toBe(`Job ${job!.id} cancelled.`);
+  const page = await (await get(`/admin/jobs/jobs/${job!.id}`, { cookie })).text();
+  expect(page).not.toContain('due to run');
+  expect(page).not.toContain('Runs at');
 });
 
 it('answers 404 for an unknown page or job', async () => {

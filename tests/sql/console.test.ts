@@ -54,6 +54,8 @@ it('finds a job by id and by idempotency key, and an owner\'s jobs by their inde
   await db.store.enqueueJobs([{ type: 'b', idempotencyKey: 'order-42' }, { type: 'b', idempotencyKey: 'order-43' }]);
   await db.as('authenticated', userClaims(owner), (tx) => tx`select public.enqueue_job('a')`);
   expect((await db.store.consoleJobs({ id: keyed!.id })).jobs.map((j) => j.id)).toEqual([keyed!.id]);
+  expect((await db.store.consoleJobs({ idPrefix: keyed!.id.slice(0, 8) })).jobs.map((j) => j.id)).toContain(keyed!.id);
+  await expect(db.store.consoleJobs({ idPrefix: 'abc' })).rejects.toThrow(/id_prefix must be/);
   expect((await db.store.consoleJobs({ idempotencyKey: 'order-42' })).jobs.map((j) => j.type).sort()).toEqual(['a', 'b']);
   const mine = await db.store.consoleJobs({ ownerId: owner });
   expect(mine.jobs.map((j) => j.ownerId)).toEqual([owner]);
@@ -80,6 +82,7 @@ it('reads no table scan for any list, search or count of the console', async () 
       await tx`select public.console_jobs('{"owner_id": "00000000-0000-0000-0000-000000000007", "queue": "default"}')`;
       await tx`select public.console_jobs('{"idempotency_key": "k100"}')`;
       await tx`select public.console_jobs('{"id": "00000000-0000-0000-0000-000000000001"}')`;
+      await tx`select public.console_jobs('{"id_prefix": "a1b2c3d4"}')`;
       await tx`select * from public.get_throughput()`;
       await tx`select * from public.list_jobs()`; // the service's list, newest first
     });
