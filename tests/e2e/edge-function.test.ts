@@ -2,9 +2,14 @@
  * The process-jobs Edge Function in real Deno against the real database: authentication,
  * health, a drain started by a POST, one started by the kick on enqueue (pg_net and Vault stood
  * in), a job longer than one invocation finishing over several through self-continuation, and a
- * function killed mid-drain losing nothing.
+ * function killed mid-drain losing nothing; a webhook delivered and signed from Deno, and its
+ * target check resolving a host through node:dns there.
  */
+import { spawnSync } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { readFile } from 'node:fs/promises';
+import { Webhook } from 'standardwebhooks';
 import { waitFor as waitUntil } from '../support/wait.ts';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
@@ -19,15 +24,35 @@ if (!existsSync(DENO)) throw new Error(`${DENO} is missing: run npm install (the
 const db = useTestDb();
 let fn: RunningFunction;
 let pgNet: PgNetWorker | null = null;
-// Short invocations (4 s of draining in a 5 s wall clock) so continuation shows in a test.
-const ENV = () => ({ SUPABASE_DB_URL: db.url, EDGEJOBS_WALL_CLOCK_MS: '5000', EDGEJOBS_DEADLINE_MARGIN_MS: '1000', EDGEJOBS_LEASE_MS: '2000' });
+// Short invocations (4 s of draining in a 5 s wall clock) so continuation shows in a test. The
+// function signs webhooks (its secret from the environment, as `supabase secrets set` gives it).
+const SECRET = `whsec_${Buffer.from('deno-webhook-secret-32-bytes-ok!').toString('base64')}`;
+const ENV = () => ({
+  SUPABASE_DB_URL: db.url, EDGEJOBS_WALL_CLOCK_MS: '5000', EDGEJOBS_DEADLINE_MARGIN_MS: '1000', EDGEJOBS_LEASE_MS: '2000',
+  EDGEJOBS_WEBHOOK_SECRET: SECRET, EDGEJOBS_WEBHOOK_ALLOW_HTTP: 'true', EDGEJOBS_WEBHOOK_ALLOW_PRIVATE: 'true',
+});
+const received: Array<{ headers: Record<string, string>; body: string }> = [];
+let receiver: Server;
+let receiverUrl = '';
 
 beforeAll(async () => {
+  receiver = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => { body += c.toString('utf8'); });
+    req.on('end', () => {
+      received.push({ headers: Object.fromEntries(['webhook-id', 'webhook-timestamp', 'webhook-signature'].map((h) => [h, String(req.headers[h])])), body });
+      res.statusCode = 204;
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
   fn = await startEdgeFunction(ENV());
 }, 120_000);
 afterAll(async () => {
   await pgNet?.stop();
   await fn?.stop();
+  await new Promise<void>((resolve) => receiver?.close(() => resolve()));
 });
 
 const waitFor = <T>(read: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 30_000) =>
@@ -56,6 +81,23 @@ describe('process-jobs in Deno', () => {
       expect((await bad.json()).error.code, body).toBe(code);
     }
     expect(await db.sql`select 1 from edgejobs.worker_runs`).toHaveLength(0);
+  });
+
+  it('delivers a job\'s webhook from Deno, signed (checked by the standardwebhooks verifier)', async () => {
+    const [job] = await db.store.enqueueJobs([{ type: 'report.generate', input: { title: 'hook', rows: [1, 2], stepMs: 0 }, webhookUrl: receiverUrl }]);
+    await startDrain(fn.url);
+    await waitFor(async () => received.length > 0, 'the webhook POST');
+    const event = new Webhook(SECRET).verify(received[0]!.body, received[0]!.headers) as { type: string; data: { id: string; result: unknown } };
+    expect(event).toMatchObject({ type: 'job.completed', data: { id: job!.id, result: { sum: 3 } } });
+    const [delivery] = await db.sql`select id, status from edgejobs.jobs where parent_id = ${job!.id}`;
+    expect(delivery).toMatchObject({ id: received[0]!.headers['webhook-id'], status: 'completed' });
+  });
+
+  it('checks webhook targets in Deno through its DNS (node:dns): localhost is a loopback address', () => {
+    const script = `import { checkWebhookTarget } from '${join(ROOT, 'lib', 'webhooks.ts')}';
+      try { await checkWebhookTarget('https://localhost/x', {}); console.log('allowed'); } catch (e) { console.log(String(e.message)); }`;
+    const run = spawnSync(DENO, ['eval', '--config', join(ROOT, 'supabase/functions/process-jobs/deno.json'), script], { encoding: 'utf8', timeout: 60_000 });
+    expect(run.stdout + run.stderr).toMatch(/webhook host localhost is a loopback address/);
   });
 
   it('answers 202 at once and drains in the background', async () => {
