@@ -29,7 +29,7 @@ export interface AlertSettings {
 export function alertSettingsFromEnv(env: Record<string, string | undefined> = runtimeEnv()): AlertSettings | null {
   const url = env.EDGEJOBS_ALERT_URL;
   if (!url) return null;
-  if (!isWebhookUrl(url)) throw new Error('EDGEJOBS_ALERT_URL must be an http(s) URL of at most 2048 characters');
+  if (!isWebhookUrl(url)) throw new Error('EDGEJOBS_ALERT_URL must be an http(s) URL without a user name or password, at most 2048 characters');
   const int = (name: string, min: number) => {
     const raw = env[name];
     if (raw === undefined || raw === '') return undefined;

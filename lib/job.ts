@@ -173,7 +173,7 @@ export function defineJob<T extends string, I extends z.ZodType, O extends z.Zod
   }
   if (typeof definition.singletonKey === 'string' && !(definition.singletonKey.length >= 1 && definition.singletonKey.length <= 255)) fail('singletonKey must be 1-255 characters');
   if (definition.singletonKey !== undefined && typeof definition.singletonKey !== 'string' && typeof definition.singletonKey !== 'function') fail('singletonKey must be a string or a function of the input');
-  if (definition.webhook !== undefined && !isWebhookUrl(definition.webhook)) fail('webhook must be an http(s) URL of at most 2048 characters, like https://example.com/hooks/jobs');
+  if (definition.webhook !== undefined && !isWebhookUrl(definition.webhook)) fail('webhook must be an http(s) URL without a user name or password, at most 2048 characters, like https://example.com/hooks/jobs');
   if (definition.allowUsers === false && definition.allowAnonymous) fail('allowAnonymous needs allowUsers (anonymous users are users)');
   return Object.freeze({ ...definition, kind: 'edgejobs.job' as const });
 }

@@ -26,7 +26,7 @@ export const ENQUEUE_OPTION_CHECKS: { [K in keyof Required<Omit<EnqueueSpec, 'ty
   idempotencyKey: [(v: unknown) => typeof v === 'string' && v.length >= 1 && chars(v) <= 255, 'must be a string of 1-255 characters'],
   singletonKey: [(v: unknown) => typeof v === 'string' && v.length >= 1 && chars(v) <= 255, 'must be a string of 1-255 characters'],
   keepForMs: [(v: unknown) => typeof v === 'number' && v >= 1 && v <= 315_360_000_000, 'must be between 1 and 315360000000 ms (ten years)'],
-  webhookUrl: [isWebhookUrl, 'must be an http(s) URL of at most 2048 characters, like https://example.com/hooks/jobs'],
+  webhookUrl: [isWebhookUrl, 'must be an http(s) URL without a user name or password, at most 2048 characters, like https://example.com/hooks/jobs'],
 };
 
 /** Follow-up jobs one run may enqueue with its completion (complete_jobs takes 1000 per job). */

@@ -86,7 +86,7 @@ begin
         then 'singleton_key must be a string of 1-255 characters'
       when (t.e ->> 'webhook_url') is not null and (jsonb_typeof(t.e -> 'webhook_url') <> 'string'
         or length(t.e ->> 'webhook_url') > 2048 or t.e ->> 'webhook_url' !~ '^https?://[^/?#@\s]+([/?#]\S*)?$')
-        then 'webhook_url must be an http(s) URL of at most 2048 characters, like https://example.com/hooks/jobs'
+        then 'webhook_url must be an http(s) URL without a user name or password, at most 2048 characters, like https://example.com/hooks/jobs'
       when (t.e ->> 'keep_for_seconds') is not null and not (case when jsonb_typeof(t.e -> 'keep_for_seconds') <> 'number' then false else scale((t.e -> 'keep_for_seconds')::numeric) = 0 and (t.e -> 'keep_for_seconds')::numeric between 1 and 315360000 end)
         then 'keep_for_seconds must be an integer between 1 and 315360000 (ten years)'
     end as problem
@@ -393,7 +393,7 @@ begin
         or (t.e ->> 'backoff_factor')::numeric not between 1 and 100) then 'backoff_factor must be a number from 1 to 100, or null'
       when coalesce(t.e -> 'webhook_url', 'null') <> 'null' and (jsonb_typeof(t.e -> 'webhook_url') <> 'string'
         or length(t.e ->> 'webhook_url') > 2048 or t.e ->> 'webhook_url' !~ '^https?://[^/?#@\s]+([/?#]\S*)?$')
-        then 'webhook_url must be an http(s) URL of at most 2048 characters, or null'
+        then 'webhook_url must be an http(s) URL without a user name or password, at most 2048 characters, or null'
       when not exists (select from edgejobs.job_types jt where jt.type = t.e ->> 'type') then 'type ' || (t.e ->> 'type') || ' is not registered'
     end as problem) x
   where x.problem is not null
@@ -507,7 +507,7 @@ begin
     raise exception 'edgejobs: conditions must be a JSON array of {key, firing, summary?, details?}' using errcode = 'EJ001';
   end if;
   if record_alerts.url is null or length(record_alerts.url) > 2048 or record_alerts.url !~ '^https?://[^/?#@\s]+([/?#]\S*)?$' then
-    raise exception 'edgejobs: url must be an http(s) URL of at most 2048 characters' using errcode = 'EJ001';
+    raise exception 'edgejobs: url must be an http(s) URL without a user name or password, at most 2048 characters' using errcode = 'EJ001';
   end if;
   if record_alerts.min_interval is null or record_alerts.min_interval < interval '0' then
     raise exception 'edgejobs: min_interval must not be negative' using errcode = 'EJ001';
