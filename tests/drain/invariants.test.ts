@@ -13,8 +13,9 @@
  * 3. no job is left `processing` once the drains have returned;
  * 4. the summaries' counts equal the database's (and each drain's worker_runs row);
  * 5. no job waited on a limited queue while its queue had a free slot and a drain had a free
- *    handler, for longer than that drain's look-again interval (sampled every 25 ms; 750 ms of
- *    slack for a loaded machine: the defect this guards against stalled for seconds);
+ *    handler, for longer than that drain's look-again interval (sampled every 25 ms; 1,000 ms of
+ *    slack for a loaded machine: the defect this guards against stalled for seconds, while with
+ *    the chaos test on the same two cores 2 runs in 300 went past 750 ms, one by 8 ms);
  * 6. every lease claimed got exactly one outcome write, and no write was for a lease not claimed
  *    (a ledger kept from the store calls, so one job counted twice cannot hide another dropped);
  * and, after a last drain that runs what is left: every job ended, a completed one completed
@@ -438,7 +439,7 @@ async function check(seed: number, { p, summaries, stalls }: Awaited<ReturnType<
   }
   // 5. The limited queue was kept at its limit: no stall longer than a look-again interval (plus
   //    the sampling step and a claim's round trips).
-  for (const stall of stalls) expect(stall.ms, `limited queue stalled (limit ${p.limit})`).toBeLessThanOrEqual(stall.allowedMs + 750);
+  for (const stall of stalls) expect(stall.ms, `limited queue stalled (limit ${p.limit})`).toBeLessThanOrEqual(stall.allowedMs + 1_000);
 
   // Finally, a drain runs what is left (waiting for retries and delayed jobs to come due): every
   // job ends, and a completed one completed once.
