@@ -72,7 +72,8 @@ export function signWebhook(secret: string, id: string, body: string, at: Date =
 async function defaultResolve(host: string): Promise<string[]> {
   // A dynamic import: the library has no static node: imports (it runs in browsers too); Node and
   // Deno both have node:dns.
-  const dns = await import('node:dns/promises');
+  // Ignored by bundlers: a browser bundle of the main entry must not try to resolve it.
+  const dns = await import(/* webpackIgnore: true */ /* turbopackIgnore: true */ 'node:dns/promises');
   return (await dns.lookup(host, { all: true, verbatim: true })).map((a) => a.address);
 }
 
