@@ -99,7 +99,8 @@ describe.runIf(present)('the console in Chromium', () => {
   it('shows the queues, the last hour and health as the database has them; pauses, limits and resumes a queue', async () => {
     await store.enqueueJobs(Array.from({ length: 4 }, (_, i) => ({ type: 'report.generate', input: { title: `q${i}`, rows: [i], stepMs: 0 } })));
     await store.enqueueJobs([{ type: 'report.generate', queue: 'bulk-imports', input: { title: 'later', rows: [1], stepMs: 0 }, delayMs: 3_600_000 }]);
-    await waitFor(async () => (await db.sql`select count(*)::int as n from edgejobs.jobs where status = 'completed'`)[0]!.n >= 4, 'the four reports to complete');
+    await waitFor(async () => (await db.sql`select count(*)::int as n from edgejobs.jobs where queue = 'default' and status in ('queued', 'processing')`)[0]!.n === 0
+      && (await db.sql`select count(*)::int as n from edgejobs.jobs where status = 'completed'`)[0]!.n >= 4, 'the reports to complete');
     const page = await signedIn();
     await page.reload();
     const row = page.locator('tr[data-queue="bulk-imports"]');
