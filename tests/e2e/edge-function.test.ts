@@ -89,8 +89,9 @@ describe('process-jobs in Deno', () => {
     await waitFor(async () => received.length > 0, 'the webhook POST');
     const event = new Webhook(SECRET).verify(received[0]!.body, received[0]!.headers) as { type: string; data: { id: string; result: unknown } };
     expect(event).toMatchObject({ type: 'job.completed', data: { id: job!.id, result: { sum: 3 } } });
-    const [delivery] = await db.sql`select id, status from edgejobs.jobs where parent_id = ${job!.id}`;
-    expect(delivery).toMatchObject({ id: received[0]!.headers['webhook-id'], status: 'completed' });
+    // The POST is answered before the drain records the delivery's end: wait for that too.
+    const delivery = await waitFor(async () => (await db.sql`select id, status from edgejobs.jobs where parent_id = ${job!.id} and status = 'completed'`)[0], 'the delivery to be recorded');
+    expect(delivery.id).toBe(received[0]!.headers['webhook-id']);
   });
 
   it('checks webhook targets in Deno through its DNS (node:dns): localhost is a loopback address', () => {
