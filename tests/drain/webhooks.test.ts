@@ -208,14 +208,16 @@ it('alerts for a schedule whose runs fail, under its own key', async () => {
 
 it('alerts when the queue turns unhealthy, from a drain, at most one drain checking per interval', async () => {
   const settings = { url, checkEveryMs: 60_000, thresholds: { maxOldestReadyAgeMs: 1_000 } };
-  await db.sql`insert into edgejobs.jobs (type, run_at) values ('report.make', now() - interval '1 hour')`;
-  // The drain checks as it starts (the stale job is then still waiting); a drain delivers the alert.
-  await drain({ store: db.store, registry, deadline: Date.now() + 10_000, logger: silentLogger, webhooks: local, alerts: settings });
-  if (received.length === 0) await run(); // the alert's delivery was enqueued after that drain's last claim
+  // A job waiting an hour in a queue these drains do not take (so no claim races the check).
+  await db.sql`insert into edgejobs.jobs (type, queue, run_at) values ('report.make', 'slow', now() - interval '1 hour')`;
+  // The drain checks as it starts; a drain delivers the alert.
+  await drain({ store: db.store, registry, deadline: Date.now() + 10_000, logger: silentLogger, webhooks: local, alerts: settings, queues: ['default', 'edgejobs'] });
+  if (received.length === 0) await run({ queues: ['default', 'edgejobs'] }); // enqueued after that drain's last claim
   expect(received.map(verified).map((e) => [e.type, e.data.key])).toEqual([['alert.firing', 'health']]);
   expect((received.map(verified)[0]!.data.summary as string)).toMatch(/^edgejobs is unhealthy: the oldest ready job has waited \d+ s \(limit 1 s\)/);
   // Within checkEveryMs no other drain evaluates; the next one that does finds it healthy.
   expect((await checkAlerts(db.store, settings)).checked).toBe(false);
+  await db.sql`delete from edgejobs.jobs where queue = 'slow'`;
   await db.sql`update edgejobs.settings set alert_checked_at = '-infinity'`;
   expect((await checkAlerts(db.store, settings)).sent.map((s) => s.event)).toEqual(['alert.resolved']);
   await expect(db.store.recordAlerts([{ key: 'health', firing: true }], 'file:///etc/passwd', 1000)).rejects.toThrow(/url must be an http\(s\) URL/);
