@@ -9,7 +9,7 @@
  * Settings (env vars of the worker): EDGEJOBS_ALERT_URL (none: no alerts), EDGEJOBS_ALERT_MIN_INTERVAL_MS
  * (default 900,000), EDGEJOBS_ALERT_FAILURE_THRESHOLD (default 3 failed runs in a row).
  */
-import { judgeHealth, resolveThresholds, type HealthThresholds } from './health.ts';
+import { assessHealth, resolveThresholds, type HealthThresholds } from './health.ts';
 import { isWebhookUrl } from './limits.ts';
 import type { AlertCondition, OperatorStore, WorkerStore } from './store.ts';
 import { runtimeEnv } from './webhooks.ts';
@@ -55,8 +55,8 @@ type AlertStore = Pick<WorkerStore, 'claimAlertCheck' | 'recordAlerts'> & Pick<O
 export async function checkAlerts(store: AlertStore, settings: AlertSettings, options: { force?: boolean } = {}) {
   if (!options.force && !(await store.claimAlertCheck(settings.checkEveryMs ?? 30_000))) return { checked: false, sent: [] };
   const thresholds = resolveThresholds(settings.thresholds);
-  const [h, stats] = await Promise.all([store.getQueueHealth(), store.getTypeStats(3600_000)]);
-  const report = judgeHealth(h, stats, thresholds);
+  const report = await assessHealth(store, thresholds);
+  const { health: h, stats } = report;
   const conditions: AlertCondition[] = [{
     key: 'health',
     firing: report.queueProblems.length > 0,

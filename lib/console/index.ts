@@ -13,7 +13,7 @@
  * carry a CSRF token and a same-origin check, make one SQL call each (bulk actions: one per
  * batch), and are recorded in edgejobs.operator_actions with who made them.
  */
-import type { Authenticator } from '../http/auth.ts';
+import { hmacKey as importHmacKey, isOperator, parseCookies, type Authenticator } from '../http/auth.ts';
 import { bulkAction } from '../bulk.ts';
 import { coerceError } from '../errors.ts';
 import { assessHealth, type HealthThresholds } from '../health.ts';
@@ -90,7 +90,7 @@ export function createConsole(options: ConsoleOptions): ConsoleRoutes {
   };
   const derive = async (secret: string) => {
     // A key of its own for the cookies, derived from the secret (not the secret itself).
-    const material = await crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+    const material = await importHmacKey(secret, 'sign');
     const derived = await crypto.subtle.sign('HMAC', material, encoder.encode('edgejobs console session v1'));
     return crypto.subtle.importKey('raw', derived, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
   };
@@ -102,13 +102,8 @@ export function createConsole(options: ConsoleOptions): ConsoleRoutes {
   const csrfFor = (operator: Operator) => sign(`csrf:${operator.binding}`);
   const signInText = { hours: Math.round(sessionMs / 360_000) / 10, claim: operatorClaim };
 
-  const cookieOf = (request: Request) => {
-    for (const part of (request.headers.get('cookie') ?? '').split(';')) {
-      const [k, ...v] = part.trim().split('=');
-      if (k === COOKIE) return v.join('=');
-    }
-    return null;
-  };
+  const cookieOf = (request: Request) => parseCookies(request.headers.get('cookie')).get(COOKIE) ?? null;
+
   const sessionCookie = (request: Request, value: string, maxAgeSeconds: number) => {
     const secure = new URL(request.url).protocol === 'https:' || request.headers.get('x-forwarded-proto') === 'https' ? '; Secure' : '';
     return `${COOKIE}=${value}; Path=${base}; HttpOnly; SameSite=Strict; Max-Age=${maxAgeSeconds}${secure}`;
@@ -131,8 +126,7 @@ export function createConsole(options: ConsoleOptions): ConsoleRoutes {
     }
     if (caller.kind === 'service') return { ok: true, operator: { actor: 'service', label: 'service key', binding: 'service-token' } };
     if (caller.kind === 'none') return { ok: false, status: 401, problem: cookie ? 'Your console session has ended; sign in again.' : null };
-    const meta = caller.claims.app_metadata as Record<string, unknown> | undefined;
-    if (operatorClaim === false || caller.anonymous || !caller.accessToken || meta?.[operatorClaim] !== true) {
+    if (!isOperator(caller, operatorClaim)) {
       return { ok: false, status: 403, problem: `You are signed in as ${String(caller.claims.email ?? caller.userId)}, who is not an operator of this app.` };
     }
     const email = typeof caller.claims.email === 'string' ? caller.claims.email : null;

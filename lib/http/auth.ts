@@ -153,6 +153,16 @@ export function hmacKey(secret: string, usage: 'sign' | 'verify' | 'both'): Prom
   return crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, usages);
 }
 
+/**
+ * Whether a signed-in user is an operator: not anonymous, a real access token, and
+ * `app_metadata[claim] === true` (user_metadata is the user's own to edit: it never counts).
+ * `claim` false: no user is (the service key only). Shared by the operator routes and the console.
+ */
+export function isOperator(caller: UserCaller, claim: string | false): boolean {
+  const meta = caller.claims.app_metadata as Record<string, unknown> | undefined;
+  return claim !== false && !caller.anonymous && Boolean(caller.accessToken) && meta?.[claim] === true;
+}
+
 /** Cookie header → map (first value wins). */
 export function parseCookies(header: string | null): Map<string, string> {
   const map = new Map<string, string>();

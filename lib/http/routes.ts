@@ -21,7 +21,7 @@ import { JOB_STATUS, isTerminal } from '../states.ts';
 import { bulkAction } from '../bulk.ts';
 import type { BulkFilter, ClientStore, EnqueuedJob, JobDetails } from '../store.ts';
 import type { JobView } from '../wire.ts';
-import type { Authenticator, Caller } from './auth.ts';
+import { isOperator, type Authenticator, type Caller } from './auth.ts';
 import { assessHealth, resolveThresholds, type HealthThresholds } from '../health.ts';
 import { readJsonBody } from './body.ts';
 import { jsonResponse, toErrorResponse } from './errors.ts';
@@ -140,10 +140,7 @@ export function createJobRoutes<D extends AnyJobDefinition>(options: JobRoutesOp
     const caller = await auth.authenticate(request);
     if (caller.kind === 'service') return caller;
     if (caller.kind === 'none') throw new EdgeJobsError('unauthorized', 'sign in as an operator, or use the service key');
-    const meta = caller.claims.app_metadata as Record<string, unknown> | undefined;
-    if (operatorClaim === false || caller.anonymous || !caller.accessToken || meta?.[operatorClaim] !== true) {
-      throw new EdgeJobsError('forbidden', 'operators only');
-    }
+    if (!isOperator(caller, operatorClaim)) throw new EdgeJobsError('forbidden', 'operators only');
     return caller;
   };
   const iso = z.iso.datetime({ offset: true }).transform((t) => new Date(t));
